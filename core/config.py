@@ -1,0 +1,96 @@
+"""Settings read from the environment (CONTRACT.md, "Environment")."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _default_home() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cloudacct", appauthor=False))
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, read once from the environment."""
+
+    home: Path
+    database_url: str
+    smtp_url: str | None
+    brand: str
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    hash_profile: str = "production"
+
+    @property
+    def maildir(self) -> Path:
+        return self.home / "Maildir"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where the built-in SMS/voice provider writes what it 'sends'."""
+        return self.home / "outbox"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.home / "secret.key"
+
+    @property
+    def sender(self) -> str:
+        return os.environ.get("CLOUDACCT_MAIL_FROM", "no-reply@cloudacct.invalid")
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home_raw = os.environ.get("CLOUDACCT_HOME", "").strip()
+        home = Path(home_raw).expanduser() if home_raw else _default_home()
+        url = os.environ.get("CLOUDACCT_DATABASE_URL", "").strip()
+        if not url:
+            url = f"sqlite:///{home / 'cloudacct.db'}"
+        return cls(
+            home=home,
+            database_url=url,
+            smtp_url=os.environ.get("CLOUDACCT_SMTP_URL", "").strip() or None,
+            brand=os.environ.get("CLOUDACCT_BRAND", "").strip() or "Alibaba Cloud",
+            session_idle_minutes=_int_env("CLOUDACCT_SESSION_IDLE_MINUTES", 30),
+            session_absolute_hours=_int_env("CLOUDACCT_SESSION_ABSOLUTE_HOURS", 12),
+            hash_profile=os.environ.get("CLOUDACCT_HASH_PROFILE", "production").strip()
+            or "production",
+        )
+
+
+_settings: Settings | None = None
+
+
+def settings() -> Settings:
+    """The settings in force (read from the environment on first use)."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
+
+
+def reset_settings() -> None:
+    """Forget the settings so the next call re-reads the environment (tests, new app)."""
+    global _settings
+    _settings = None

@@ -1,0 +1,100 @@
+"""The database: one DatabaseProxy, SQLite (embedded default) or PostgreSQL by URL.
+
+SQLite runs in WAL mode with foreign keys, a busy timeout and FULL synchronous commits, and
+every transaction begins IMMEDIATE so a read-then-write cannot deadlock on upgrade.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from peewee import Database, DatabaseProxy, OperationalError
+
+from core.errors import StorageError
+
+database = DatabaseProxy()
+
+BUSY_TIMEOUT_MS = 10_000
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": BUSY_TIMEOUT_MS,
+    "synchronous": 2,  # FULL: a commit survives power loss
+}
+
+_lock = threading.Lock()
+_bound_url: str | None = None
+
+
+def open_database(url: str) -> Database:
+    """A Database for `sqlite:///path` or `postgresql://…` (not yet connected)."""
+    from playhouse.db_url import connect as connect_url
+
+    if url.startswith("sqlite:"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return connect_url(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=10)
+    if url.startswith(("postgres://", "postgresql://")):
+        url = url.replace("postgres://", "postgresql://", 1)
+        return connect_url(url, autorollback=True)
+    raise StorageError(
+        "CLOUDACCT_DATABASE_URL must start with sqlite:/// or postgresql://"
+    )
+
+
+def init_database(url: str) -> Database:
+    """Bind the proxy to `url` (once per process and URL) and apply pending migrations."""
+    global _bound_url
+    from core.migrations import migrate
+
+    with _lock:
+        if _bound_url == url and database.obj is not None:
+            return database.obj
+        if database.obj is not None:
+            database.obj.close()
+        db = open_database(url)
+        database.initialize(db)
+        _bound_url = url
+    migrate(db)
+    return db
+
+
+def close_database() -> None:
+    global _bound_url
+    with _lock:
+        if database.obj is not None and not database.obj.is_closed():
+            database.obj.close()
+        database.initialize(None)
+        _bound_url = None
+
+
+def is_sqlite() -> bool:
+    from peewee import SqliteDatabase
+
+    return isinstance(database.obj, SqliteDatabase)
+
+
+def storage_message(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return "The database is busy. Please try again in a moment."
+    if "full" in text:
+        return "The database is full: nothing was saved. Free some disk space and try again."
+    if "readonly" in text or "read-only" in text:
+        return ("The database is read-only: nothing was saved. "
+                "Check the data directory's permissions.")
+    return "The database could not be written: nothing was saved. Please try again."
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """One all-or-nothing unit of a flow. Storage failures become a StorageError for people."""
+    try:
+        with database.atomic():
+            yield
+    except OperationalError as exc:
+        raise StorageError(storage_message(exc)) from exc

@@ -1,0 +1,75 @@
+"""SMS and voice through a provider interface. The built-in provider writes each message as a
+JSON file in the outbox directory of the data directory (atomically: a reader never sees half)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from typing import Protocol
+
+from core import clock
+from core.config import settings
+from core.errors import DeliveryError
+
+
+class PhoneProvider(Protocol):
+    def send_sms(self, to: str, body: str) -> None: ...
+
+    def place_call(self, to: str, script: str) -> None: ...
+
+
+class OutboxPhoneProvider:
+    """Writes what a real SMS/voice provider would send to `<home>/outbox/`."""
+
+    def _write(self, channel: str, to: str, body: str) -> None:
+        directory = settings().outbox_dir
+        sent_at = clock.now()
+        record = {"channel": channel, "to": to, "subject": None, "body": body,
+                  "sent_at": clock.iso(sent_at),
+                  "seq": time.time_ns()}
+        name = f"{record['seq']}-{uuid.uuid4().hex[:12]}-{channel}.json"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = directory / f".{name}.tmp"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(record, handle, ensure_ascii=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, directory / name)
+        except OSError as exc:
+            raise DeliveryError(
+                f"The {'text message' if channel == 'sms' else 'call'} could not be sent "
+                f"({exc.strerror or exc}). Nothing was recorded; please try again."
+            ) from exc
+
+    def send_sms(self, to: str, body: str) -> None:
+        self._write("sms", to, body)
+
+    def place_call(self, to: str, script: str) -> None:
+        self._write("voice", to, script)
+
+
+_provider: PhoneProvider | None = None
+
+
+def phone_provider() -> PhoneProvider:
+    global _provider
+    if _provider is None:
+        _provider = OutboxPhoneProvider()
+    return _provider
+
+
+def set_phone_provider(provider: PhoneProvider | None) -> None:
+    """Swap the provider (a real SMS gateway, or a failing one in tests)."""
+    global _provider
+    _provider = provider
+
+
+def send_sms(to: str, body: str) -> None:
+    phone_provider().send_sms(to, body)
+
+
+def place_call(to: str, script: str) -> None:
+    phone_provider().place_call(to, script)

@@ -1,0 +1,1 @@
+"""Payment gateway and identity check: interfaces, and the sandboxes that are the default."""

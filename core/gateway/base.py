@@ -1,0 +1,101 @@
+"""The payment gateway interface. The sandbox implements it; a real gateway's adapter would too.
+
+Card numbers and security codes go to `tokenize_card` and nowhere else: everything after works
+on the token. Every call that moves money takes an idempotency key, so a retried call (after a
+crash or a timeout) never moves money twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class GatewayDecline(Exception):
+    """The gateway said no. `reason` is its words, shown to the person."""
+
+    def __init__(self, reason: str, code: str = "declined") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@dataclass(frozen=True)
+class CardToken:
+    token: str
+    brand: str  # Visa, Mastercard, American Express, Discover, ...
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A pre-authorization hold."""
+
+    id: str
+    amount_cents: int
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class Charge:
+    id: str
+    amount_cents: int
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    charge_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class PayPalAgreement:
+    token: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PaytmLink:
+    token: str
+    phone: str  # E.164
+
+
+@dataclass(frozen=True)
+class GatewayRecord:
+    """What the gateway remembers of a call, for reconciliation (issue 7)."""
+
+    kind: str
+    idempotency_key: str
+    token: str
+    amount_cents: int
+    state: str
+    extra: dict = field(default_factory=dict)
+
+
+class PaymentGateway(Protocol):
+    def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvv: str,
+                      holder: str) -> CardToken: ...
+
+    def authorize(self, token: str, amount_cents: int, *,
+                  idempotency_key: str) -> Authorization: ...
+
+    def void(self, authorization_id: str, *, idempotency_key: str) -> None: ...
+
+    def charge(self, token: str, amount_cents: int, *, idempotency_key: str,
+               description: str = "") -> Charge: ...
+
+    def refund(self, charge_id: str, amount_cents: int, *, idempotency_key: str) -> Refund: ...
+
+    def revoke(self, token: str) -> None: ...
+
+    def paypal_log_on(self, email: str, password: str) -> str:
+        """A PayPal session id after a successful log-on; GatewayDecline otherwise."""
+        ...
+
+    def paypal_agree(self, paypal_session: str) -> PayPalAgreement: ...
+
+    def paytm_link(self, phone_e164: str) -> PaytmLink: ...

@@ -1,0 +1,65 @@
+"""Versioned schema migrations, applied in order on start.
+
+The `schema_version` table records each applied version. Migrations are plain functions; each
+runs in its own transaction, so a crash leaves the schema at a whole version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peewee import Database, SqliteDatabase
+
+
+def _create_schema(db: Database) -> None:
+    from core.models import ALL_MODELS
+
+    db.create_tables(ALL_MODELS, safe=True)
+    # One live account per email: deleted accounts free their email for a new sign-up.
+    db.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS account_live_email "
+        "ON account (email_key) WHERE status <> 'deleted'"
+    )
+    # At most one default payment method per account.
+    db.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS payment_method_one_default "
+        "ON payment_method (account_id) WHERE is_default AND removed_at IS NULL"
+    )
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
+    (1, "accounts, sessions, codes, billing, payments, resources, ledger", _create_schema),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(db: Database) -> int:
+    if "schema_version" not in db.get_tables():
+        return 0
+    row = db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(db: Database) -> int:
+    """Apply every migration newer than the database; returns the version reached."""
+    db.execute_sql(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at VARCHAR(40) NOT NULL)"
+    )
+    from core.clock import iso, now
+
+    for version, name, apply in MIGRATIONS:
+        with db.atomic():
+            # Re-read inside the (IMMEDIATE on SQLite) transaction: two processes starting at
+            # once apply each migration exactly once.
+            if current_version(db) >= version:
+                continue
+            apply(db)
+            param = "?" if isinstance(db, SqliteDatabase) else "%s"
+            db.execute_sql(
+                f"INSERT INTO schema_version (version, name, applied_at) "
+                f"VALUES ({param}, {param}, {param})",
+                (version, name, iso(now())),
+            )
+    return current_version(db)

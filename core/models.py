@@ -1,0 +1,243 @@
+"""Peewee models: the whole schema. Times are naive UTC; money is integer cents (USD).
+
+Secrets are never columns: passwords are argon2id hashes, codes and card fingerprints keyed
+hashes, cards a gateway token plus brand, last 4 and expiry.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from core.db import database
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Account(BaseModel):
+    """A person's account. `email_key` is the normalised log-on ID (unique among live accounts)."""
+
+    id = AutoField()
+    email = CharField(max_length=320)
+    email_key = CharField(max_length=320, index=True)
+    country = CharField(max_length=2)
+    password_hash = CharField(max_length=255)
+    # unverified | active | deletion_pending | deleted
+    status = CharField(max_length=20, default="unverified", index=True)
+    verified_channel = CharField(max_length=10, null=True)  # email | phone (F2)
+    email_verified_at = DateTimeField(null=True)
+    phone = CharField(max_length=20, null=True)  # E.164
+    phone_verified_at = DateTimeField(null=True)
+    password_changed_at = DateTimeField(null=True)
+    created_at = DateTimeField()
+    deletion_requested_at = DateTimeField(null=True)
+    deleted_at = DateTimeField(null=True)
+    email_audit_hash = CharField(max_length=64, null=True)  # kept after deletion
+
+
+class LogonThrottle(BaseModel):
+    """Failed log-ons per email key, known or not, so a lock reveals nothing (F3)."""
+
+    email_key = CharField(max_length=320, primary_key=True)
+    failures = IntegerField(default=0)
+    window_start = DateTimeField()
+    locked_until = DateTimeField(null=True)
+
+
+class Session(BaseModel):
+    """A log-on. Only a hash of its token is stored; ending it here ends it in every process.
+
+    A *decoy* session (account NULL) stands in for a sign-up with an email that already has a
+    live account: the flow looks the same, and `notify_account` receives a notice instead of a code.
+    """
+
+    id = AutoField()
+    token_hash = CharField(max_length=64, unique=True)
+    account = ForeignKeyField(Account, null=True, backref="sessions", on_delete="CASCADE")
+    notify_account = ForeignKeyField(Account, null=True, on_delete="CASCADE")
+    signup_country = CharField(max_length=2, null=True)  # decoys: the country the form named
+    origin = CharField(max_length=100, default="local")  # local, or the SSH peer address
+    key_fingerprint = CharField(max_length=100, null=True)
+    created_at = DateTimeField()
+    last_seen_at = DateTimeField()
+    ended_at = DateTimeField(null=True, index=True)
+    ended_reason = CharField(max_length=40, null=True)
+
+
+class Code(BaseModel):
+    """A one-time code, stored as a keyed hash bound to account + purpose + destination."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="codes", on_delete="CASCADE")
+    purpose = CharField(max_length=30)
+    destination = CharField(max_length=320)
+    channel = CharField(max_length=10)  # email | sms | voice
+    code_hash = CharField(max_length=64)
+    created_at = DateTimeField()
+    expires_at = DateTimeField()
+    delivered_at = DateTimeField(null=True)
+    tries = IntegerField(default=0)
+    used_at = DateTimeField(null=True)
+    voided_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("account", "purpose", "destination"), False), (("destination",), False))
+
+
+class VerificationLock(BaseModel):
+    """Consecutive failures of one verification (account + purpose); a resend does not reset it."""
+
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    purpose = CharField(max_length=30)
+    failures = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+
+    class Meta:
+        primary_key = False
+        indexes = ((("account", "purpose"), True),)
+
+
+class BillingAddress(BaseModel):
+    account = ForeignKeyField(Account, unique=True, backref="billing_address", on_delete="CASCADE")
+    account_type = CharField(max_length=12)  # individual | corporate
+    full_name = CharField(max_length=200, null=True)
+    company_name = CharField(max_length=200, null=True)
+    contact_name = CharField(max_length=200, null=True)
+    contact_phone = CharField(max_length=20, null=True)
+    contact_email = CharField(max_length=320, null=True)
+    country = CharField(max_length=2)
+    region = CharField(max_length=10, null=True)  # ISO 3166-2 code where the country has them
+    city = CharField(max_length=100)
+    street = CharField(max_length=200)
+    street_2 = CharField(max_length=200, null=True)
+    postal_code = CharField(max_length=20, null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+
+
+class PaymentMethod(BaseModel):
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="payment_methods", on_delete="CASCADE")
+    kind = CharField(max_length=10)  # card | paypal | paytm
+    gateway_token = CharField(max_length=100)
+    brand = CharField(max_length=30, null=True)
+    last4 = CharField(max_length=4, null=True)
+    exp_month = IntegerField(null=True)
+    exp_year = IntegerField(null=True)
+    holder_name = CharField(max_length=200, null=True)
+    fingerprint = CharField(max_length=64, null=True, index=True)  # keyed hash of the number
+    display = CharField(max_length=120)  # "Visa •••• 4242", "PayPal b•••r@example.com"
+    is_default = BooleanField(default=False)
+    created_at = DateTimeField()
+    removed_at = DateTimeField(null=True)
+
+
+class RealNameRegistration(BaseModel):
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="real_name", on_delete="CASCADE")
+    kind = CharField(max_length=12)  # individual | enterprise
+    status = CharField(max_length=16)  # pending | approved | rejected
+    legal_name = CharField(max_length=200, null=True)
+    id_type = CharField(max_length=20, null=True)
+    id_number = CharField(max_length=40, null=True)
+    company_name = CharField(max_length=200, null=True)
+    credit_code = CharField(max_length=18, null=True)
+    legal_rep = CharField(max_length=200, null=True)
+    licence_path = CharField(max_length=500, null=True)
+    reason = TextField(null=True)
+    submitted_at = DateTimeField()
+    reviewed_at = DateTimeField(null=True)
+
+
+class Resource(BaseModel):
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="resources", on_delete="CASCADE")
+    product = CharField(max_length=10)
+    region = CharField(max_length=20)
+    billing_method = CharField(max_length=12)  # subscription | payg
+    period_months = IntegerField(null=True)
+    auto_renew = BooleanField(default=False)
+    state = CharField(max_length=12, default="running", index=True)  # running|expired|released
+    hourly_cents = IntegerField(default=0)
+    monthly_cents = IntegerField(default=0)
+    created_at = DateTimeField()
+    period_end = DateTimeField(null=True)
+    released_at = DateTimeField(null=True)
+    billed_until = DateTimeField(null=True)  # Pay-As-You-Go usage billed up to here
+
+
+class Bill(BaseModel):
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="bills", on_delete="CASCADE")
+    resource = ForeignKeyField(Resource, null=True, backref="bills", on_delete="SET NULL")
+    kind = CharField(max_length=12)  # usage | subscription | renewal
+    description = CharField(max_length=200)
+    amount_cents = IntegerField()
+    period_start = DateTimeField(null=True)
+    period_end = DateTimeField(null=True)
+    issued_at = DateTimeField(index=True)
+    status = CharField(max_length=12, default="outstanding", index=True)  # outstanding | paid
+    paid_at = DateTimeField(null=True)
+
+
+class LedgerEntry(BaseModel):
+    """Every movement of money through the gateway: holds, releases, charges, refunds."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="ledger", on_delete="CASCADE")
+    payment_method = ForeignKeyField(PaymentMethod, null=True, on_delete="SET NULL")
+    bill = ForeignKeyField(Bill, null=True, backref="ledger", on_delete="SET NULL")
+    kind = CharField(max_length=16)  # hold | hold_release | charge | charge_failed | refund
+    amount_cents = IntegerField()
+    currency = CharField(max_length=3, default="USD")
+    description = CharField(max_length=200)
+    gateway_ref = CharField(max_length=100, null=True)
+    idempotency_key = CharField(max_length=64, unique=True)
+    status = CharField(max_length=12, default="done")  # started | done | failed
+    created_at = DateTimeField()
+
+
+class TrustedKey(BaseModel):
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="trusted_keys", on_delete="CASCADE")
+    fingerprint = CharField(max_length=100, index=True)
+    label = CharField(max_length=100, null=True)
+    created_at = DateTimeField()
+
+
+class DeletionAudit(BaseModel):
+    """What remains of a deleted account: a keyed hash of its email and when."""
+
+    id = AutoField()
+    email_hash = CharField(max_length=64, index=True)
+    account_id = IntegerField()
+    deleted_at = DateTimeField()
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Account,
+    LogonThrottle,
+    Session,
+    Code,
+    VerificationLock,
+    BillingAddress,
+    PaymentMethod,
+    RealNameRegistration,
+    Resource,
+    Bill,
+    LedgerEntry,
+    TrustedKey,
+    DeletionAudit,
+]

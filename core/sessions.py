@@ -1,0 +1,136 @@
+"""Sessions (F3): stored in the database so that any process can end them.
+
+A session ends after `session_idle_minutes` without use, `session_absolute_hours` in all, on log
+off, and when the account's password changes or the account is deleted (every other session).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core import clock
+from core.config import settings
+from core.db import transaction
+from core.errors import SessionExpired
+from core.hashing import new_token, token_hash
+from core.models import Account, Session
+
+TOUCH_EVERY = timedelta(seconds=30)  # fewer writes: last use is kept to the half-minute
+
+REASON_MESSAGES = {
+    "logged_off": "You have logged off.",
+    "idle": "You were logged off after {idle} minutes without activity. Please log on again.",
+    "absolute": "Your session reached its {hours}-hour limit. Please log on again.",
+    "password_changed": "Your password was changed in another session. Please log on again.",
+    "account_deleted": "This account has been deleted.",
+    "ended": "Your session has ended. Please log on again.",
+}
+
+
+def reason_message(reason: str | None) -> str:
+    cfg = settings()
+    template = REASON_MESSAGES.get(reason or "ended", REASON_MESSAGES["ended"])
+    return template.format(idle=cfg.session_idle_minutes, hours=cfg.session_absolute_hours)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    account_id: int | None
+    is_decoy: bool
+    origin: str
+    key_fingerprint: str | None
+    created_at: datetime
+    last_seen_at: datetime
+
+
+def start_session(account_id: int | None, *, origin: str = "local",
+                  key_fingerprint: str | None = None,
+                  notify_account_id: int | None = None,
+                  signup_country: str | None = None) -> str:
+    """A new session; returns its token (only its hash is stored). Call inside a transaction."""
+    token = new_token()
+    at = clock.now()
+    Session.create(token_hash=token_hash(token), account=account_id,
+                   notify_account=notify_account_id, signup_country=signup_country,
+                   origin=origin[:100],
+                   key_fingerprint=key_fingerprint, created_at=at, last_seen_at=at)
+    return token
+
+
+def _expiry_reason(row: Session, at: datetime) -> str | None:
+    cfg = settings()
+    if row.ended_at is not None:
+        return row.ended_reason or "ended"
+    if at - row.last_seen_at > timedelta(minutes=cfg.session_idle_minutes):
+        return "idle"
+    if at - row.created_at > timedelta(hours=cfg.session_absolute_hours):
+        return "absolute"
+    return None
+
+
+def resolve_session(token: str | None, *, touch: bool = True) -> SessionInfo:
+    """The live session behind `token`, or SessionExpired saying why it ended."""
+    if not token:
+        raise SessionExpired(reason_message("ended"))
+    row = Session.get_or_none(Session.token_hash == token_hash(token))
+    if row is None:
+        raise SessionExpired(reason_message("ended"))
+    at = clock.now()
+    reason = _expiry_reason(row, at)
+    if reason is not None:
+        if row.ended_at is None:
+            with transaction():
+                Session.update(ended_at=at, ended_reason=reason).where(
+                    Session.id == row.id, Session.ended_at.is_null()).execute()
+        raise SessionExpired(reason_message(reason))
+    if touch and at - row.last_seen_at >= TOUCH_EVERY:
+        with transaction():
+            Session.update(last_seen_at=at).where(Session.id == row.id).execute()
+    return SessionInfo(row.id, row.account_id, row.account_id is None, row.origin,
+                       row.key_fingerprint, row.created_at, row.last_seen_at)
+
+
+def require_account(token: str | None) -> Account:
+    """The account of a live, non-decoy session (internal: flows return dataclasses)."""
+    info = resolve_session(token)
+    if info.account_id is None:
+        raise SessionExpired(reason_message("ended"))
+    account = Account.get_or_none(Account.id == info.account_id)
+    if account is None or account.status == "deleted":
+        raise SessionExpired(reason_message("account_deleted"))
+    return account
+
+
+def session_alive(token: str | None) -> str | None:
+    """None while the session lives, else the message to show (used by the console's watch)."""
+    try:
+        resolve_session(token, touch=False)
+    except SessionExpired as exc:
+        return exc.message
+    return None
+
+
+def end_session(token: str | None, reason: str = "logged_off") -> None:
+    if not token:
+        return
+    with transaction():
+        Session.update(ended_at=clock.now(), ended_reason=reason).where(
+            Session.token_hash == token_hash(token), Session.ended_at.is_null()).execute()
+
+
+def end_account_sessions(account_id: int, reason: str, *, except_token: str | None = None) -> int:
+    """End every live session of an account (but `except_token`'s). Call inside a transaction."""
+    query = Session.update(ended_at=clock.now(), ended_reason=reason).where(
+        Session.account == account_id, Session.ended_at.is_null())
+    if except_token:
+        query = query.where(Session.token_hash != token_hash(except_token))
+    return query.execute()
+
+
+def recent_logons(account_id: int, limit: int = 10) -> list[SessionInfo]:
+    rows = (Session.select().where(Session.account == account_id)
+            .order_by(Session.created_at.desc(), Session.id.desc()).limit(limit))
+    return [SessionInfo(r.id, r.account_id, False, r.origin, r.key_fingerprint, r.created_at,
+                        r.last_seen_at) for r in rows]

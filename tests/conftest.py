@@ -1,0 +1,91 @@
+"""Every test gets its own data directory, a real SQLite file, fast password hashing and a
+clock that stands still until the test moves it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+START = datetime(2026, 12, 1, 10, 0, 0)  # naive UTC, like everything in core
+
+
+@pytest.fixture(autouse=True)
+def cloudacct_home(tmp_path, monkeypatch) -> Iterator:
+    from core import clock
+    from core.config import reset_settings
+    from core.db import close_database
+    from core.delivery.phone import set_phone_provider
+    from core.hashing import forget_secret_key
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("CLOUDACCT_HOME", str(home))
+    monkeypatch.setenv("CLOUDACCT_HASH_PROFILE", "test")
+    for name in ("CLOUDACCT_DATABASE_URL", "CLOUDACCT_SMTP_URL", "CLOUDACCT_NOW",
+                 "CLOUDACCT_BRAND", "CLOUDACCT_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings()
+    forget_secret_key()
+    close_database()
+    set_phone_provider(None)
+    clock.set_now(START)
+    yield home
+    clock.set_now(None)
+    close_database()
+    reset_settings()
+    forget_secret_key()
+    set_phone_provider(None)
+
+
+@pytest.fixture
+def db(cloudacct_home):
+    """The database of this test's data directory, migrated."""
+    from core.config import settings
+    from core.db import init_database
+
+    return init_database(settings().database_url)
+
+
+@pytest.fixture
+def clock():
+    """The movable clock: `clock.advance(timedelta(...))`, `clock.set_now(...)`."""
+    from core import clock as core_clock
+
+    return core_clock
+
+
+STRONG_PASSWORD = "correct horse battery staple 9"
+
+
+def latest_code(to: str) -> str:
+    """The 6-digit code in the newest message delivered to `to`."""
+    import re
+
+    from core.delivery import read_outbox
+
+    messages = read_outbox(to)
+    assert messages, f"nothing delivered to {to}"
+    match = re.search(r"(?<!\d)\d{6}(?!\d)", messages[0].body)
+    assert match, messages[0].body
+    return match.group()
+
+
+@pytest.fixture
+def signed_up(db):
+    """A new, unverified account: returns (SignUpResult, email)."""
+    from core.accounts import sign_up
+
+    email = "alice@example.com"
+    return sign_up("SG", email, STRONG_PASSWORD, STRONG_PASSWORD, True), email
+
+
+@pytest.fixture
+def active(signed_up):
+    """An active account verified by email: returns (token, email)."""
+    from core.verify_account import confirm_code, send_code
+
+    result, email = signed_up
+    send_code(result.token, "signup", "email")
+    confirm_code(result.token, "signup", "email", latest_code(email))
+    return result.token, email

@@ -1,0 +1,1 @@
+"""cloudacct's terminal console (Textual) and command line."""
