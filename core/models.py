@@ -206,6 +206,7 @@ class LedgerEntry(BaseModel):
     gateway_ref = CharField(max_length=100, null=True)
     idempotency_key = CharField(max_length=64, unique=True)
     status = CharField(max_length=12, default="done")  # started | done | failed
+    failure_reason = CharField(max_length=200, null=True)  # the gateway's words when failed
     created_at = DateTimeField()
 
 

@@ -13,7 +13,9 @@ from core.errors import ValidationError
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256
 MIN_STRENGTH = 3
-_STRENGTH_PREFIX = 100  # the estimator is quadratic; beyond 100 characters only length adds
+# The estimator is quadratic, and zxcvbn >= 4.5 refuses more than 72 characters: judge the
+# first 72 (beyond them only length adds).
+_STRENGTH_PREFIX = 72
 
 _CONTROL_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
@@ -93,6 +95,10 @@ def check_email(text: str | None, field: str = "email") -> Email:
     except email_validator.EmailNotValidError as exc:
         raise ValidationError(f"That is not a valid email address: {exc}", field) from exc
     address = info.normalized
+    if len(info.local_part) > 64:
+        # RFC 5321: email-validator 2.x no longer enforces this limit itself.
+        raise ValidationError(
+            "The part before the @ is too long (at most 64 characters).", field)
     return Email(address=address, key=address.casefold())
 
 
@@ -226,7 +232,9 @@ def check_phone(text: str | None, country: str, *, for_sms: bool = False,
 
 
 def mask_email(address: str) -> str:
-    local, _, domain = address.rpartition("@")
+    """`a•••e@example.com`. Lower case, so the mask does not depend on how the address was
+    typed (a decoy sign-up shows the same as a real one)."""
+    local, _, domain = address.lower().rpartition("@")
     if len(local) <= 2:
         shown = local[:1] + "•" * max(1, len(local) - 1)
     else:
@@ -238,3 +246,328 @@ def mask_phone(e164: str) -> str:
     if len(e164) <= 6:
         return e164
     return e164[:3] + "•" * (len(e164) - 5) + e164[-2:]
+
+
+# ===========================================================================================
+# Billing address (F4) and payment methods (F5): appended by the billing/payments issue.
+# Postal codes, regions, contact phone, bank cards, Paytm numbers.
+# ===========================================================================================
+
+# --- billing address ------------------------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def regions_of(country: str) -> list[tuple[str, str]]:
+    """(ISO 3166-2 code, name) of the country's subdivisions, sorted by name; [] when none."""
+    import pycountry
+
+    code = (country or "").strip().upper()
+    if not code:
+        return []
+    subdivisions = pycountry.subdivisions.get(country_code=code) or []
+    return sorted(((s.code, s.name) for s in subdivisions),
+                  key=lambda item: (unicodedata.normalize("NFKD", item[1]).casefold(), item[0]))
+
+
+def region_name(code: str | None) -> str | None:
+    if not code:
+        return None
+    country = code.split("-", 1)[0]
+    return dict(regions_of(country)).get(code, code)
+
+
+def check_region(text: str | None, country: str, field: str = "region") -> str | None:
+    """The ISO 3166-2 code of a subdivision of `country` (given as `US-CA`, `CA` or its name).
+
+    None when the country has no subdivisions (then the field must be left empty)."""
+    value = clean_line(text, field, "the state or province", max_length=100, required=False)
+    options = regions_of(country)
+    if not options:
+        if value:
+            raise ValidationError(
+                f"{country_name(country)} has no states or provinces: leave this empty.", field)
+        return None
+    if not value:
+        raise ValidationError("Choose the state or province.", field)
+    wanted = value.casefold()
+    for code, name in options:
+        if wanted in (code.casefold(), code.split("-", 1)[1].casefold(), name.casefold()):
+            return code
+    raise ValidationError(
+        f"Choose a state or province of {country_name(country)} from the list.", field)
+
+
+# Postal code formats: (pattern on the normalised text, example, normaliser or None).
+# The text is upper-cased and runs of spaces collapse to one before matching.
+def _spaced(at_end: int):
+    def normalise(value: str) -> str:
+        compact = value.replace(" ", "")
+        return f"{compact[:-at_end]} {compact[-at_end:]}"
+    return normalise
+
+
+def _dashed(at: int):
+    def normalise(value: str) -> str:
+        compact = value.replace("-", "").replace(" ", "")
+        return f"{compact[:at]}-{compact[at:]}"
+    return normalise
+
+
+def _compact(value: str) -> str:
+    return value.replace(" ", "")
+
+
+_POSTAL_FORMATS: dict[str, tuple[str, str, object]] = {
+    "US": (r"[0-9]{5}(?:-[0-9]{4})?", "94105 or 94105-1234", None),
+    "SG": (r"[0-9]{6}", "018956", None),
+    "GB": (r"(?:GIR ?0AA|[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})", "SW1A 1AA", _spaced(3)),
+    "CA": (r"[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] ?[0-9][ABCEGHJ-NPRSTV-Z][0-9]",
+           "K1A 0B1", _spaced(3)),
+    "DE": (r"[0-9]{5}", "10117", None),
+    "FR": (r"[0-9]{5}", "75008", None),
+    "IT": (r"[0-9]{5}", "00184", None),
+    "ES": (r"[0-9]{5}", "28013", None),
+    "IN": (r"[1-9][0-9]{2} ?[0-9]{3}", "110001", _compact),
+    "CN": (r"[0-9]{6}", "100000", None),
+    "JP": (r"[0-9]{3}-?[0-9]{4}", "100-0001", _dashed(3)),
+    "KR": (r"[0-9]{5}", "03154", None),
+    "AU": (r"[0-9]{4}", "2000", None),
+    "NZ": (r"[0-9]{4}", "6011", None),
+    "NL": (r"[1-9][0-9]{3} ?[A-Z]{2}", "1012 JS", _spaced(2)),
+    "BE": (r"[1-9][0-9]{3}", "1000", None),
+    "CH": (r"[1-9][0-9]{3}", "8001", None),
+    "AT": (r"[1-9][0-9]{3}", "1010", None),
+    "DK": (r"[0-9]{4}", "1050", None),
+    "NO": (r"[0-9]{4}", "0150", None),
+    "SE": (r"[0-9]{3} ?[0-9]{2}", "114 55", _spaced(2)),
+    "FI": (r"[0-9]{5}", "00100", None),
+    "PL": (r"[0-9]{2}-?[0-9]{3}", "00-950", _dashed(2)),
+    "PT": (r"[0-9]{4}-?[0-9]{3}", "1000-001", _dashed(4)),
+    "CZ": (r"[0-9]{3} ?[0-9]{2}", "110 00", _spaced(2)),
+    "IE": (r"(?:[AC-FHKNPRTV-Y][0-9]{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}", "D02 X285", _spaced(4)),
+    "BR": (r"[0-9]{5}-?[0-9]{3}", "01310-100", _dashed(5)),
+    "MX": (r"[0-9]{5}", "06000", None),
+    "RU": (r"[0-9]{6}", "101000", None),
+    "TR": (r"[0-9]{5}", "06100", None),
+    "IL": (r"[0-9]{7}", "9614303", None),
+    "SA": (r"[0-9]{5}(?:-[0-9]{4})?", "11564", None),
+    "MY": (r"[0-9]{5}", "50088", None),
+    "ID": (r"[0-9]{5}", "10110", None),
+    "TH": (r"[0-9]{5}", "10200", None),
+    "VN": (r"[0-9]{6}", "100000", None),
+    "PH": (r"[0-9]{4}", "1000", None),
+    "TW": (r"[0-9]{3}(?:[0-9]{2,3})?", "100 or 10048", None),
+    "ZA": (r"[0-9]{4}", "0001", None),
+}
+POSTAL_CODE_MAX = 20
+
+
+def postal_code_example(country: str) -> str | None:
+    known = _POSTAL_FORMATS.get((country or "").upper())
+    return known[1] if known else None
+
+
+def check_postal_code(text: str | None, country: str, field: str = "postal-code") -> str | None:
+    """The postal code in the country's format where one is known (then required); elsewhere
+    free text of at most 20 characters (optional). Returns the normalised code or None."""
+    known = _POSTAL_FORMATS.get((country or "").upper())
+    value = clean_line(text, field, "the postal code", max_length=POSTAL_CODE_MAX,
+                       required=known is not None)
+    if not value:
+        return None
+    if known is None:
+        return value
+    pattern, example, normalise = known
+    value = re.sub(r" +", " ", value.upper())
+    if not re.fullmatch(pattern, value, re.ASCII):
+        raise ValidationError(
+            f"That is not a postal code of {country_name(country)} (for example {example}).",
+            field)
+    return normalise(value) if callable(normalise) else value
+
+
+def check_contact_phone(text: str | None, country: str,
+                        field: str = "contact-phone") -> str:
+    """A valid phone number of `country`, or of any country when written with +: E.164."""
+    import phonenumbers
+
+    raw = (text or "").strip()
+    if not raw:
+        raise ValidationError("Enter the contact phone number.", field)
+    if len(raw) > 40 or has_control_characters(raw) or not re.fullmatch(r"[0-9+()\-. ]+", raw,
+                                                                       re.ASCII):
+        raise ValidationError(
+            "That is not a phone number: use digits, optionally with +, spaces, dashes or "
+            "parentheses.", field)
+    try:
+        number = phonenumbers.parse(raw, country or None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError("That is not a phone number we can read. Start it with + and "
+                              "the country code.", field) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            f"That is not a valid phone number of {country_name(country)}. For another country, "
+            "start it with + and the country code.", field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# --- bank cards -----------------------------------------------------------------------------
+
+CARD_MIN_DIGITS = 12
+CARD_MAX_DIGITS = 19
+CARD_MAX_YEARS_AHEAD = 20
+
+# (brand, prefix ranges (inclusive, as digit strings of equal length), allowed lengths).
+# Checked longest prefix first, so e.g. Discover's 622126-622925 wins over UnionPay's 62.
+_CARD_BRANDS: tuple[tuple[str, tuple[tuple[str, str], ...], tuple[int, ...]], ...] = (
+    ("American Express", (("34", "34"), ("37", "37")), (15,)),
+    ("Visa", (("4", "4"),), (13, 16, 19)),
+    ("Mastercard", (("51", "55"), ("2221", "2720")), (16,)),
+    ("Discover", (("6011", "6011"), ("644", "649"), ("65", "65"), ("622126", "622925")),
+     (16, 17, 18, 19)),
+    ("JCB", (("3528", "3589"),), (16, 17, 18, 19)),
+    ("UnionPay", (("62", "62"), ("81", "81")), (16, 17, 18, 19)),
+    ("Diners Club", (("300", "305"), ("3095", "3095"), ("36", "36"), ("38", "39")),
+     (14, 15, 16, 17, 18, 19)),
+    ("Maestro", (("5018", "5018"), ("5020", "5020"), ("5038", "5038"), ("5893", "5893"),
+                 ("6304", "6304"), ("6759", "6759"), ("6761", "6763")),
+     (12, 13, 14, 15, 16, 17, 18, 19)),
+)
+CARD_BRANDS = tuple(brand for brand, _, _ in _CARD_BRANDS)
+
+
+def _brand_rules():
+    rules = []
+    for brand, ranges, lengths in _CARD_BRANDS:
+        for low, high in ranges:
+            rules.append((len(low), int(low), int(high), brand, lengths))
+    rules.sort(key=lambda rule: -rule[0])
+    return rules
+
+
+_BRAND_RULES = _brand_rules()
+
+
+def card_brand(digits: str) -> str | None:
+    """The brand of a card number (ASCII digits), from its prefix; None when unknown."""
+    for width, low, high, brand, _lengths in _BRAND_RULES:
+        if len(digits) >= width and low <= int(digits[:width]) <= high:
+            return brand
+    return None
+
+
+def _brand_lengths(brand: str) -> tuple[int, ...]:
+    return next(lengths for name, _, lengths in _CARD_BRANDS if name == brand)
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def check_card_number(text: str | None, field: str = "card-number") -> tuple[str, str]:
+    """(digits, brand). Messages never repeat the number."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValidationError("Enter the card number.", field)
+    if len(raw) > 40:
+        raise ValidationError("A card number has 12 to 19 digits.", field)
+    digits = re.sub(r"[ \-]", "", raw)
+    if not re.fullmatch(r"[0-9]+", digits, re.ASCII):
+        raise ValidationError(
+            "A card number can contain only the digits 0–9 (spaces and dashes are fine).", field)
+    if not CARD_MIN_DIGITS <= len(digits) <= CARD_MAX_DIGITS:
+        raise ValidationError(
+            f"A card number has {CARD_MIN_DIGITS} to {CARD_MAX_DIGITS} digits; this one has "
+            f"{len(digits)}.", field)
+    if not digits.strip("0"):
+        raise ValidationError("That is not a card number.", field)
+    if not luhn_ok(digits):
+        raise ValidationError("That card number is not valid: check it for a typing mistake.",
+                              field)
+    brand = card_brand(digits)
+    if brand is None:
+        raise ValidationError(
+            "We cannot tell the card's brand from its number. We accept "
+            + ", ".join(CARD_BRANDS) + ".", field)
+    lengths = _brand_lengths(brand)
+    if len(digits) not in lengths:
+        allowed = ", ".join(str(n) for n in lengths[:-1])
+        allowed = f"{allowed} or {lengths[-1]}" if allowed else str(lengths[-1])
+        raise ValidationError(f"A {brand} card number has {allowed} digits.", field)
+    return digits, brand
+
+
+def check_card_expiry(text: str | None, field: str = "card-expiry") -> tuple[int, int]:
+    """(month, four-digit year) of an MM/YY expiry, valid through the last day of its month
+    and at most 20 years ahead (by core.clock)."""
+    from core import clock
+
+    raw = (text or "").strip()
+    if not raw:
+        raise ValidationError("Enter the expiry date as MM/YY.", field)
+    match = re.fullmatch(r"([0-9]{2})/([0-9]{2})", raw, re.ASCII)
+    if not match:
+        raise ValidationError("Enter the expiry date as MM/YY, for example 04/29.", field)
+    month, year = int(match.group(1)), 2000 + int(match.group(2))
+    if not 1 <= month <= 12:
+        raise ValidationError("The expiry month must be 01 to 12.", field)
+    today = clock.now()
+    here = today.year * 12 + today.month
+    there = year * 12 + month
+    if there < here:
+        raise ValidationError("This card has expired.", field)
+    if there > here + CARD_MAX_YEARS_AHEAD * 12:
+        raise ValidationError(
+            f"The expiry date is more than {CARD_MAX_YEARS_AHEAD} years ahead: check it.", field)
+    return month, year
+
+
+def check_card_cvv(text: str | None, brand: str | None, field: str = "card-cvv") -> str:
+    """3 digits, 4 for American Express. Messages never repeat the code."""
+    raw = (text or "").strip()
+    wanted = 4 if brand == "American Express" else 3
+    if not raw:
+        raise ValidationError("Enter the security code.", field)
+    if not re.fullmatch(r"[0-9]+", raw, re.ASCII) or len(raw) != wanted:
+        where = ("on the front of an American Express card" if wanted == 4
+                 else "on the back of the card")
+        raise ValidationError(f"The security code is {wanted} digits (0–9), {where}.", field)
+    return raw
+
+
+def check_card_holder(text: str | None, field: str = "card-holder") -> str:
+    """The name on the card; may be empty (an enterprise card without one)."""
+    value = clean_line(text, field, "the card holder name", max_length=100, required=False)
+    if any(ch.isdigit() for ch in value):
+        raise ValidationError("A card holder name cannot contain digits.", field)
+    return value
+
+
+# --- Paytm ----------------------------------------------------------------------------------
+
+def check_indian_mobile(text: str | None, field: str = "paytm-phone") -> str:
+    """An Indian mobile number (+91 and 10 digits starting 6–9) as E.164 (`+919876543210`)."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValidationError("Enter your Paytm mobile number.", field)
+    compact = re.sub(r"[ \-().]", "", raw) if len(raw) <= 40 else raw
+    if not re.fullmatch(r"\+?[0-9]+", compact, re.ASCII):
+        raise ValidationError("Use digits only, optionally after +91.", field)
+    if compact.startswith("+"):
+        if not compact.startswith("+91"):
+            raise ValidationError("Use an Indian mobile number (+91).", field)
+        national = compact[3:]
+    else:
+        national = compact
+    if len(national) != 10:
+        raise ValidationError("An Indian mobile number has 10 digits after +91.", field)
+    if national[0] not in "6789":
+        raise ValidationError("An Indian mobile number starts with 6, 7, 8 or 9.", field)
+    return "+91" + national

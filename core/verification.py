@@ -28,6 +28,9 @@ SENDS_PER_HOUR = 5
 TRIES_PER_CODE = 5
 FAILURES_BEFORE_LOCK = 10
 LOCK_DURATION = timedelta(minutes=15)
+# Notices (a sign-up attempt with an email that has an account) are limited on their own: counted
+# with the codes, a stranger's 5 sign-up attempts would block the owner's own codes for an hour.
+NOTICE_PURPOSES = ("signup_notice",)
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def code_status(account_id: int, purpose: str, destination: str) -> CodeStatus:
     if last is not None:
         resend_in = max(0, int((last.delivered_at + RESEND_COOLDOWN - at).total_seconds() + 0.999))
     live = _live_code(account_id, purpose, destination)
-    usable = live is not None and live.expires_at > at
+    usable = live is not None and live.expires_at >= at  # valid through its 10th minute
     tries = TRIES_PER_CODE - (live.tries if usable else 0)
     tries_left = max(0, min(tries, FAILURES_BEFORE_LOCK - failures))
     return CodeStatus(destination, usable, resend_in, tries_left, locked_until,
@@ -112,12 +115,14 @@ def issue_code(account_id: int, purpose: str, destination: str, channel: str,
         if last is not None and last.delivered_at + RESEND_COOLDOWN > at:
             wait = int((last.delivered_at + RESEND_COOLDOWN - at).total_seconds() + 0.999)
             raise RateLimitError(f"Please wait {wait} s before asking for a new code.", "code")
+        same_kind = (Code.purpose.in_(NOTICE_PURPOSES) if purpose in NOTICE_PURPOSES
+                     else Code.purpose.not_in(NOTICE_PURPOSES))
         sent_last_hour = (Code.select(fn.COUNT(Code.id))
-                          .where(Code.destination == destination,
+                          .where(Code.destination == destination, same_kind,
                                  Code.delivered_at > at - timedelta(hours=1)).scalar())
         if sent_last_hour >= SENDS_PER_HOUR:
             oldest = (Code.select(fn.MIN(Code.delivered_at))
-                      .where(Code.destination == destination,
+                      .where(Code.destination == destination, same_kind,
                              Code.delivered_at > at - timedelta(hours=1)).scalar())
             raise RateLimitError(
                 f"{SENDS_PER_HOUR} codes were sent to this destination in the last hour. "
@@ -176,7 +181,7 @@ def consume_code(account_id: int, purpose: str, destination: str, code: str,
             _record_failure(account_id, purpose, None, at)
             failure = CodeError("There is no valid code for this destination. Press Send to "
                                 "get a new one.")
-        elif live.expires_at <= at:
+        elif live.expires_at < at:
             Code.update(voided_at=at).where(Code.id == live.id).execute()
             _record_failure(account_id, purpose, None, at)
             failure = CodeError("This code has expired (codes last 10 minutes). Press Send to "

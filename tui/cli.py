@@ -29,6 +29,32 @@ def _parser() -> argparse.ArgumentParser:
     outbox.add_argument("--json", action="store_true", help="print a JSON array")
     outbox.add_argument("-n", "--limit", type=int, default=None, metavar="N",
                         help="at most N messages")
+
+    billing = commands.add_parser(
+        "billing", help="operator: billing runs",
+        description="Operator commands for billing.")
+    billing_commands = billing.add_subparsers(dest="billing_command", metavar="ACTION")
+    billing_commands.add_parser(
+        "run", help="issue and charge every bill due now, renew or expire subscriptions",
+        description="Issue every bill that is due now (or at CLOUDACCT_NOW) and charge it, "
+        "renew or expire subscriptions, complete pending deletions, and print what was done.")
+
+    review = commands.add_parser(
+        "review", help="operator: review enterprise real-name registrations",
+        description="Operator review of enterprise real-name registrations (F6).")
+    review_commands = review.add_subparsers(dest="review_command", metavar="ACTION")
+    review_commands.add_parser("list", help="list registrations waiting for review",
+                               description="List enterprise registrations waiting for review.")
+    approve = review_commands.add_parser("approve", help="approve the registration of EMAIL",
+                                         description="Approve the pending enterprise "
+                                         "registration of the account with this email.")
+    approve.add_argument("email", metavar="EMAIL")
+    reject = review_commands.add_parser("reject", help="reject the registration of EMAIL",
+                                        description="Reject the pending enterprise "
+                                        "registration of the account with this email.")
+    reject.add_argument("email", metavar="EMAIL")
+    reject.add_argument("--reason", required=True, metavar="TEXT",
+                        help="why, shown to the person (required)")
     return parser
 
 
@@ -61,6 +87,61 @@ def _run_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_database() -> None:
+    from core.config import settings
+    from core.db import init_database
+
+    init_database(settings().database_url)
+
+
+def _run_billing(args: argparse.Namespace) -> int:
+    if args.billing_command != "run":
+        print("usage: cloudacct billing run", file=sys.stderr)
+        return 2
+    from core.billing import run_billing
+
+    _open_database()
+    report = run_billing()
+    for line in report.lines():
+        print(line)
+    print(report.summary)
+    return 0
+
+
+def _run_review(args: argparse.Namespace) -> int:
+    from core import real_name
+    from core.clock import iso
+    from core.validation import has_control_characters
+
+    if args.review_command not in ("list", "approve", "reject"):
+        print("usage: cloudacct review {list,approve EMAIL,reject EMAIL --reason TEXT}",
+              file=sys.stderr)
+        return 2
+    _open_database()
+    if args.review_command == "list":
+        pending = real_name.list_pending_reviews()
+        if not pending:
+            print("No enterprise registration is waiting for review.")
+            return 0
+
+        def shown(text: str) -> str:  # never echo control characters to the terminal
+            return "".join("?" if has_control_characters(ch) else ch for ch in text)
+
+        for item in pending:
+            print(f"{item.email}  {shown(item.company_name)}  submitted "
+                  f"{iso(item.submitted_at)}")
+            print(f"  credit code {item.credit_code}, legal representative "
+                  f"{shown(item.legal_rep)}, licence {item.licence_path}")
+        return 0
+    if args.review_command == "approve":
+        real_name.approve_enterprise(args.email)
+        print(f"Approved the enterprise registration of {args.email.strip()}.")
+        return 0
+    real_name.reject_enterprise(args.email, args.reason)
+    print(f"Rejected the enterprise registration of {args.email.strip()}.")
+    return 0
+
+
 def _run_console() -> int:
     from tui.app import CloudAcctApp
 
@@ -77,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_console()
         if args.command == "outbox":
             return _run_outbox(args)
+        if args.command == "billing":
+            return _run_billing(args)
+        if args.command == "review":
+            return _run_review(args)
     except DomainError as exc:
         return _fail(exc.message)
     except KeyboardInterrupt:

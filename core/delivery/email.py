@@ -17,9 +17,13 @@ log = logging.getLogger("cloudacct.delivery")
 SMTP_TIMEOUT_S = 15
 
 
-def build_message(to: str, subject: str, body: str) -> EmailMessage:
+def build_message(to: str, subject: str, body: str, *, utf8: bool = False) -> EmailMessage:
+    """The message; with `utf8`, headers stay UTF-8 (RFC 6532) instead of encoded words."""
+    import email.policy
+
     cfg = settings()
-    message = EmailMessage()
+    message = EmailMessage(policy=email.policy.default.clone(utf8=True) if utf8
+                           else email.policy.default)
     message["From"] = f"{cfg.brand} <{cfg.sender}>"
     message["To"] = to
     message["Subject"] = subject
@@ -38,14 +42,28 @@ def _date_header() -> str:
     return formatdate(instant.timestamp(), usegmt=True)
 
 
+def ascii_address(address: str) -> str:
+    """The address with an internationalised domain as its A-label (`xn--…`), which every mail
+    server accepts; the local part is left as it is."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        import idna
+
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except (ImportError, UnicodeError, ValueError):
+        return address
+
+
 def send_email(to: str, subject: str, body: str) -> None:
     """Deliver one email, or raise DeliveryError saying what went wrong."""
-    message = build_message(to, subject, body)
     url = settings().smtp_url
     if url:
-        _send_smtp(url, message)
+        _send_smtp(url, build_message(ascii_address(to), subject, body))
     else:
-        _store_in_maildir(message)
+        # UTF-8 headers: the Maildir keeps an internationalised address readable.
+        _store_in_maildir(build_message(to, subject, body, utf8=True))
     log.info("email delivered to %s: %s", _redact(to), subject)
 
 
@@ -59,6 +77,8 @@ def _store_in_maildir(message: EmailMessage) -> None:
     import mailbox
 
     try:
+        # Maildir() makes only the last directory: the data directory may not exist yet.
+        settings().maildir.parent.mkdir(parents=True, exist_ok=True)
         box = mailbox.Maildir(settings().maildir, create=True)
         box.add(mailbox.MaildirMessage(message))
     except OSError as exc:

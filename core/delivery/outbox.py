@@ -45,11 +45,20 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
+def _email_key(address: str) -> str:
+    """Case-insensitive, and an internationalised domain equal to its A-label spelling."""
+    from core.delivery.email import ascii_address
+
+    return ascii_address(address.strip()).casefold()
+
+
 def _matches(message: OutboxMessage, to: str | None) -> bool:
-    if not to:
+    if not to or not to.strip():
         return True
+    if "@" in to:  # an email address never matches a phone number's digits
+        return message.channel == "email" and _email_key(message.to) == _email_key(to)
     if message.channel == "email":
-        return message.to.strip().casefold() == to.strip().casefold()
+        return False
     wanted = _digits(to)
     have = _digits(message.to)
     return bool(wanted) and (have == wanted or have.endswith(wanted) and len(wanted) >= 6)

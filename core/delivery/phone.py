@@ -11,7 +11,7 @@ from typing import Protocol
 
 from core import clock
 from core.config import settings
-from core.errors import DeliveryError
+from core.errors import DeliveryError, DomainError
 
 
 class PhoneProvider(Protocol):
@@ -67,9 +67,26 @@ def set_phone_provider(provider: PhoneProvider | None) -> None:
     _provider = provider
 
 
+def _failed(channel: str, exc: Exception) -> DeliveryError:
+    what = "text message" if channel == "sms" else "call"
+    return DeliveryError(f"The {what} could not be sent ({type(exc).__name__}). "
+                         "Nothing was recorded; please try again.")
+
+
 def send_sms(to: str, body: str) -> None:
-    phone_provider().send_sms(to, body)
+    """Send through the provider. Whatever a provider raises reaches callers as DeliveryError."""
+    try:
+        phone_provider().send_sms(to, body)
+    except DomainError:
+        raise
+    except Exception as exc:
+        raise _failed("sms", exc) from exc
 
 
 def place_call(to: str, script: str) -> None:
-    phone_provider().place_call(to, script)
+    try:
+        phone_provider().place_call(to, script)
+    except DomainError:
+        raise
+    except Exception as exc:
+        raise _failed("voice", exc) from exc

@@ -12,12 +12,21 @@ from typing import Protocol
 
 
 class GatewayDecline(Exception):
-    """The gateway said no. `reason` is its words, shown to the person."""
+    """The gateway said no. `reason` is its words, shown to the person.
 
-    def __init__(self, reason: str, code: str = "declined") -> None:
+    `code` is the gateway's machine-readable reason (`card_declined`, `insufficient_funds`,
+    `incorrect_cvc`, `expired_card`, `processing_error`, `incorrect_number`, `paypal_auth`, ...).
+    `retryable` is True when trying again later may succeed (a processing error).
+    """
+
+    def __init__(self, reason: str, code: str = "declined", *, retryable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        self.retryable = retryable
+
+    def __repr__(self) -> str:
+        return f"GatewayDecline({self.code!r}, {self.reason!r})"
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,9 @@ class PaymentGateway(Protocol):
 
     def refund(self, charge_id: str, amount_cents: int, *, idempotency_key: str) -> Refund: ...
 
-    def revoke(self, token: str) -> None: ...
+    def revoke(self, token: str) -> None:
+        """Make the token unusable (idempotent: revoking twice is fine)."""
+        ...
 
     def paypal_log_on(self, email: str, password: str) -> str:
         """A PayPal session id after a successful log-on; GatewayDecline otherwise."""
@@ -99,3 +110,7 @@ class PaymentGateway(Protocol):
     def paypal_agree(self, paypal_session: str) -> PayPalAgreement: ...
 
     def paytm_link(self, phone_e164: str) -> PaytmLink: ...
+
+    def lookup(self, idempotency_key: str) -> GatewayRecord | None:
+        """What the gateway did for a key (None: it never saw the call). For reconciliation."""
+        ...

@@ -1,0 +1,683 @@
+"""F5 Payment methods: bank card (with the 1.00 USD pre-authorization hold), PayPal, Paytm; the
+list, the default, removal; and charging the default method (for billing, F7/F8).
+
+Secrets: the card number and security code live only in a `CardDetails` (whose repr shows
+neither) on their way to `gateway.tokenize_card`. Stored: the gateway token, brand, last 4,
+expiry and a keyed fingerprint of the number (duplicate detection).
+
+Money moves through the gateway with an idempotency key that is written to the ledger (status
+`started`) BEFORE the call, so a crash between the two leaves a record that reconciliation can
+look up at the gateway (`gateway.lookup(key)`); the entry becomes `done` or `failed` after.
+
+Declines: a card whose hold is declined is not saved, its gateway token is revoked and no hold
+is left (a hold that was placed is voided whatever fails after it). The ledger keeps the
+attempted hold as a `hold` entry with status `failed` and the gateway's reason, so the billing
+screen can show what was tried; it never moved money.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from peewee import fn
+
+from core import clock
+from core.billing_address import address_of
+from core.config import settings
+from core.db import transaction
+from core.errors import (
+    AuthenticationError,
+    DomainError,
+    NotFound,
+    Refused,
+    ValidationError,
+)
+from core.gateway import payment_gateway
+from core.gateway.base import GatewayDecline
+from core.hashing import keyed_hash, verify_password
+from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
+from core.money import format_usd
+from core.sessions import require_account
+from core.validation import (
+    check_card_cvv,
+    check_card_expiry,
+    check_card_holder,
+    check_card_number,
+    check_code_format,
+    check_indian_mobile,
+    has_control_characters,
+    mask_email,
+    mask_phone,
+)
+
+HOLD_CENTS = 100
+CURRENCY = "USD"
+PAYTM_PURPOSE = "paytm"
+KINDS = ("card", "paypal", "paytm")
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+class PaymentDeclined(DomainError):
+    """The gateway (or PayPal/Paytm) said no; the message is its reason."""
+
+    field = "payment"
+
+    def __init__(self, message: str, field: str | None = None, *, code: str = "declined",
+                 retryable: bool = False) -> None:
+        super().__init__(message, field)
+        self.code = code
+        self.retryable = retryable
+
+
+class NoPaymentMethod(PaymentDeclined):
+    """There is no payment method to charge."""
+
+
+class PayPalRefused(PaymentDeclined):
+    """PayPal refused the log-on or the agreement."""
+
+    field = "paypal"
+
+
+def _declined(exc: GatewayDecline, cls: type[PaymentDeclined] = PaymentDeclined,
+              field: str | None = None) -> PaymentDeclined:
+    return cls(exc.reason, field, code=exc.code, retryable=exc.retryable)
+
+
+def money(cents: int, currency: str = CURRENCY) -> str:
+    """100 → '1.00 USD' (integer cents only; core.money formats)."""
+    return format_usd(cents)
+
+
+# --- views -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PaymentMethodView:
+    id: int
+    kind: str  # card | paypal | paytm
+    display: str  # "Visa •••• 4242", "PayPal b•••r@example.com", "Paytm +91•••••••10"
+    brand: str | None
+    last4: str | None
+    exp_month: int | None
+    exp_year: int | None
+    holder_name: str | None
+    is_default: bool
+    created_at: datetime
+
+    @property
+    def expiry(self) -> str | None:
+        """'04/29' for cards."""
+        if self.exp_month is None or self.exp_year is None:
+            return None
+        return f"{self.exp_month:02d}/{self.exp_year % 100:02d}"
+
+    @property
+    def expired(self) -> bool:
+        if self.exp_month is None or self.exp_year is None:
+            return False
+        today = clock.now()
+        return (self.exp_year, self.exp_month) < (today.year, today.month)
+
+
+@dataclass(frozen=True)
+class LedgerEntryView:
+    id: int
+    account_id: int
+    payment_method_id: int | None
+    bill_id: int | None
+    kind: str  # hold | hold_release | charge | charge_failed | refund
+    amount_cents: int
+    currency: str
+    description: str
+    gateway_ref: str | None
+    idempotency_key: str
+    status: str  # started | done | failed
+    failure_reason: str | None
+    created_at: datetime
+
+    @property
+    def amount(self) -> str:
+        return money(self.amount_cents, self.currency)
+
+
+@dataclass(frozen=True, repr=False)
+class CardDetails:
+    """A checked card on its way to the gateway. Its repr/str never show the number or CVV."""
+
+    number: str = field(repr=False)  # digits only
+    exp_month: int
+    exp_year: int
+    cvv: str = field(repr=False)
+    holder: str  # may be empty: an enterprise card without a holder name
+    brand: str
+
+    @property
+    def last4(self) -> str:
+        return self.number[-4:]
+
+    @property
+    def display(self) -> str:
+        return f"{self.brand} •••• {self.last4}"
+
+    @property
+    def expiry(self) -> str:
+        return f"{self.exp_month:02d}/{self.exp_year % 100:02d}"
+
+    def __repr__(self) -> str:
+        return f"CardDetails({self.display}, expires {self.expiry})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):  # never pickled (into a cache, a log, a worker queue) with secrets
+        raise TypeError("CardDetails cannot be pickled")
+
+
+@dataclass(frozen=True)
+class HoldStory:
+    """The pre-authorization hold of a saved card, as recorded and shown."""
+
+    hold: LedgerEntryView
+    release: LedgerEntryView | None
+    text: str  # "Held 1.00 USD on Visa •••• 4242 — released"
+
+
+@dataclass(frozen=True)
+class CardSaved:
+    method: PaymentMethodView
+    hold: HoldStory
+
+    @property
+    def story(self) -> str:
+        return self.hold.text
+
+
+def method_view(row: PaymentMethod) -> PaymentMethodView:
+    return PaymentMethodView(
+        id=row.id, kind=row.kind, display=row.display, brand=row.brand, last4=row.last4,
+        exp_month=row.exp_month, exp_year=row.exp_year, holder_name=row.holder_name,
+        is_default=bool(row.is_default), created_at=row.created_at)
+
+
+def ledger_view(row: LedgerEntry) -> LedgerEntryView:
+    return LedgerEntryView(
+        id=row.id, account_id=row.account_id, payment_method_id=row.payment_method_id,
+        bill_id=row.bill_id, kind=row.kind, amount_cents=row.amount_cents,
+        currency=row.currency, description=row.description, gateway_ref=row.gateway_ref,
+        idempotency_key=row.idempotency_key, status=row.status,
+        failure_reason=row.failure_reason, created_at=row.created_at)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _live_methods(account_id: int):
+    return PaymentMethod.select().where(PaymentMethod.account == account_id,
+                                        PaymentMethod.removed_at.is_null())
+
+
+def _payer(token: str | None) -> Account:
+    """The logged-on account, if it may add payment methods (active, billing address)."""
+    account = require_account(token)
+    if account.status not in ("active", "deletion_pending"):
+        raise Refused("Verify your account first.", "payment")
+    if address_of(account.id) is None:
+        raise Refused("Add your billing address first: payment methods need it.", "payment")
+    return account
+
+
+def _new_key(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex}"
+
+
+def _store_method(account_id: int, **values) -> PaymentMethod:
+    """Insert a method; the first live one becomes the default. Call inside a transaction."""
+    has_default = _live_methods(account_id).where(PaymentMethod.is_default == True).exists()  # noqa: E712
+    return PaymentMethod.create(account=account_id, is_default=not has_default,
+                                created_at=clock.now(), **values)
+
+
+def _revoke_quietly(gateway_token: str) -> None:
+    # Best effort: a token we no longer use is harmless, and gateways expire unused ones.
+    with contextlib.suppress(GatewayDecline):
+        payment_gateway().revoke(gateway_token)
+
+
+def list_payment_methods(token: str | None) -> list[PaymentMethodView]:
+    """The account's live methods: the default first, then newest first."""
+    account = require_account(token)
+    rows = _live_methods(account.id).order_by(PaymentMethod.is_default.desc(),
+                                              PaymentMethod.created_at.desc(),
+                                              PaymentMethod.id.desc())
+    return [method_view(row) for row in rows]
+
+
+def default_method(account_id: int) -> PaymentMethodView | None:
+    row = _live_methods(account_id).where(PaymentMethod.is_default == True).first()  # noqa: E712
+    return method_view(row) if row is not None else None
+
+
+def paytm_offered(token: str | None) -> bool:
+    """Paytm is offered only to accounts whose country is India."""
+    return require_account(token).country == "IN"
+
+
+# --- bank cards ------------------------------------------------------------------------------
+
+def check_card(number: str | None, expiry: str | None, cvv: str | None,
+               holder: str | None) -> CardDetails:
+    """Every card check of F5, in the form's order (ValidationError with the field id)."""
+    digits, brand = check_card_number(number)
+    month, year = check_card_expiry(expiry)
+    code = check_card_cvv(cvv, brand)
+    name = check_card_holder(holder)
+    return CardDetails(number=digits, exp_month=month, exp_year=year, cvv=code, holder=name,
+                       brand=brand)
+
+
+def card_fingerprint(digits: str) -> str:
+    return keyed_hash("card", digits)
+
+
+def _refuse_duplicate_card(account_id: int, fingerprint: str) -> None:
+    if _live_methods(account_id).where(PaymentMethod.kind == "card",
+                                       PaymentMethod.fingerprint == fingerprint).exists():
+        raise ValidationError("This card is already saved on your account.", "card-number")
+
+
+def _ledger_start(account_id: int, kind: str, description: str, key: str, *,
+                  method_id: int | None = None, bill_id: int | None = None,
+                  amount_cents: int = HOLD_CENTS) -> int:
+    """Record a movement as `started` before the gateway is called (its own transaction)."""
+    with transaction():
+        row = LedgerEntry.create(account=account_id, payment_method=method_id, bill=bill_id,
+                                 kind=kind, amount_cents=amount_cents, currency=CURRENCY,
+                                 description=description[:200], idempotency_key=key,
+                                 status="started", created_at=clock.now())
+    return row.id
+
+
+def _ledger_fail(entry_id: int, reason: str, *, kind: str | None = None) -> None:
+    changes = {LedgerEntry.status: "failed", LedgerEntry.failure_reason: reason[:200]}
+    if kind is not None:
+        changes[LedgerEntry.kind] = kind
+    with transaction():
+        LedgerEntry.update(changes).where(LedgerEntry.id == entry_id).execute()
+
+
+def place_preauthorization_hold(account_id: int, gateway_token: str, display: str,
+                                *, amount_cents: int = HOLD_CENTS) -> tuple[int, str]:
+    """Hold `amount_cents` on a tokenized card: a `hold` ledger entry (started → done, or
+    failed with the reason). Returns (ledger entry id, authorization id); raises
+    PaymentDeclined with the gateway's reason."""
+    key = _new_key("hold")
+    entry_id = _ledger_start(account_id, "hold",
+                             f"Pre-authorization hold on {display}", key,
+                             amount_cents=amount_cents)
+    try:
+        auth = payment_gateway().authorize(gateway_token, amount_cents, idempotency_key=key)
+    except GatewayDecline as exc:
+        _ledger_fail(entry_id, exc.reason)
+        raise _declined(exc) from None
+    with transaction():
+        LedgerEntry.update(status="done", gateway_ref=auth.id).where(
+            LedgerEntry.id == entry_id).execute()
+    return entry_id, auth.id
+
+
+def release_preauthorization_hold(account_id: int, authorization_id: str, display: str,
+                                  *, amount_cents: int = HOLD_CENTS) -> int:
+    """Void a hold: a `hold_release` ledger entry (started → done). Returns its id."""
+    key = _new_key("release")
+    entry_id = _ledger_start(account_id, "hold_release", f"Hold released on {display}", key,
+                             amount_cents=amount_cents)
+    try:
+        payment_gateway().void(authorization_id, idempotency_key=key)
+    except GatewayDecline as exc:
+        _ledger_fail(entry_id, exc.reason)
+        raise _declined(exc) from None
+    with transaction():
+        LedgerEntry.update(status="done", gateway_ref=authorization_id).where(
+            LedgerEntry.id == entry_id).execute()
+    return entry_id
+
+
+def save_card(token: str | None, number: str | None, expiry: str | None, cvv: str | None,
+              holder: str | None) -> CardSaved:
+    """Check, tokenize, hold 1.00 USD and release it, then store the card (F5 "Save the card").
+
+    Raises ValidationError (card-number, card-expiry, card-cvv, card-holder; a duplicate is
+    'card-number'), Refused (no billing address), PaymentDeclined (field 'payment', the
+    gateway's reason). On any refusal nothing is stored but a failed `hold` ledger entry when
+    the gateway declined the hold, and no hold is left at the gateway.
+    """
+    card = check_card(number, expiry, cvv, holder)
+    account = _payer(token)
+    address = address_of(account.id)
+    holder_name = card.holder or (address.person_name if address else "") or None
+    fingerprint = card_fingerprint(card.number)
+    _refuse_duplicate_card(account.id, fingerprint)
+
+    gateway = payment_gateway()
+    try:
+        card_token = gateway.tokenize_card(card.number, card.exp_month, card.exp_year, card.cvv,
+                                           holder_name or "")
+    except GatewayDecline as exc:
+        raise _declined(exc) from None
+    del card  # from here on only the token
+    display = f"{card_token.brand} •••• {card_token.last4}"
+
+    authorization_id: str | None = None
+    released = False
+    try:
+        hold_id, authorization_id = place_preauthorization_hold(account.id, card_token.token,
+                                                                display)
+        release_id = release_preauthorization_hold(account.id, authorization_id, display)
+        released = True
+        with transaction():
+            _refuse_duplicate_card(account.id, fingerprint)  # a double submission that raced
+            row = _store_method(
+                account.id, kind="card", gateway_token=card_token.token,
+                brand=card_token.brand, last4=card_token.last4, exp_month=card_token.exp_month,
+                exp_year=card_token.exp_year, holder_name=holder_name,
+                fingerprint=fingerprint, display=display)
+            LedgerEntry.update(payment_method=row.id).where(
+                LedgerEntry.id.in_([hold_id, release_id])).execute()
+            method = method_view(row)
+            hold = ledger_view(LedgerEntry.get_by_id(hold_id))
+            release = ledger_view(LedgerEntry.get_by_id(release_id))
+    except BaseException:
+        if authorization_id is not None and not released:
+            # The original error is what the person sees; the ledger shows a failed release.
+            with contextlib.suppress(DomainError):
+                release_preauthorization_hold(account.id, authorization_id, display)
+        _revoke_quietly(card_token.token)
+        raise
+    text = f"Held {money(HOLD_CENTS)} on {display} — released"
+    return CardSaved(method=method, hold=HoldStory(hold=hold, release=release, text=text))
+
+
+# --- PayPal ----------------------------------------------------------------------------------
+
+def paypal_log_on(token: str | None, email: str | None, password: str | None) -> str:
+    """Log on at PayPal (the PayPal window): a short-lived PayPal session id.
+
+    Raises ValidationError (field 'paypal-email' / 'paypal-password' when empty or unusable)
+    and PayPalRefused (field 'paypal', PayPal's message) when PayPal says no.
+    """
+    _payer(token)
+    address = (email or "").strip()
+    if not address:
+        raise ValidationError("Enter your PayPal email address.", "paypal-email")
+    if len(address) > 254 or has_control_characters(address) or " " in address:
+        raise ValidationError("That is not an email address.", "paypal-email")
+    if not password:
+        raise ValidationError("Enter your PayPal password.", "paypal-password")
+    if len(password) > 256:
+        raise PayPalRefused("Check your email address and password.")
+    try:
+        return payment_gateway().paypal_log_on(address, password)
+    except GatewayDecline as exc:
+        raise _declined(exc, PayPalRefused) from None
+
+
+def paypal_cancel(paypal_session: str | None) -> None:
+    """Cancel and return: the PayPal session ends, nothing is added."""
+    cancel = getattr(payment_gateway(), "paypal_cancel", None)
+    if cancel is not None and paypal_session:
+        with contextlib.suppress(GatewayDecline):
+            cancel(paypal_session)
+
+
+def add_paypal(token: str | None, paypal_session: str | None) -> PaymentMethodView:
+    """The person confirmed the billing agreement: add PayPal (masked email) as a method."""
+    account = _payer(token)
+    gateway = payment_gateway()
+    try:
+        agreement = gateway.paypal_agree(paypal_session or "")
+    except GatewayDecline as exc:
+        raise _declined(exc, PayPalRefused) from None
+    fingerprint = keyed_hash("paypal", agreement.email.casefold())
+    try:
+        with transaction():
+            if _live_methods(account.id).where(PaymentMethod.kind == "paypal",
+                                               PaymentMethod.fingerprint == fingerprint).exists():
+                raise Refused("This PayPal account is already saved on your account.", "paypal")
+            row = _store_method(account.id, kind="paypal", gateway_token=agreement.token,
+                                fingerprint=fingerprint,
+                                display=f"PayPal {mask_email(agreement.email)}")
+            result = method_view(row)
+    except BaseException:
+        _revoke_quietly(agreement.token)
+        raise
+    return result
+
+
+# --- Paytm -----------------------------------------------------------------------------------
+
+def _paytm_payer(token: str | None) -> Account:
+    if require_account(token).country != "IN":
+        raise Refused("Paytm is available only for accounts in India.", "payment")
+    return _payer(token)
+
+
+def _paytm_fingerprint(e164: str) -> str:
+    return keyed_hash("paytm", e164)
+
+
+def _refuse_duplicate_paytm(account_id: int, e164: str) -> None:
+    if _live_methods(account_id).where(PaymentMethod.kind == "paytm",
+                                       PaymentMethod.fingerprint == _paytm_fingerprint(e164)
+                                       ).exists():
+        raise ValidationError("This Paytm number is already saved on your account.",
+                              "paytm-phone")
+
+
+def _as_paytm_code_error(exc: DomainError) -> DomainError:
+    if exc.field == "code":
+        exc.field = "paytm-code"
+    return exc
+
+
+def send_paytm_code(token: str | None, phone: str | None):
+    """Send the Paytm verification code by SMS (Paytm's **Send**). Returns a VerifyState
+    (masked destination, resend countdown, tries left)."""
+    from core.delivery import send_sms
+    from core.verification import issue_code
+    from core.verify_account import VerifyState
+
+    account = _paytm_payer(token)
+    e164 = check_indian_mobile(phone, "paytm-phone")
+    _refuse_duplicate_paytm(account.id, e164)
+    brand = settings().brand
+
+    def deliver(code: str) -> None:
+        send_sms(e164, f"Paytm: {code} is your code to link your Paytm wallet to {brand}. "
+                       "Valid for 10 minutes. Do not share it.")
+
+    try:
+        status = issue_code(account.id, PAYTM_PURPOSE, e164, "sms", deliver)
+    except DomainError as exc:
+        raise _as_paytm_code_error(exc) from None
+    return VerifyState("sms", mask_phone(e164), status)
+
+
+def add_paytm(token: str | None, phone: str | None, code: str | None) -> PaymentMethodView:
+    """Check the code (Paytm's **Add now**), link the wallet at the gateway and store it."""
+    from core.verification import consume_code
+
+    account = _paytm_payer(token)
+    e164 = check_indian_mobile(phone, "paytm-phone")
+    clean = check_code_format(code, "paytm-code")
+    _refuse_duplicate_paytm(account.id, e164)
+    try:
+        consume_code(account.id, PAYTM_PURPOSE, e164, clean)
+    except DomainError as exc:
+        raise _as_paytm_code_error(exc) from None
+    try:
+        link = payment_gateway().paytm_link(e164)
+    except GatewayDecline as exc:
+        raise _declined(exc) from None
+    try:
+        with transaction():
+            _refuse_duplicate_paytm(account.id, e164)
+            row = _store_method(account.id, kind="paytm", gateway_token=link.token,
+                                fingerprint=_paytm_fingerprint(e164),
+                                display=f"Paytm {mask_phone(e164)}")
+            result = method_view(row)
+    except BaseException:
+        _revoke_quietly(link.token)
+        raise
+    return result
+
+
+# --- default and removal ---------------------------------------------------------------------
+
+def _own_method(account_id: int, method_id: int) -> PaymentMethod:
+    try:
+        wanted = int(method_id)
+    except (TypeError, ValueError):
+        raise NotFound("That payment method does not exist.", "payment") from None
+    row = _live_methods(account_id).where(PaymentMethod.id == wanted).first()
+    if row is None:
+        raise NotFound("That payment method does not exist.", "payment")
+    return row
+
+
+def set_default_method(token: str | None, method_id: int) -> list[PaymentMethodView]:
+    """Make a method the default; returns the list as `list_payment_methods`."""
+    account = require_account(token)
+    with transaction():
+        row = _own_method(account.id, method_id)
+        if not row.is_default:
+            PaymentMethod.update(is_default=False).where(
+                PaymentMethod.account == account.id, PaymentMethod.is_default == True  # noqa: E712
+            ).execute()
+            PaymentMethod.update(is_default=True).where(PaymentMethod.id == row.id).execute()
+    return list_payment_methods(token)
+
+
+def removal_blockers(account_id: int) -> list[str]:
+    """Why the last method cannot be removed now (empty: it can)."""
+    blockers: list[str] = []
+    live_resources = Resource.select().where(Resource.account == account_id,
+                                             Resource.state != "released").count()
+    if live_resources:
+        blockers.append(f"{live_resources} resource(s) are not released: release them first.")
+    outstanding = Bill.select().where(Bill.account == account_id,
+                                      Bill.status == "outstanding").count()
+    if outstanding:
+        blockers.append(f"{outstanding} bill(s) are unpaid: pay them first.")
+    return blockers
+
+
+def remove_method(token: str | None, method_id: int,
+                  password: str | None) -> list[PaymentMethodView]:
+    """Remove a method after the password is re-entered (field 'password' when wrong).
+
+    The last method cannot be removed while resources run or bills are unpaid (Refused). When
+    the default goes, the newest other method becomes the default. The token is revoked at the
+    gateway. Returns the remaining methods.
+    """
+    account = require_account(token)
+    _own_method(account.id, method_id)  # NotFound before asking anything else
+    if not password or not verify_password(account.password_hash, password):
+        raise AuthenticationError("The password is not correct.", "password")
+    at = clock.now()
+    with transaction():
+        row = _own_method(account.id, method_id)
+        others = _live_methods(account.id).where(PaymentMethod.id != row.id)
+        if not others.exists():
+            blockers = removal_blockers(account.id)
+            if blockers:
+                raise Refused("This is your only payment method. " + " ".join(blockers),
+                              "payment")
+        PaymentMethod.update(removed_at=at, is_default=False).where(
+            PaymentMethod.id == row.id).execute()
+        if row.is_default:
+            successor = others.order_by(PaymentMethod.created_at.desc(),
+                                        PaymentMethod.id.desc()).first()
+            if successor is not None:
+                PaymentMethod.update(is_default=True).where(
+                    PaymentMethod.id == successor.id).execute()
+        gateway_token = row.gateway_token
+    _revoke_quietly(gateway_token)
+    return list_payment_methods(token)
+
+
+def revoke_all_methods(account_id: int) -> int:
+    """Remove every live method of an account and revoke the tokens (F10 deletion). Returns
+    how many were removed. Call outside a transaction: the gateway is called after commit."""
+    at = clock.now()
+    with transaction():
+        tokens = [row.gateway_token for row in _live_methods(account_id)]
+        PaymentMethod.update(removed_at=at, is_default=False).where(
+            PaymentMethod.account == account_id, PaymentMethod.removed_at.is_null()).execute()
+    for gateway_token in tokens:
+        _revoke_quietly(gateway_token)
+    return len(tokens)
+
+
+# --- charging (F7/F8) ------------------------------------------------------------------------
+
+def charge_default_method(account_id: int, amount_cents: int, description: str, *,
+                          bill_id: int | None = None,
+                          idempotency_key: str) -> LedgerEntryView:
+    """Charge the default method: a 'charge' ledger entry (done), or a 'charge_failed' one and
+    PaymentDeclined with the gateway's reason. NoPaymentMethod (a PaymentDeclined) when there
+    is no method; nothing is recorded then.
+
+    Idempotent by `idempotency_key`: a key already `done` returns that entry without charging
+    again; a key left `started` (a crash mid-call) is retried at the gateway with the same key,
+    which returns the first result; a key that `failed` raises the same decline again (use a
+    new key to try again).
+    """
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise ValueError("amount_cents must be a positive int")
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise ValueError("idempotency_key must be 1-64 characters")
+    existing = LedgerEntry.get_or_none(LedgerEntry.idempotency_key == idempotency_key)
+    if existing is not None:
+        if existing.account_id != account_id or existing.kind not in ("charge", "charge_failed"):
+            raise ValueError("idempotency_key already used for another movement")
+        if existing.status == "done":
+            return ledger_view(existing)
+        if existing.status == "failed":
+            raise PaymentDeclined(existing.failure_reason or "The payment was declined.")
+        method = PaymentMethod.get_or_none(PaymentMethod.id == existing.payment_method_id)
+        if method is None:
+            _ledger_fail(existing.id, "The payment method was removed.", kind="charge_failed")
+            raise PaymentDeclined("The payment method was removed.")
+        entry_id = existing.id
+    else:
+        method = _live_methods(account_id).where(PaymentMethod.is_default == True).first()  # noqa: E712
+        if method is None:
+            raise NoPaymentMethod("There is no payment method on the account: add one, then "
+                                  "pay from the billing screen.")
+        entry_id = _ledger_start(account_id, "charge", description, idempotency_key,
+                                 method_id=method.id, bill_id=bill_id,
+                                 amount_cents=amount_cents)
+    try:
+        charge = payment_gateway().charge(method.gateway_token, amount_cents,
+                                          idempotency_key=idempotency_key,
+                                          description=description)
+    except GatewayDecline as exc:
+        _ledger_fail(entry_id, exc.reason, kind="charge_failed")
+        raise _declined(exc) from None
+    with transaction():
+        LedgerEntry.update(status="done", gateway_ref=charge.id).where(
+            LedgerEntry.id == entry_id).execute()
+    return ledger_view(LedgerEntry.get_by_id(entry_id))
+
+
+def ledger_of(account_id: int) -> list[LedgerEntryView]:
+    """Every ledger entry of an account, newest first (holds, releases, charges, refunds)."""
+    rows = (LedgerEntry.select().where(LedgerEntry.account == account_id)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
+    return [ledger_view(row) for row in rows]
+
+
+def method_count(account_id: int) -> int:
+    return _live_methods(account_id).select(fn.COUNT(PaymentMethod.id)).scalar() or 0

@@ -1,0 +1,299 @@
+"""F7 Products and the purchase gate: orders, resources, release and auto-renewal.
+
+Decisions
+- The gate: an active account, a billing address, a payment method; a region of mainland China
+  also needs approved real-name registration. A refusal (`PurchaseRefused`) names every missing
+  step, and `.missing` holds them as `MissingStep(key, text)`.
+- Subscription: paid up front with the default method. The charge goes first, under a fresh
+  idempotency key `order-<random>`; only when it succeeds are the resource and its (paid) bill
+  recorded, in one transaction, and the ledger entry of the charge linked to the bill. A decline
+  creates nothing (the payments module records the failed attempt in the ledger). Should the
+  recording fail after a successful charge, the charge stays in the ledger (kind `charge`, no
+  bill, key `order-…`) where `core.billing.unrecorded_order_charges()` finds it for a refund.
+  The period ends N calendar months after purchase (the 31st becomes the month's last day).
+  A subscription cannot be released before its period ends; with auto-renewal off it expires
+  (and is released) at the period's end.
+- Pay-As-You-Go: runs from the order, accrues its hourly price per second of use, rounded up to
+  the whole cent over the usage so far (`usage_cost_cents`), and can be released at any time.
+  Its usage is billed by core.billing (48 hours after each usage period ends).
+- Resource states: `running`, `suspended` (a subscription whose renewal charge was declined,
+  until the renewal bill is paid), `expired` (a subscription that ended: released at its period
+  end) and `released` (Pay-As-You-Go released by the person).
+"""
+
+from __future__ import annotations
+
+import calendar
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from core import catalogue, clock
+from core.catalogue import BILLING_METHODS, PRODUCTS, REGIONS, Region, subscription_price_cents
+from core.db import transaction
+from core.errors import NotFound, Refused, StorageError
+from core.models import Account, Bill, BillingAddress, LedgerEntry, PaymentMethod, Resource
+from core.money import format_usd
+from core.sessions import require_account
+
+# --- time and money helpers -----------------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months later (clamped to the month's last day)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def months_between(start: datetime, end: datetime) -> int:
+    """Whole calendar months from `start` to an `end` made by `add_months(start, n)`."""
+    return (end.year - start.year) * 12 + (end.month - start.month)
+
+
+def _whole_seconds(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def usage_cost_cents(hourly_cents: int, anchor: datetime, start: datetime,
+                     end: datetime) -> int:
+    """Pay-As-You-Go cost of [start, end) for a resource that started at `anchor`.
+
+    Use is charged per second; the total from `anchor` is rounded up to the whole cent, and a
+    period costs the difference of the totals at its ends, so however usage is cut into bills
+    they add up to exactly the rounded total."""
+
+    def total(until: datetime) -> int:
+        return -(-hourly_cents * _whole_seconds(anchor, until) // 3600)
+
+    return max(0, total(end) - total(start))
+
+
+# --- the purchase gate ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MissingStep:
+    key: str  # verify | billing-address | payment-method | real-name
+    text: str
+
+
+class PurchaseRefused(Refused):
+    """Buying is refused until every missing step is done (`.missing`)."""
+
+    def __init__(self, where: Region, missing: list[MissingStep]) -> None:
+        self.region = where.id
+        self.missing = tuple(missing)
+        texts = "; ".join(step.text for step in missing)
+        super().__init__(f"Before you can buy in {where.id}: {texts}.")
+
+
+def _gate(account: Account, where: Region) -> list[MissingStep]:
+    steps: list[MissingStep] = []
+    if account.status != "active":
+        steps.append(MissingStep("verify", "verify your account"))
+    if not BillingAddress.select().where(BillingAddress.account == account.id).exists():
+        steps.append(MissingStep("billing-address", "add a billing address"))
+    if not PaymentMethod.select().where(PaymentMethod.account == account.id,
+                                        PaymentMethod.removed_at.is_null()).exists():
+        steps.append(MissingStep("payment-method", "add a payment method"))
+    if where.mainland_china:
+        from core.real_name import registration_status
+
+        status = registration_status(account.id)
+        if status != "approved":
+            text = {
+                "pending": "real-name registration required (yours is waiting for review)",
+                "rejected": "real-name registration required (yours was rejected: correct it "
+                            "and submit again)",
+            }.get(status, "real-name registration required")
+            steps.append(MissingStep("real-name", text))
+    return steps
+
+
+def _refuse_if_deleting(account: Account) -> None:
+    if account.status == "deletion_pending":
+        raise Refused("This account is being deleted: nothing new can be bought.")
+
+
+def purchase_gate(token: str | None, region: str | None) -> list[MissingStep]:
+    """Every step still missing before the account can buy in `region` (empty: may buy)."""
+    account = require_account(token)
+    return _gate(account, catalogue.region(region))
+
+
+# --- resources ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ResourceView:
+    id: int
+    product: str
+    product_name: str
+    region: str
+    region_name: str
+    billing_method: str  # subscription | payg
+    billing_method_name: str
+    state: str  # running | suspended | expired | released
+    period_months: int | None
+    auto_renew: bool
+    created_at: datetime
+    period_end: datetime | None  # Subscription
+    released_at: datetime | None
+    hourly_cents: int
+    monthly_cents: int
+    running_cost_cents: int | None  # Pay-As-You-Go: accrued since it started
+    unbilled_cents: int | None  # Pay-As-You-Go: accrued and not yet billed
+
+    @property
+    def can_release(self) -> bool:
+        return self.billing_method == "payg" and self.state == "running"
+
+    @property
+    def can_set_auto_renew(self) -> bool:
+        return self.billing_method == "subscription" and self.state in ("running", "suspended")
+
+    @property
+    def cost_text(self) -> str:
+        """"Ends 2027-01-01" (Subscription) or "1.23 USD so far" (Pay-As-You-Go)."""
+        if self.billing_method == "subscription":
+            if self.period_end is None:
+                return ""
+            verb = "Ended" if self.state == "expired" else "Ends"
+            return f"{verb} {self.period_end:%Y-%m-%d %H:%M} UTC"
+        return f"{format_usd(self.running_cost_cents or 0)} so far"
+
+
+def resource_view(row: Resource, at: datetime | None = None) -> ResourceView:
+    at = at or clock.now()
+    running_cost = unbilled = None
+    if row.billing_method == "payg":
+        end = row.released_at if row.released_at is not None else max(at, row.created_at)
+        running_cost = usage_cost_cents(row.hourly_cents, row.created_at, row.created_at, end)
+        billed = row.billed_until or row.created_at
+        unbilled = usage_cost_cents(row.hourly_cents, row.created_at, billed, max(end, billed))
+    item = PRODUCTS.get(row.product)
+    where = REGIONS.get(row.region)
+    return ResourceView(
+        id=row.id, product=row.product, product_name=item.name if item else row.product,
+        region=row.region, region_name=where.name if where else row.region,
+        billing_method=row.billing_method,
+        billing_method_name=BILLING_METHODS.get(row.billing_method, row.billing_method),
+        state=row.state, period_months=row.period_months, auto_renew=bool(row.auto_renew),
+        created_at=row.created_at, period_end=row.period_end, released_at=row.released_at,
+        hourly_cents=row.hourly_cents, monthly_cents=row.monthly_cents,
+        running_cost_cents=running_cost, unbilled_cents=unbilled,
+    )
+
+
+def _own_resource(account_id: int, resource_id: int | str | None) -> Resource:
+    try:
+        rid = int(str(resource_id).strip())
+    except (TypeError, ValueError):
+        rid = 0
+    row = Resource.get_or_none(Resource.id == rid, Resource.account == account_id)
+    if row is None:
+        raise NotFound("There is no such resource in this account.")
+    return row
+
+
+def list_resources(token: str | None) -> list[ResourceView]:
+    """Every resource of the account, newest first."""
+    account = require_account(token)
+    at = clock.now()
+    rows = (Resource.select().where(Resource.account == account.id)
+            .order_by(Resource.created_at.desc(), Resource.id.desc()))
+    return [resource_view(r, at) for r in rows]
+
+
+def get_resource(token: str | None, resource_id: int | str) -> ResourceView:
+    account = require_account(token)
+    return resource_view(_own_resource(account.id, resource_id))
+
+
+def place_order(token: str | None, product: str | None, region: str | None,
+                billing_method: str | None, period_months: int | str | None = None,
+                auto_renew: bool = False) -> ResourceView:
+    """Buy a product (F7). Field errors name `product`, `purchase-region`, `billing-method` or
+    `period`; a missing step raises PurchaseRefused naming every one; a declined subscription
+    charge raises core.payments.PaymentDeclined and creates nothing."""
+    account = require_account(token)
+    item = catalogue.product(product)
+    where = catalogue.region(region)
+    method = catalogue.billing_method(billing_method)
+    months = catalogue.period(period_months) if method == "subscription" else None
+    _refuse_if_deleting(account)
+    missing = _gate(account, where)
+    if missing:
+        raise PurchaseRefused(where, missing)
+    if method == "payg":
+        at = clock.now()
+        with transaction():
+            row = Resource.create(account=account.id, product=item.id, region=where.id,
+                                  billing_method="payg", state="running",
+                                  hourly_cents=item.hourly_cents, monthly_cents=item.monthly_cents,
+                                  created_at=at, billed_until=at)
+        return resource_view(row, at)
+    return _buy_subscription(account, item.id, where, months or 1, bool(auto_renew))
+
+
+def _buy_subscription(account: Account, product_id: str, where: Region, months: int,
+                      auto_renew: bool) -> ResourceView:
+    from core.payments import charge_default_method
+
+    item = PRODUCTS[product_id]
+    price = subscription_price_cents(item.monthly_cents, months)
+    key = f"order-{secrets.token_hex(12)}"
+    description = f"{item.name} in {where.id}, {months}-month subscription"
+    at = clock.now()
+    charge = charge_default_method(account.id, price, description, idempotency_key=key)
+    end = add_months(at, months)
+    try:
+        with transaction():
+            row = Resource.create(account=account.id, product=item.id, region=where.id,
+                                  billing_method="subscription", period_months=months,
+                                  auto_renew=auto_renew, state="running",
+                                  hourly_cents=item.hourly_cents, monthly_cents=item.monthly_cents,
+                                  created_at=at, period_end=end)
+            bill = Bill.create(account=account.id, resource=row.id, kind="subscription",
+                               description=description, amount_cents=price, period_start=at,
+                               period_end=end, issued_at=at, status="paid", paid_at=at)
+            LedgerEntry.update(bill=bill.id).where(LedgerEntry.id == charge.id).execute()
+    except StorageError as exc:
+        raise StorageError(
+            f"Your payment of {format_usd(price)} went through, but the order could not be "
+            f"recorded. It will be refunded; reference {key}.") from exc
+    return resource_view(row, at)
+
+
+def release_resource(token: str | None, resource_id: int | str) -> ResourceView:
+    """Release a running Pay-As-You-Go resource now; its usage is billed 48 hours later.
+    A subscription cannot be released: it expires at its period's end with auto-renewal off."""
+    account = require_account(token)
+    at = clock.now()
+    with transaction():
+        row = _own_resource(account.id, resource_id)
+        if row.billing_method != "payg":
+            raise Refused(
+                f"A subscription cannot be released before its period ends "
+                f"({row.period_end:%Y-%m-%d %H:%M} UTC). Turn auto-renewal off and it will "
+                "expire then.")
+        if row.state != "running":
+            raise Refused("This resource is already released.")
+        Resource.update(state="released", released_at=at).where(
+            Resource.id == row.id, Resource.state == "running").execute()
+        row = Resource.get_by_id(row.id)
+    return resource_view(row, at)
+
+
+def set_auto_renew(token: str | None, resource_id: int | str, on: bool) -> ResourceView:
+    """Turn a subscription's auto-renewal on or off."""
+    account = require_account(token)
+    with transaction():
+        row = _own_resource(account.id, resource_id)
+        if row.billing_method != "subscription":
+            raise Refused("Auto-renewal is for subscriptions; Pay-As-You-Go runs until released.")
+        if row.state not in ("running", "suspended"):
+            raise Refused("This subscription has ended.")
+        Resource.update(auto_renew=bool(on)).where(Resource.id == row.id).execute()
+        row = Resource.get_by_id(row.id)
+    return resource_view(row)
