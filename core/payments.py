@@ -562,8 +562,10 @@ def set_default_method(token: str | None, method_id: int) -> list[PaymentMethodV
 def removal_blockers(account_id: int) -> list[str]:
     """Why the last method cannot be removed now (empty: it can)."""
     blockers: list[str] = []
-    live_resources = Resource.select().where(Resource.account == account_id,
-                                             Resource.state != "released").count()
+    # Expired subscriptions and released resources cost nothing more.
+    live_resources = Resource.select().where(
+        Resource.account == account_id,
+        Resource.state.in_(("running", "suspended"))).count()
     if live_resources:
         blockers.append(f"{live_resources} resource(s) are not released: release them first.")
     outstanding = Bill.select().where(Bill.account == account_id,

@@ -275,10 +275,17 @@ def region_name(code: str | None) -> str | None:
     return dict(regions_of(country)).get(code, code)
 
 
+# Countries whose postal addresses need the state or province; elsewhere (Singapore's districts,
+# the UK's counties) it may be given but is not required.
+REGION_REQUIRED = frozenset({"US", "CA", "AU", "CN", "IN", "BR", "MX", "AR", "MY", "ID", "JP",
+                             "IT", "ES", "NG", "TH", "PH"})
+
+
 def check_region(text: str | None, country: str, field: str = "region") -> str | None:
     """The ISO 3166-2 code of a subdivision of `country` (given as `US-CA`, `CA` or its name).
 
-    None when the country has no subdivisions (then the field must be left empty)."""
+    None when the country has no subdivisions (then the field must be left empty) or when the
+    country's addresses do not need one and none was given."""
     value = clean_line(text, field, "the state or province", max_length=100, required=False)
     options = regions_of(country)
     if not options:
@@ -287,7 +294,9 @@ def check_region(text: str | None, country: str, field: str = "region") -> str |
                 f"{country_name(country)} has no states or provinces: leave this empty.", field)
         return None
     if not value:
-        raise ValidationError("Choose the state or province.", field)
+        if country in REGION_REQUIRED:
+            raise ValidationError("Choose the state or province.", field)
+        return None
     wanted = value.casefold()
     for code, name in options:
         if wanted in (code.casefold(), code.split("-", 1)[1].casefold(), name.casefold()):

@@ -150,13 +150,29 @@ def test_account_type_is_case_insensitive(verified):
 
 @pytest.mark.parametrize("field, key", [
     ("full-name", "full_name"), ("address-country", "country"), ("city", "city"),
-    ("street", "street"), ("postal-code", "postal_code"), ("region", "region"),
+    ("street", "street"), ("postal-code", "postal_code"),
 ])
 def test_individual_required_fields(verified, field, key):
     with pytest.raises(ValidationError) as info:
         save_billing_address(verified, **individual(**{key: "   "}))
     assert info.value.field == field
     assert count() == 0
+
+
+def test_region_required_where_addresses_need_it(verified):
+    us = individual(country="US", region="", city="Austin", postal_code="78701")
+    with pytest.raises(ValidationError) as info:
+        save_billing_address(verified, **us)
+    assert info.value.field == "region"
+    assert count() == 0
+    assert save_billing_address(verified, **{**us, "region": "US-TX"}).region == "US-TX"
+
+
+def test_region_optional_in_singapore_but_checked_when_given(verified):
+    assert save_billing_address(verified, **individual(region="")).region is None
+    with pytest.raises(ValidationError) as info:
+        save_billing_address(verified, **individual(region="US-CA"))
+    assert info.value.field == "region"
 
 
 @pytest.mark.parametrize("field, key", [
