@@ -228,3 +228,25 @@ def overview(token: str | None) -> Overview:
     return Overview(account=account_view(account), next_steps=tuple(steps),
                     has_billing_address=has_address, payment_methods=methods,
                     real_name_status=real_name)
+
+
+def log_on_with_trusted_key(fingerprint: str | None, origin: str = "local") -> LogOnResult | None:
+    """F11: a connection whose SSH key (its SHA256 fingerprint) an account trusts opens logged
+    on: a new session for an `active` or `deletion_pending` account that trusts the key, or
+    None (no such account, a deleted or unverified one, or — which trusting prevents — more
+    than one account). The session records the origin and the key like a password log-on."""
+    from core.models import TrustedKey
+
+    if not fingerprint or len(fingerprint) > 100:
+        return None
+    with transaction():
+        rows = list(TrustedKey.select(TrustedKey.account)
+                    .join(Account)
+                    .where(TrustedKey.fingerprint == fingerprint,
+                           Account.status.in_(("active", "deletion_pending"))))
+        owners = {row.account_id for row in rows}
+        if len(owners) != 1:
+            return None
+        account = Account.get_by_id(owners.pop())
+        token = start_session(account.id, origin=origin, key_fingerprint=fingerprint)
+    return LogOnResult(token=token, account=account_view(account))

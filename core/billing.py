@@ -275,6 +275,11 @@ def pay_outstanding(token: str | None) -> PaymentResult:
             remaining = sum(b.amount_cents for b in outstanding_bills(account.id))
             raise PaymentFailed(reason, tuple(paid), remaining)
         paid.append(bill_view(Bill.get_by_id(bill.id)))
+    if paid and account.status == "deletion_pending":
+        # The last bill paid may be all a pending deletion was waiting for (F10).
+        from core.deletion import complete_pending_deletions
+
+        complete_pending_deletions(account_id=account.id)
     return PaymentResult(tuple(paid))
 
 
@@ -282,7 +287,7 @@ def pay_outstanding(token: str | None) -> PaymentResult:
 
 @dataclass(frozen=True)
 class RunEvent:
-    kind: str  # bill | renewal | suspension | expiry | charge_retry | deletion
+    kind: str  # bill | renewal | suspension | expiry | charge_retry | deletion | deletion_waiting
     text: str
     account_id: int | None = None
     resource_id: int | None = None
@@ -441,9 +446,12 @@ def _retry_unattempted(at: datetime, account_id: int | None) -> list[RunEvent]:
 
 
 def complete_pending_deletions(at: datetime | None = None) -> list[RunEvent]:
-    """TODO(F10): delete the accounts in `deletion_pending` whose last usage is billed and
-    whose bills are all paid. The deletion issue fills this in; until then it does nothing."""
-    return []
+    """Delete the accounts in `deletion_pending` whose last usage is billed and whose bills are
+    all paid (F10, core.deletion): a `deletion` event for each one erased, a
+    `deletion_waiting` event for each one still waiting (and for what)."""
+    from core.deletion import complete_pending_deletions as complete
+
+    return complete(at or clock.now())
 
 
 def run_billing(at: datetime | None = None, *, account_id: int | None = None) -> BillingRunReport:

@@ -1,7 +1,8 @@
 """The database: one DatabaseProxy, SQLite (embedded default) or PostgreSQL by URL.
 
-SQLite runs in WAL mode with foreign keys, a busy timeout and FULL synchronous commits, and
-every transaction begins IMMEDIATE so a read-then-write cannot deadlock on upgrade.
+SQLite runs in WAL mode with foreign keys, a busy timeout, FULL synchronous commits and
+secure_delete, and every transaction begins IMMEDIATE so a read-then-write cannot deadlock on
+upgrade.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "busy_timeout": BUSY_TIMEOUT_MS,
     "synchronous": 2,  # FULL: a commit survives power loss
+    # Deleted content is overwritten with zeros, so erased personal data (F10) does not linger
+    # in free pages or in the free space of a page.
+    "secure_delete": 1,
 }
 
 _lock = threading.Lock()

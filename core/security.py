@@ -1,9 +1,24 @@
 """F9 security settings: change password, what is verified, recent log-ons, trusted SSH keys,
-and export of everything stored about the account (secrets excluded)."""
+and export of everything stored about the account (secrets excluded). The Delete Account area
+(F10) is core.deletion.
+
+Decisions
+- Changing the password needs the current one; wrong re-entries count towards the log-on lock
+  of F3 (so an unattended session cannot be used to guess it). The change ends every other
+  session of the account in the same transaction (other processes see it at their next check,
+  `core.sessions.session_alive`), keeps the current one, and mails a notice.
+- Trusted SSH keys (F11): the key of the current connection can be trusted by a verified
+  account; a key opens at most one account (trusting a key another live account trusts is
+  refused), and `core.accounts.log_on_with_trusted_key` logs such a connection on.
+- Export: a JSON file in `settings().exports_dir` (mode 0600) with every row stored about the
+  account. Left out: the password hash, session token hashes, code hashes, gateway tokens, the
+  keyed fingerprints of cards/PayPal/Paytm, idempotency keys and the audit hash. SSH key
+  fingerprints are kept: they are the public names of the person's own keys, shown on the
+  Security screen. Deleting the account removes its exports.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -13,20 +28,30 @@ from pathlib import Path
 from core import clock
 from core.config import settings
 from core.db import transaction
-from core.errors import AuthenticationError, NotFound, Refused, ValidationError
-from core.hashing import hash_password, verify_password
+from core.errors import (
+    AuthenticationError,
+    LockedError,
+    NotFound,
+    Refused,
+    SessionExpired,
+    ValidationError,
+)
+from core.hashing import hash_password, token_hash, verify_password
 from core.models import (
     Account,
     Bill,
     BillingAddress,
+    Code,
     LedgerEntry,
+    LogonThrottle,
     PaymentMethod,
     RealNameRegistration,
     Resource,
     Session,
     TrustedKey,
+    VerificationLock,
 )
-from core.sessions import end_account_sessions, recent_logons, require_account, resolve_session
+from core.sessions import end_account_sessions, reason_message, require_account, resolve_session
 from core.validation import (
     check_email,
     check_password,
@@ -39,15 +64,16 @@ from core.validation import (
 @dataclass(frozen=True)
 class LogOnRecord:
     at: datetime
-    where: str  # "local" or "SSH from 203.0.113.5"
+    where: str  # "local terminal" or "SSH from 203.0.113.5"
     current: bool
     ended: bool
+    with_key: bool = False  # opened with a trusted SSH key or over SSH with a key
 
 
 @dataclass(frozen=True)
 class TrustedKeyView:
     id: int
-    fingerprint: str
+    fingerprint: str  # SHA256:…
     label: str | None
     added_at: datetime
 
@@ -56,66 +82,130 @@ class TrustedKeyView:
 class SecurityView:
     email: str
     email_verified: bool
-    phone_masked: str | None
+    phone_masked: str | None  # only once verified
     phone_verified: bool
     password_changed_at: datetime | None
-    recent_logons: tuple[LogOnRecord, ...]
+    recent_logons: tuple[LogOnRecord, ...]  # newest first
     trusted_keys: tuple[TrustedKeyView, ...]
     current_key_fingerprint: str | None  # the SSH key of this connection, if any
     current_key_trusted: bool
+    status: str = "active"  # unverified | active | deletion_pending
+    deletion_requested_at: datetime | None = None
+
+    @property
+    def can_trust_current_key(self) -> bool:
+        """Show #trust-this-key: over SSH with a key not yet trusted, by a verified account."""
+        return (bool(self.current_key_fingerprint) and not self.current_key_trusted
+                and self.status in ("active", "deletion_pending"))
+
+
+RECENT_LOGONS = 10
 
 
 def _where(origin: str) -> str:
-    return "local terminal" if origin == "local" else f"SSH from {origin}"
+    if origin == "local":
+        return "local terminal"
+    return f"SSH from {origin}" if origin else "unknown"
+
+
+def _current(token: str | None) -> tuple[Account, int, str | None]:
+    """The account, the current session's id and its SSH key fingerprint (one resolve)."""
+    info = resolve_session(token)
+    if info.account_id is None:
+        raise SessionExpired(reason_message("ended"))
+    account = Account.get_or_none(Account.id == info.account_id)
+    if account is None or account.status == "deleted":
+        raise SessionExpired(reason_message("account_deleted"))
+    return account, info.id, info.key_fingerprint
+
+
+def _keys(account_id: int) -> tuple[TrustedKeyView, ...]:
+    rows = (TrustedKey.select().where(TrustedKey.account == account_id)
+            .order_by(TrustedKey.created_at, TrustedKey.id))
+    return tuple(_key_view(k) for k in rows)
 
 
 def security_overview(token: str | None) -> SecurityView:
-    account = require_account(token)
-    info = resolve_session(token)
-    records = []
-    for item in recent_logons(account.id, limit=10):
-        row = Session.get_by_id(item.id)
-        records.append(LogOnRecord(item.created_at, _where(item.origin), item.id == info.id,
-                                   row.ended_at is not None))
-    keys = tuple(_key_view(k) for k in TrustedKey.select().where(TrustedKey.account == account.id)
-                 .order_by(TrustedKey.created_at, TrustedKey.id))
-    current = info.key_fingerprint
+    """What the Security settings screen shows."""
+    account, session_id, current = _current(token)
+    rows = (Session.select().where(Session.account == account.id)
+            .order_by(Session.created_at.desc(), Session.id.desc()).limit(RECENT_LOGONS))
+    records = tuple(LogOnRecord(r.created_at, _where(r.origin), r.id == session_id,
+                                r.ended_at is not None, bool(r.key_fingerprint))
+                    for r in rows)
+    keys = _keys(account.id)
     return SecurityView(
         email=account.email, email_verified=account.email_verified_at is not None,
-        phone_masked=mask_phone(account.phone) if account.phone else None,
+        phone_masked=mask_phone(account.phone) if account.phone and account.phone_verified_at
+        else None,
         phone_verified=account.phone_verified_at is not None,
-        password_changed_at=account.password_changed_at, recent_logons=tuple(records),
+        password_changed_at=account.password_changed_at, recent_logons=records,
         trusted_keys=keys, current_key_fingerprint=current,
         current_key_trusted=bool(current) and any(k.fingerprint == current for k in keys),
+        status=account.status, deletion_requested_at=account.deletion_requested_at,
     )
+
+
+# --- change password ---------------------------------------------------------------------------
+
+def check_password_again(account: Account, password: str | None, field: str) -> None:
+    """A password re-entered to confirm an action. Wrong ones count towards the log-on lock of
+    F3 (LockedError while it lasts); raises ValidationError when empty and
+    AuthenticationError when wrong, both for `field`."""
+    from core.accounts import _record_logon_failure, _throttle_locked_until
+    from core.hashing import spend_equal_time
+
+    if not password:
+        raise ValidationError("Enter your password.", field)
+    at = clock.now()
+    locked_until = _throttle_locked_until(account.email_key, at)
+    if locked_until is not None:
+        spend_equal_time(password)
+        minutes = max(1, int((locked_until - at).total_seconds() + 59) // 60)
+        raise LockedError(f"Too many wrong passwords. Try again in {minutes} minute(s).", field)
+    if not verify_password(account.password_hash, password):
+        _record_logon_failure(account.email_key, at)
+        raise AuthenticationError("The password is not correct.", field)
 
 
 def change_password(token: str | None, current: str | None, new: str | None,
                     confirmation: str | None) -> int:
-    """Change the password; every other session of the account ends (in every process).
-
-    Returns how many other sessions were ended.
-    """
+    """Change the password (fields `current-password`, `new-password`,
+    `new-password-confirm`); every other session of the account ends, in every process, and
+    the current one stays. Returns how many other sessions were ended."""
     account = require_account(token)
     if not current:
         raise ValidationError("Enter your current password.", "current-password")
-    if not verify_password(account.password_hash, current):
-        raise AuthenticationError("Your current password is not correct.", "current-password")
+    try:
+        check_password_again(account, current, "current-password")
+    except AuthenticationError:
+        raise AuthenticationError("Your current password is not correct.",
+                                  "current-password") from None
     clean = check_password(new, check_email(account.email), field="new-password")
     check_password_confirmation(new, confirmation, field="new-password-confirm")
     if verify_password(account.password_hash, clean):
         raise ValidationError("Choose a password different from the current one.",
                               "new-password")
-    new_hash = hash_password(clean)
+    new_hash = hash_password(clean)  # slow: before the transaction
     with transaction():
-        Account.update(password_hash=new_hash, password_changed_at=clock.now()).where(
-            Account.id == account.id).execute()
+        alive = Session.select().where(Session.token_hash == token_hash(token or ""),
+                                       Session.ended_at.is_null()).exists()
+        if not alive:
+            raise SessionExpired(reason_message("ended"))
+        changed = Account.update(password_hash=new_hash, password_changed_at=clock.now()).where(
+            Account.id == account.id, Account.password_hash == account.password_hash,
+            Account.status != "deleted").execute()
+        if changed != 1:
+            raise Refused("Your password was changed in another session in the meantime. "
+                          "Log on again.", "current-password")
         ended = end_account_sessions(account.id, "password_changed", except_token=token)
     _notify_password_changed(account.email)
     return ended
 
 
 def _notify_password_changed(email: str) -> None:
+    import contextlib
+
     from core.delivery import send_email
     from core.errors import DeliveryError
 
@@ -128,48 +218,77 @@ def _notify_password_changed(email: str) -> None:
                    "at once and contact support.")
 
 
-# --- trusted SSH keys (F11) ------------------------------------------------------------------
+# --- trusted SSH keys (F11) --------------------------------------------------------------------
 
 def _key_view(row: TrustedKey) -> TrustedKeyView:
     return TrustedKeyView(row.id, row.fingerprint, row.label, row.created_at)
 
 
+def trusted_keys(token: str | None) -> tuple[TrustedKeyView, ...]:
+    """The account's trusted SSH keys, oldest first."""
+    return _keys(require_account(token).id)
+
+
 def trust_current_key(token: str | None, label: str | None = None) -> TrustedKeyView:
-    """Trust the SSH key of this connection: later connections with it open logged on."""
-    account = require_account(token)
-    info = resolve_session(token)
-    if not info.key_fingerprint:
-        raise Refused("This session did not connect with an SSH key: there is no key to trust.")
+    """Trust the SSH key of this connection: later connections with it open logged on
+    (`core.accounts.log_on_with_trusted_key`). Trusting it again returns the same key."""
+    account, _, fingerprint = _current(token)
+    if not fingerprint:
+        raise Refused("This session did not connect with an SSH key: there is no key to trust.",
+                      "trusted-keys")
+    if account.status not in ("active", "deletion_pending"):
+        raise Refused("Verify your account before trusting a key.", "trusted-keys")
     name = clean_line(label, "key-label", "a label", max_length=100, required=False) or None
     with transaction():
         existing = TrustedKey.get_or_none(TrustedKey.account == account.id,
-                                          TrustedKey.fingerprint == info.key_fingerprint)
+                                          TrustedKey.fingerprint == fingerprint)
         if existing is not None:
             return _key_view(existing)
-        row = TrustedKey.create(account=account.id, fingerprint=info.key_fingerprint,
+        elsewhere = (TrustedKey.select().join(Account)
+                     .where(TrustedKey.fingerprint == fingerprint,
+                            TrustedKey.account != account.id, Account.status != "deleted")
+                     .exists())
+        if elsewhere:
+            raise Refused("This key already opens another account. Remove it there first, or "
+                          "connect with another key.", "trusted-keys")
+        row = TrustedKey.create(account=account.id, fingerprint=fingerprint,
                                 label=name, created_at=clock.now())
     return _key_view(row)
 
 
-def remove_trusted_key(token: str | None, key_id: int) -> None:
+def remove_trusted_key(token: str | None, key_id: int | str) -> tuple[TrustedKeyView, ...]:
+    """Stop trusting a key (NotFound when it is not among the account's keys). Returns the
+    keys left. Sessions already opened with it go on until they end."""
     account = require_account(token)
+    try:
+        wanted = int(str(key_id).strip())
+    except (TypeError, ValueError):
+        wanted = 0
     with transaction():
-        deleted = TrustedKey.delete().where(TrustedKey.id == key_id,
+        deleted = TrustedKey.delete().where(TrustedKey.id == wanted,
                                             TrustedKey.account == account.id).execute()
     if not deleted:
-        raise NotFound("That key is not among your trusted keys.")
+        raise NotFound("That key is not among your trusted keys.", "trusted-keys")
+    return _keys(account.id)
 
 
 # --- export my data ----------------------------------------------------------------------------
 
-_SECRET_COLUMNS = {"password_hash", "token_hash", "code_hash", "gateway_token", "fingerprint",
-                   "idempotency_key", "email_audit_hash", "key_fingerprint_hash"}
+# Columns never exported, per table: secrets, and keyed hashes that only serve lookups.
+_LEFT_OUT: dict[str, frozenset[str]] = {
+    "account": frozenset({"password_hash", "email_audit_hash"}),
+    "session": frozenset({"token_hash"}),
+    "code": frozenset({"code_hash"}),
+    "payment_method": frozenset({"gateway_token", "fingerprint"}),
+    "ledger_entry": frozenset({"idempotency_key"}),
+}
 
 
 def _row(model_row) -> dict:
+    left_out = _LEFT_OUT.get(model_row._meta.table_name, frozenset())
     data = {}
     for name, value in model_row.__data__.items():
-        if name in _SECRET_COLUMNS:
+        if name in left_out:
             continue
         if isinstance(value, datetime):
             value = clock.iso(value)
@@ -177,38 +296,61 @@ def _row(model_row) -> dict:
     return data
 
 
+def _rows(query) -> list[dict]:
+    return [_row(r) for r in query]
+
+
+def export_document(account_id: int) -> dict:
+    """Everything stored about the account, secrets excluded (read in one transaction)."""
+    aid = account_id
+    with transaction():
+        account = Account.get_by_id(aid)
+        return {
+            "exported_at": clock.iso(clock.now()),
+            "provider": settings().brand,
+            "account": _row(account),
+            "billing_address": _rows(BillingAddress.select().where(
+                BillingAddress.account == aid)),
+            "payment_methods": _rows(PaymentMethod.select().where(
+                PaymentMethod.account == aid).order_by(PaymentMethod.id)),
+            "real_name_registrations": _rows(RealNameRegistration.select().where(
+                RealNameRegistration.account == aid).order_by(RealNameRegistration.id)),
+            "resources": _rows(Resource.select().where(Resource.account == aid)
+                               .order_by(Resource.id)),
+            "bills": _rows(Bill.select().where(Bill.account == aid).order_by(Bill.id)),
+            "ledger": _rows(LedgerEntry.select().where(LedgerEntry.account == aid)
+                            .order_by(LedgerEntry.id)),
+            "log_ons": _rows(Session.select().where(Session.account == aid)
+                             .order_by(Session.id)),
+            "trusted_ssh_keys": _rows(TrustedKey.select().where(TrustedKey.account == aid)
+                                      .order_by(TrustedKey.id)),
+            "verification_codes": _rows(Code.select().where(Code.account == aid)
+                                        .order_by(Code.id)),
+            "verification_locks": _rows(VerificationLock.select().where(
+                VerificationLock.account == aid)),
+            "log_on_failures": _rows(LogonThrottle.select().where(
+                LogonThrottle.email_key == account.email_key)),
+        }
+
+
 def export_data(token: str | None) -> Path:
-    """Write everything stored about the account (no secrets) to a JSON file; returns its path."""
+    """Write everything stored about the account (no secrets) to a JSON file in
+    `settings().exports_dir`; returns its path (`cloudacct-export-<id>-<UTC time>.json`)."""
     account = require_account(token)
-    aid = account.id
-    document = {
-        "exported_at": clock.iso(clock.now()),
-        "provider": settings().brand,
-        "account": _row(account),
-        "billing_address": [_row(r) for r in BillingAddress.select().where(
-            BillingAddress.account == aid)],
-        "payment_methods": [_row(r) for r in PaymentMethod.select().where(
-            PaymentMethod.account == aid)],
-        "real_name_registrations": [_row(r) for r in RealNameRegistration.select().where(
-            RealNameRegistration.account == aid)],
-        "resources": [_row(r) for r in Resource.select().where(Resource.account == aid)],
-        "bills": [_row(r) for r in Bill.select().where(Bill.account == aid)],
-        "ledger": [_row(r) for r in LedgerEntry.select().where(LedgerEntry.account == aid)],
-        "log_ons": [_row(r) for r in Session.select().where(Session.account == aid)],
-        "trusted_ssh_keys": [_row(r) for r in TrustedKey.select().where(
-            TrustedKey.account == aid)],
-    }
+    document = export_document(account.id)
     directory = settings().exports_dir
     directory.mkdir(parents=True, exist_ok=True)
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"cloudacct-export-{aid}-{stamp}.json"
+    path = directory / f"cloudacct-export-{account.id}-{stamp}.json"
     tmp = path.with_suffix(".json.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, ensure_ascii=False, indent=2, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, ensure_ascii=False, indent=2, default=str)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
-
-

@@ -55,6 +55,24 @@ def _parser() -> argparse.ArgumentParser:
     reject.add_argument("email", metavar="EMAIL")
     reject.add_argument("--reason", required=True, metavar="TEXT",
                         help="why, shown to the person (required)")
+
+    ssh = commands.add_parser(
+        "serve-ssh", help="serve the console over SSH",
+        description="Serve the console over SSH: each connection with a terminal gets its own "
+        "console. Any user name and any public key may connect; a client without a key is let "
+        "in without questions, and the console asks to log on.")
+    ssh.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    ssh.add_argument("--port", type=int, default=2222, help="port to listen on (2222)")
+    ssh.add_argument("--max-sessions", type=int, default=64, metavar="N",
+                     help="concurrent sessions at most (64)")
+    ssh.add_argument("--per-minute", type=int, default=10, metavar="N",
+                     help="connections per address per minute at most (10)")
+    ssh.add_argument("--logon-timeout", type=float, default=30.0, metavar="SECONDS",
+                     help="time to complete SSH authentication (30)")
+    ssh.add_argument("--idle-timeout", type=float, default=900.0, metavar="SECONDS",
+                     help="disconnect after this long without input (900)")
+    ssh.add_argument("--keepalive", type=float, default=30.0, metavar="SECONDS",
+                     help="keepalive interval; 3 missed answers end the connection (30)")
     return parser
 
 
@@ -149,6 +167,26 @@ def _run_console() -> int:
     return 0
 
 
+def _run_serve_ssh(args: argparse.Namespace) -> int:
+    from core.config import settings
+    from core.db import init_database
+    from tui.ssh.limits import Limits
+    from tui.ssh.server import serve_forever
+
+    if not 0 <= args.port <= 65535 or args.max_sessions < 1 or args.per_minute < 1:
+        print("cloudacct serve-ssh: port 0-65535, limits at least 1", file=sys.stderr)
+        return 2
+    cfg = settings()
+    init_database(cfg.database_url)  # migrate once here, not in every session
+    limits = Limits(max_sessions=args.max_sessions, per_address_per_minute=args.per_minute,
+                    logon_timeout_s=args.logon_timeout, idle_timeout_s=args.idle_timeout,
+                    keepalive_s=args.keepalive)
+    try:
+        return serve_forever(args.host, args.port, cfg.home, limits)
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from core.errors import DomainError
@@ -162,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_billing(args)
         if args.command == "review":
             return _run_review(args)
+        if args.command == "serve-ssh":
+            return _run_serve_ssh(args)
     except DomainError as exc:
         return _fail(exc.message)
     except KeyboardInterrupt:

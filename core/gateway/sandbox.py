@@ -165,6 +165,7 @@ class SandboxGateway:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA secure_delete = ON")  # revoked details do not linger in free pages
         if fresh:
             with self._lock:
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -370,9 +371,15 @@ class SandboxGateway:
         return Refund(id=refund_id, charge_id=charge_id, amount_cents=amount_cents)
 
     def revoke(self, token: str) -> None:
+        """Revoke a token and forget the PayPal email / Paytm phone behind it."""
         with self._tx() as conn:
-            conn.execute("UPDATE tokens SET revoked_at = ? WHERE token = ? AND revoked_at IS NULL",
-                         (_now_text(), token))
+            conn.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?), detail = NULL "
+                         "WHERE token = ?", (_now_text(), token))
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
 
     # --- PayPal and Paytm ----------------------------------------------------------------
 

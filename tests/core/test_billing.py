@@ -412,7 +412,7 @@ def test_billing_cli_bad_usage(db):
     assert info.value.code == 2
 
 
-def test_complete_pending_deletions_hook_exists():
+def test_complete_pending_deletions_hook_exists(db):
     from core.billing import complete_pending_deletions
 
-    assert complete_pending_deletions() == []
+    assert complete_pending_deletions() == []  # no account is deletion pending

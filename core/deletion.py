@@ -1,0 +1,679 @@
+"""F10 Delete the account: the checks, deletion pending, and the erasure itself.
+
+The flow
+- `deletion_check(token)` is what the Delete Account modal shows: every blocker (with what it
+  is, what to do and when it clears), the Pay-As-You-Go usage not yet billed, and what pressing
+  **Delete My Account** would do now (`outcome`: `blocked`, `pending` or `now`).
+- `request_deletion(token, password, disclaimer_checked)` first brings the account's billing up
+  to date (`core.billing.run_billing(account_id=…)`: usage due is billed and charged, ended
+  subscriptions expire), then:
+  - any blocker → `DeletionBlocked` (a Refused) with `.blockers`; nothing changes;
+  - only released Pay-As-You-Go usage not yet billed → the account becomes `deletion_pending`
+    (`Account.deletion_requested_at`); it can still log on, pay and export; the billing run
+    (`core.billing.run_billing` → `complete_pending_deletions`) deletes it once the last bill is
+    issued and paid, and pressing Delete again once everything is settled deletes it at once;
+  - nothing at all → erased now (`erase_account`); every session ends, so the console logs off.
+  Pressing twice does nothing twice: after the deletion the session is gone (SessionExpired);
+  while pending the same pending result comes back.
+- Blockers: a Pay-As-You-Go resource still running; a subscription with auto-renewal on; a
+  subscription whose period is not over (it clears at its end date, when it expires); a
+  suspended subscription (its renewal was declined: it is released at the end of the period it
+  was renewed for); an outstanding bill. A subscription whose period has ended with auto-renewal
+  off is not a blocker: the billing run (or the erasure) expires it.
+
+What the erasure keeps and removes (`erase_account`)
+- Payment tokens are revoked at the gateway first (core.payments.revoke_all_methods, then
+  every token of the account once more, which is idempotent; a gateway that cannot be reached
+  stops the erasure before anything is erased, and it can be retried).
+- Then ONE transaction: the billing address, real-name registrations, trusted SSH keys,
+  one-time codes, verification locks and the log-on throttle row of the email are deleted. The
+  account row stays (bills and the ledger point at it) but its email and email key become
+  `deleted-<id>` (freeing the email for a new sign-up), its phone, password hash and
+  verification times are cleared, its status is `deleted` with `deleted_at`, and a keyed hash
+  of the email is kept in `Account.email_audit_hash` and a `DeletionAudit` row. Payment method
+  rows stay for the ledger, without holder name, fingerprint or token (PayPal/Paytm lose their
+  masked email/phone). Every session ends with reason `account_deleted`, and every session's
+  origin (an SSH address) and key fingerprint are blanked; decoy sign-up sessions that would
+  notify this account end too. Bills, ledger entries and resources are kept for accounting:
+  their descriptions name products, regions, periods and card brands/last 4, nothing personal.
+  The country is kept (it decides taxes on the bills kept).
+- After the commit: the uploaded business licence files are removed; the local delivery copies
+  in the data directory are purged (Maildir messages to the account's email, or to a corporate
+  contact email no other live account uses; outbox SMS/calls to the account's phone numbers —
+  its verified phone, contact phone, any number a code was sent to for it — that no other live
+  account uses); the account's own data exports (`cloudacct-export-<id>-*.json`) are removed
+  (they were the person's download; whoever needed them copied them out before deleting);
+  and on SQLite the WAL is checkpointed with TRUNCATE so old page images do not linger there
+  (`secure_delete` is on, so the database file keeps no deleted bytes either).
+- Nothing is sent to the deleted address: a confirmation email would put the address right
+  back into the data directory. The console shows the confirmation instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from core import clock
+from core.billing import PendingUsage, RunEvent, outstanding_bills, pending_usage
+from core.catalogue import PRODUCTS
+from core.config import settings
+from core.db import is_sqlite, transaction
+from core.errors import (
+    DomainError,
+    NotFound,
+    Refused,
+    SessionExpired,
+    ValidationError,
+)
+from core.hashing import keyed_hash
+from core.models import (
+    Account,
+    BillingAddress,
+    Code,
+    DeletionAudit,
+    LogonThrottle,
+    PaymentMethod,
+    RealNameRegistration,
+    Resource,
+    Session,
+    TrustedKey,
+    VerificationLock,
+)
+from core.money import format_usd
+from core.security import check_password_again
+from core.sessions import reason_message, require_account
+
+log = logging.getLogger("cloudacct.deletion")
+
+# The seed's prerequisites, shown before the disclaimer checkbox (with a shortcut to export).
+PREREQUISITES = (
+    "You have a data back-up and all your resources are released.",
+    "All your cloud resources, including Subscription and Pay-As-You-Go products are "
+    "terminated and released.",
+    "You do not have any outstanding charges on your account.",
+)
+DISCLAIMER = (
+    "I understand that deleting my account is permanent: my personal data is erased, my "
+    "payment methods are removed, and I am logged out. I can sign up again with the same email "
+    "later, as a new account that sees nothing of this one."
+)
+
+DISCLAIMER_FIELD = "delete-disclaimer"
+PASSWORD_FIELD = "delete-password"
+LIVE = ("unverified", "active", "deletion_pending")
+
+
+# --- views -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Blocker:
+    """One reason the account cannot be deleted yet, in words for people."""
+
+    kind: str  # running_payg | auto_renew | period_not_over | suspended | outstanding_bill
+    resource_id: int | None
+    bill_id: int | None
+    what: str  # "ECS instance #3 in us-west-1 is still running (Pay-As-You-Go)."
+    fix: str  # "Release it (Resources)."
+    clears: str  # "As soon as it is released."
+    clears_at: datetime | None = None  # a date it clears by itself (period_not_over, suspended)
+    screen: str = "resources"  # where the fix is done: resources | billing
+
+    @property
+    def text(self) -> str:
+        return f"{self.what} {self.fix} {self.clears}"
+
+
+@dataclass(frozen=True)
+class DeletionCheck:
+    """What the Delete Account modal shows before the person presses the button."""
+
+    status: str  # the account's status: unverified | active | deletion_pending
+    outcome: str  # blocked | pending | now — what pressing Delete My Account would do
+    blockers: tuple[Blocker, ...]
+    pending_usage: tuple[PendingUsage, ...]  # released Pay-As-You-Go usage not yet billed
+    bills_due_by: datetime | None  # when the last of that usage is billed
+    requested_at: datetime | None  # when deletion was requested (deletion pending)
+    message: str
+    prerequisites: tuple[str, ...] = PREREQUISITES
+    disclaimer: str = DISCLAIMER
+
+
+@dataclass(frozen=True)
+class DeletionResult:
+    """What pressing Delete My Account did: `deleted` now, or `deletion_pending`."""
+
+    status: str  # deleted | deletion_pending
+    message: str
+    requested_at: datetime | None
+    deleted_at: datetime | None = None
+    pending_usage: tuple[PendingUsage, ...] = ()
+    bills_due_by: datetime | None = None  # pending: when the last bill is issued
+    waiting_for: tuple[Blocker, ...] = ()  # pending: e.g. a bill whose charge was declined
+
+    @property
+    def deleted(self) -> bool:
+        return self.status == "deleted"
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    account_id: int
+    deleted_at: datetime
+    already_deleted: bool = False
+    methods_revoked: int = 0
+    sessions_ended: int = 0
+    files_removed: int = 0
+
+
+class DeletionBlocked(Refused):
+    """The account cannot be deleted yet; `.blockers` says why, what to do and when it clears."""
+
+    def __init__(self, blockers: tuple[Blocker, ...] | list[Blocker]) -> None:
+        self.blockers = tuple(blockers)
+        lines = ["Your account cannot be deleted yet:"]
+        lines += [f"- {b.text}" for b in self.blockers]
+        super().__init__("\n".join(lines))
+
+
+class GatewayUnavailable(Refused):
+    """The payment tokens could not be revoked: nothing was erased; try again."""
+
+
+# --- blockers ----------------------------------------------------------------------------------
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _label(row: Resource) -> str:
+    item = PRODUCTS.get(row.product)
+    return f"{item.name if item else row.product} #{row.id} in {row.region}"
+
+
+def _resource_blockers(row: Resource, at: datetime) -> list[Blocker]:
+    label = _label(row)
+    found: list[Blocker] = []
+    if row.billing_method == "payg":
+        if row.state == "running":
+            found.append(Blocker(
+                "running_payg", row.id, None,
+                f"{label} is still running (Pay-As-You-Go).",
+                "Release it (Resources).",
+                "As soon as it is released. Its last usage is billed 48 hours later; the "
+                "deletion can wait for that bill."))
+        return found
+    if row.state not in ("running", "suspended"):
+        return found  # expired: released at its period end
+    if row.auto_renew:
+        found.append(Blocker(
+            "auto_renew", row.id, None,
+            f"{label} is a subscription with auto-renewal on.",
+            "Turn off auto-renewal (Resources).",
+            "As soon as auto-renewal is off."))
+    end = row.period_end
+    if end is None or end <= at:
+        return found  # over: it expires at the next billing run (or on erasure)
+    if row.state == "suspended":
+        found.append(Blocker(
+            "suspended", row.id, None,
+            f"{label} is suspended: its renewal was not paid.",
+            f"Wait until its end date {_when(end)}, when it expires and is released; pay its "
+            "renewal bill too (Billing).",
+            f"On {_when(end)}.", end))
+    else:
+        found.append(Blocker(
+            "period_not_over", row.id, None,
+            f"{label} is a subscription whose period is not over.",
+            f"Wait until its end date {_when(end)}, when it expires and is released.",
+            f"On {_when(end)}.", end))
+    return found
+
+
+def _blockers(account_id: int, at: datetime) -> tuple[Blocker, ...]:
+    found: list[Blocker] = []
+    rows = (Resource.select().where(Resource.account == account_id)
+            .order_by(Resource.id))
+    for row in rows:
+        found += _resource_blockers(row, at)
+    for bill in outstanding_bills(account_id):
+        found.append(Blocker(
+            "outstanding_bill", bill.resource_id, bill.id,
+            f"Bill #{bill.id} of {format_usd(bill.amount_cents)} is unpaid: "
+            f"{bill.description}.",
+            "Pay it (Billing).",
+            "As soon as it is paid.", None, "billing"))
+    return tuple(found)
+
+
+def _unbilled(account_id: int, at: datetime) -> tuple[PendingUsage, ...]:
+    """Released Pay-As-You-Go usage not yet billed (usage still running is a blocker)."""
+    return tuple(u for u in pending_usage(account_id, at) if not u.running)
+
+
+def _due_by(usage: tuple[PendingUsage, ...]) -> datetime | None:
+    dues = [u.bill_due_at for u in usage if u.bill_due_at is not None]
+    return max(dues) if dues else None
+
+
+def _account(token_or_account: str | int | Account | None) -> Account:
+    if isinstance(token_or_account, Account):
+        return token_or_account
+    if isinstance(token_or_account, int) and not isinstance(token_or_account, bool):
+        row = Account.get_or_none(Account.id == token_or_account)
+        if row is None:
+            raise NotFound("There is no such account.")
+        return row
+    return require_account(token_or_account)
+
+
+def deletion_blockers(token_or_account: str | int | Account | None) -> tuple[Blocker, ...]:
+    """Everything that refuses the deletion now (empty: nothing does). Takes a session token,
+    an account id or an Account row."""
+    account = _account(token_or_account)
+    return _blockers(account.id, clock.now())
+
+
+def _pending_message(due: datetime | None, usage: bool = True) -> str:
+    if not usage:
+        return ("Your account will be deleted automatically once its last bill is paid. Until "
+                "then you can still log on, see and pay your bills.")
+    when = f" (by {_when(due)})" if due else ""
+    return ("Your account will be deleted automatically once its last Pay-As-You-Go usage is "
+            f"billed{when} and paid. Until then you can still log on, see and pay your bills.")
+
+
+def deletion_check(token: str | None) -> DeletionCheck:
+    """What deleting the account would do now, for the Delete Account modal (no side effects)."""
+    account = require_account(token)
+    at = clock.now()
+    blockers = _blockers(account.id, at)
+    usage = _unbilled(account.id, at)
+    due = _due_by(usage)
+    if account.status == "deletion_pending":
+        outcome = "pending"
+        message = _pending_message(due, bool(usage))
+        if blockers:
+            message += " Still to do: " + " ".join(b.what + " " + b.fix for b in blockers)
+    elif blockers:
+        outcome = "blocked"
+        message = "Your account cannot be deleted yet. Each item below says what to do."
+    elif usage:
+        outcome = "pending"
+        when = f" (by {_when(due)})" if due else ""
+        message = ("Pay-As-You-Go usage is not billed yet. If you delete your account now, it "
+                   f"is deleted automatically once that usage is billed{when} and paid; until "
+                   "then you can still log on, see and pay your bills.")
+    else:
+        outcome = "now"
+        message = ("Everything is settled: your account will be deleted within seconds and "
+                   "you will be logged out.")
+    return DeletionCheck(account.status, outcome, blockers, usage, due,
+                         account.deletion_requested_at, message)
+
+
+# --- the request -------------------------------------------------------------------------------
+
+def _pending_result(account_id: int, at: datetime) -> DeletionResult:
+    account = Account.get_by_id(account_id)
+    usage = _unbilled(account_id, at)
+    due = _due_by(usage)
+    return DeletionResult("deletion_pending", _pending_message(due, bool(usage)),
+                          account.deletion_requested_at, None, usage, due,
+                          _blockers(account_id, at))
+
+
+def request_deletion(token: str | None, password: str | None,
+                     disclaimer_checked: bool) -> DeletionResult:
+    """**Delete My Account** (F10). Raises ValidationError (field `delete-disclaimer`) when the
+    disclaimer is not checked, ValidationError/AuthenticationError/LockedError (field
+    `delete-password`) for a missing or wrong password, DeletionBlocked (`.blockers`) while
+    anything blocks, SessionExpired once the account is deleted (a second press). Returns a
+    DeletionResult: `deleted` (every session has ended: log off) or `deletion_pending`."""
+    account = require_account(token)
+    if disclaimer_checked is not True:
+        raise ValidationError("Check the disclaimer to confirm that you want to delete your "
+                              "account.", DISCLAIMER_FIELD)
+    check_password_again(account, password, PASSWORD_FIELD)
+    from core.billing import run_billing
+
+    # Settle what is due first: usage whose 48 hours are over is billed and charged, ended
+    # subscriptions expire. Idempotent, like every billing run.
+    run_billing(account_id=account.id)
+    at = clock.now()
+    with transaction():
+        account = Account.get_by_id(account.id)
+        if account.status == "deleted":
+            raise SessionExpired(reason_message("account_deleted"))
+        blockers = _blockers(account.id, at)
+        usage = _unbilled(account.id, at)
+        if account.status != "deletion_pending":
+            if blockers:
+                raise DeletionBlocked(blockers)
+            if usage:
+                Account.update(status="deletion_pending", deletion_requested_at=at).where(
+                    Account.id == account.id, Account.status.in_(("unverified", "active"))
+                ).execute()
+    if blockers or usage:
+        return _pending_result(account.id, at)
+    try:
+        report = erase_account(account.id)
+    except DeletionBlocked:
+        # Something changed in the meantime (another session): say what blocks it now.
+        if Account.get_by_id(account.id).status == "deletion_pending":
+            return _pending_result(account.id, clock.now())
+        raise
+    if report.already_deleted:  # the other press won
+        raise SessionExpired(reason_message("account_deleted"))
+    return DeletionResult("deleted", "Your account has been deleted and you have been logged "
+                          "out. You can sign up again with the same email at any time.",
+                          account.deletion_requested_at or report.deleted_at,
+                          report.deleted_at)
+
+
+# --- the erasure -------------------------------------------------------------------------------
+
+def _revoke_tokens(account_id: int) -> int:
+    from core.gateway import payment_gateway
+    from core.gateway.base import GatewayDecline
+    from core.payments import revoke_all_methods
+
+    removed = revoke_all_methods(account_id)
+    # revoke_all_methods revokes quietly; revoking is idempotent, so every token the account
+    # ever had is revoked once more, and a failure now stops the erasure (it can be retried).
+    tokens = [row.gateway_token for row in
+              PaymentMethod.select(PaymentMethod.gateway_token)
+              .where(PaymentMethod.account == account_id)]
+    gateway = payment_gateway()
+    for gateway_token in tokens:
+        if not gateway_token or gateway_token == "revoked":
+            continue
+        try:
+            gateway.revoke(gateway_token)
+        except GatewayDecline as exc:
+            raise GatewayUnavailable(
+                "Your account was not deleted: the payment gateway could not be reached to "
+                "remove your payment methods. Please try again in a moment.") from exc
+    return removed
+
+
+def _phone_digits(text: str) -> str:
+    return re.sub(r"\D", "", text or "")
+
+
+@dataclass(frozen=True)
+class _Traces:
+    """What lies outside the database and is removed after the commit."""
+
+    licence_paths: tuple[str, ...]
+    emails: frozenset[str]  # casefolded addresses whose Maildir messages go
+    phones: frozenset[str]  # digits of numbers whose outbox files go
+    account_id: int
+
+
+def _email_in_use(address: str, account_id: int) -> bool:
+    from peewee import fn
+
+    from core.validation import check_email
+
+    folded = address.strip().casefold()
+    try:
+        key = check_email(address).key
+    except ValidationError:
+        key = folded
+    if Account.select().where(Account.id != account_id, Account.status.in_(LIVE),
+                              Account.email_key.in_({key, folded})).exists():
+        return True
+    return BillingAddress.select().join(Account).where(
+        BillingAddress.account != account_id, Account.status.in_(LIVE),
+        fn.LOWER(BillingAddress.contact_email) == folded).exists()
+
+
+def _phone_in_use(e164: str, account_id: int) -> bool:
+    live_others = Account.select(Account.id).where(Account.id != account_id,
+                                                   Account.status.in_(LIVE))
+    return (Account.select().where(Account.id.in_(live_others), Account.phone == e164).exists()
+            or BillingAddress.select().where(BillingAddress.account.in_(live_others),
+                                             BillingAddress.contact_phone == e164).exists()
+            or Code.select().where(Code.account.in_(live_others),
+                                   Code.destination == e164).exists())
+
+
+def _collect_traces(account: Account) -> _Traces:
+    licences = tuple(r.licence_path for r in RealNameRegistration.select().where(
+        RealNameRegistration.account == account.id) if r.licence_path)
+    emails = {account.email}
+    phones: set[str] = set()
+    if account.phone:
+        phones.add(account.phone)
+    address = BillingAddress.get_or_none(BillingAddress.account == account.id)
+    if address is not None:
+        if address.contact_email:
+            emails.add(address.contact_email)
+        if address.contact_phone:
+            phones.add(address.contact_phone)
+    for code in Code.select(Code.destination, Code.channel).where(Code.account == account.id):
+        (emails if code.channel == "email" else phones).add(code.destination)
+    own_email = account.email.strip().casefold()
+    keep_emails = frozenset(e.strip().casefold() for e in emails
+                            if e.strip().casefold() == own_email
+                            or not _email_in_use(e, account.id))
+    keep_phones = frozenset(_phone_digits(p) for p in phones
+                            if _phone_digits(p) and not _phone_in_use(p, account.id))
+    return _Traces(licences, keep_emails, keep_phones, account.id)
+
+
+def _erase_rows(account: Account, at: datetime) -> int:
+    """The database part of the erasure (inside the transaction). Returns sessions ended."""
+    aid = account.id
+    audit = keyed_hash("deleted-account-email", account.email_key)
+    placeholder = f"deleted-{aid}"
+    old_key = account.email_key
+    BillingAddress.delete().where(BillingAddress.account == aid).execute()
+    RealNameRegistration.delete().where(RealNameRegistration.account == aid).execute()
+    TrustedKey.delete().where(TrustedKey.account == aid).execute()
+    Code.delete().where(Code.account == aid).execute()
+    VerificationLock.delete().where(VerificationLock.account == aid).execute()
+    LogonThrottle.delete().where(LogonThrottle.email_key == old_key).execute()
+    PaymentMethod.update(holder_name=None, fingerprint=None, gateway_token="revoked",
+                         is_default=False, removed_at=at).where(
+        PaymentMethod.account == aid, PaymentMethod.removed_at.is_null()).execute()
+    PaymentMethod.update(holder_name=None, fingerprint=None, gateway_token="revoked").where(
+        PaymentMethod.account == aid).execute()
+    PaymentMethod.update(display="PayPal").where(PaymentMethod.account == aid,
+                                                 PaymentMethod.kind == "paypal").execute()
+    PaymentMethod.update(display="Paytm").where(PaymentMethod.account == aid,
+                                                PaymentMethod.kind == "paytm").execute()
+    ended = Session.update(ended_at=at, ended_reason="account_deleted").where(
+        Session.account == aid, Session.ended_at.is_null()).execute()
+    Session.update(origin="", key_fingerprint=None, signup_country=None).where(
+        Session.account == aid).execute()
+    # Sign-ups that tried this email: their decoy sessions would notify an erased address.
+    Session.update(ended_at=at, ended_reason="ended").where(
+        Session.notify_account == aid, Session.ended_at.is_null()).execute()
+    Session.update(notify_account=None, signup_country=None, origin="",
+                   key_fingerprint=None).where(Session.notify_account == aid).execute()
+    # A subscription whose period ended with auto-renewal off expires, as a billing run would.
+    Resource.update(state="expired", released_at=Resource.period_end).where(
+        Resource.account == aid, Resource.billing_method == "subscription",
+        Resource.state.in_(("running", "suspended")), Resource.auto_renew == False,  # noqa: E712
+        Resource.period_end <= at).execute()
+    Account.update(email=placeholder, email_key=placeholder, phone=None, password_hash="",
+                   email_verified_at=None, phone_verified_at=None, status="deleted",
+                   deleted_at=at, email_audit_hash=audit,
+                   deletion_requested_at=account.deletion_requested_at or at).where(
+        Account.id == aid).execute()
+    DeletionAudit.create(email_hash=audit, account_id=aid, deleted_at=at)
+    return ended
+
+
+def _purge_maildir(emails: frozenset[str]) -> int:
+    import email
+    import email.policy
+    import mailbox
+
+    from core.delivery.email import ascii_address
+
+    path = settings().maildir
+    if not emails or not path.exists():
+        return 0
+    wanted = {ascii_address(e).casefold() for e in emails} | set(emails)
+    removed = 0
+    box = mailbox.Maildir(path, create=False)
+    for key in list(box.iterkeys()):
+        try:
+            with box.get_file(key) as handle:
+                headers = email.message_from_binary_file(handle, policy=email.policy.default)
+                to = str(headers["To"] or "")
+        except (OSError, KeyError, ValueError):
+            continue
+        addresses = {a.strip().casefold() for a in to.split(",")}
+        addresses |= {ascii_address(a.strip()).casefold() for a in to.split(",")}
+        if addresses & wanted:
+            with contextlib.suppress(OSError, KeyError):
+                box.remove(key)
+                removed += 1
+    return removed
+
+
+def _purge_outbox(phones: frozenset[str]) -> int:
+    import json
+
+    path = settings().outbox_dir
+    if not phones or not path.exists():
+        return 0
+    removed = 0
+    for item in path.glob("*.json"):
+        try:
+            record = json.loads(item.read_text(encoding="utf-8"))
+            to = _phone_digits(str(record.get("to", "")))
+        except (OSError, ValueError, AttributeError):
+            continue
+        if to and to in phones:
+            with contextlib.suppress(OSError):
+                item.unlink()
+                removed += 1
+    return removed
+
+
+def _remove_exports(account_id: int) -> int:
+    directory = settings().exports_dir
+    if not directory.exists():
+        return 0
+    removed = 0
+    for pattern in (f"cloudacct-export-{account_id}-*.json",
+                    f"cloudacct-export-{account_id}-*.json.tmp"):
+        for item in directory.glob(pattern):
+            with contextlib.suppress(OSError):
+                item.unlink()
+                removed += 1
+    return removed
+
+
+def _remove_files(traces: _Traces) -> int:
+    from core.real_name import _remove_upload
+
+    removed = 0
+    for path_text in traces.licence_paths:
+        existed = Path(path_text).exists()
+        _remove_upload(path_text)
+        removed += existed and not Path(path_text).exists()
+    removed += _purge_maildir(traces.emails)
+    removed += _purge_outbox(traces.phones)
+    removed += _remove_exports(traces.account_id)
+    return removed
+
+
+def _checkpoint_wal() -> None:
+    """Copy the WAL into the database file and truncate it to nothing (SQLite)."""
+    from core.db import database
+
+    if not is_sqlite():
+        return
+    try:
+        busy, _, _ = database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except Exception as exc:  # noqa: BLE001 (best effort: the deletion has committed)
+        log.warning("WAL checkpoint after a deletion failed: %s", type(exc).__name__)
+        return
+    if busy:
+        log.warning("WAL checkpoint after a deletion was blocked by a reader; the next "
+                    "checkpoint overwrites the old pages")
+
+
+def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureReport:
+    """Erase an account whose deletion nothing blocks (see the module's docstring for what is
+    kept and removed). Raises DeletionBlocked when a blocker or unbilled usage remains,
+    GatewayUnavailable when the payment tokens cannot be revoked (nothing erased). Erasing an
+    account already deleted does nothing (`already_deleted`)."""
+    at = at or clock.now()
+    account = Account.get_or_none(Account.id == account_id)
+    if account is None:
+        raise NotFound("There is no such account.")
+    if account.status == "deleted":
+        return ErasureReport(account_id, account.deleted_at or at, already_deleted=True)
+    blockers = _blockers(account_id, at)
+    if blockers:
+        raise DeletionBlocked(blockers)
+    if _unbilled(account_id, at):
+        raise Refused("Pay-As-You-Go usage of this account is not billed yet.")
+    revoked = _revoke_tokens(account_id)
+    with transaction():
+        account = Account.get_by_id(account_id)
+        if account.status == "deleted":
+            return ErasureReport(account_id, account.deleted_at or at, already_deleted=True)
+        blockers = _blockers(account_id, at)  # re-checked under the write lock
+        if blockers:
+            raise DeletionBlocked(blockers)
+        if _unbilled(account_id, at):
+            raise Refused("Pay-As-You-Go usage of this account is not billed yet.")
+        traces = _collect_traces(account)
+        ended = _erase_rows(account, at)
+    files = _remove_files(traces)
+    _checkpoint_wal()
+    log.info("account %s deleted", account_id)
+    return ErasureReport(account_id, at, False, revoked, ended, files)
+
+
+# --- the billing run's part --------------------------------------------------------------------
+
+def complete_pending_deletions(at: datetime | None = None, *,
+                               account_id: int | None = None) -> list[RunEvent]:
+    """Erase every `deletion_pending` account whose usage is all billed, with no outstanding
+    bill and no other blocker (core.billing.run_billing calls this last). An account still
+    waiting gets a `deletion_waiting` event saying for what; a completed one a `deletion`."""
+    at = at or clock.now()
+    pending = Account.select(Account.id).where(Account.status == "deletion_pending")
+    if account_id is not None:
+        pending = pending.where(Account.id == account_id)
+    ids = [row.id for row in pending.order_by(Account.id)]
+    events: list[RunEvent] = []
+    for account_id in ids:  # noqa: B020 - the parameter was only the filter above
+        blockers = _blockers(account_id, at)
+        usage = _unbilled(account_id, at)
+        if blockers or usage:
+            waiting = [b.what for b in blockers]
+            due = _due_by(usage)
+            if usage:
+                waiting.append(f"usage not billed yet (billed {_when(due)})" if due
+                               else "usage not billed yet")
+            events.append(RunEvent("deletion_waiting",
+                                   f"deletion  account #{account_id}  still pending: "
+                                   + " ".join(waiting), account_id))
+            continue
+        try:
+            report = erase_account(account_id, at=at)
+        except DomainError as exc:
+            events.append(RunEvent("deletion_waiting",
+                                   f"deletion  account #{account_id}  still pending: "
+                                   f"{exc.message}", account_id))
+            continue
+        if not report.already_deleted:
+            events.append(RunEvent("deletion", f"deletion  account #{account_id}  deleted "
+                                   "(personal data erased, payment methods revoked)",
+                                   account_id))
+    return events
+
