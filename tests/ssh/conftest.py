@@ -1,0 +1,101 @@
+"""A real SSH server on 127.0.0.1 (ephemeral port) and a client with a PTY whose screen is read
+through a terminal emulator (pyte)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+
+class RemoteConsole:
+    """One SSH connection with a PTY, its output fed to a pyte screen."""
+
+    def __init__(self, conn, process, cols: int, rows: int) -> None:
+        import pyte
+
+        self.conn = conn
+        self.process = process
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.closed = False
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                data = await self.process.stdout.read(65536)
+            except Exception:
+                break
+            if not data:
+                break
+            self.stream.feed(data)
+        self.closed = True
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    async def wait_for(self, needle: str, timeout: float = 30.0) -> str:
+        """Poll the screen until `needle` shows (a deadline, not a timing assertion)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.text()
+            if needle in text:
+                return text
+            if self.closed:
+                break
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{needle!r} not on screen:\n{self.text()}")
+
+    async def wait_closed(self, timeout: float = 30.0) -> None:
+        await asyncio.wait_for(self._reader, timeout)
+
+    def send(self, keys: str | bytes) -> None:
+        self.process.stdin.write(keys.encode() if isinstance(keys, str) else keys)
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.screen.resize(rows, cols)
+        self.process.change_terminal_size(cols, rows)
+
+    async def close(self) -> None:
+        self.conn.close()
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
+
+
+@pytest.fixture
+async def ssh_server(db) -> AsyncIterator:
+    """Start `serve-ssh` in this event loop; yields (port, limits-maker)."""
+    from core.config import settings
+    from tui.ssh.limits import Limits
+    from tui.ssh.server import start_server
+
+    servers = []
+
+    async def start(**limits) -> int:
+        server = await start_server("127.0.0.1", 0, settings().home, Limits(**limits))
+        servers.append(server)
+        return server.sockets[0].getsockname()[1]
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+async def connect(port: int, *, key=None, cols: int = 100, rows: int = 32,
+                  term: str | None = "xterm-256color", command: str | None = None):
+    import asyncssh
+
+    # Without a key, asyncssh's client answers keyboard-interactive only when it has a password
+    # to give; the server asks no questions, so an empty one is never sent (OpenSSH's client
+    # tries keyboard-interactive by itself).
+    conn = await asyncssh.connect("127.0.0.1", port, username="someone", known_hosts=None,
+                                  client_keys=[key] if key is not None else [],
+                                  password=None if key is not None else "",
+                                  agent_path=None, preferred_auth="publickey,keyboard-interactive")
+    process = await conn.create_process(command, term_type=term, term_size=(cols, rows),
+                                        encoding=None)
+    return RemoteConsole(conn, process, cols, rows)

@@ -1,0 +1,155 @@
+"""serve-ssh over a real SSH connection on 127.0.0.1, screens read through pyte."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncssh
+import pytest
+
+from tests.ssh.conftest import connect
+
+
+async def test_a_terminal_connection_shows_the_welcome_screen(ssh_server):
+    port = await ssh_server()
+    console = await connect(port)
+    try:
+        await console.wait_for("Free Account")
+    finally:
+        await console.close()
+
+
+async def test_the_host_key_is_made_once_and_reused(ssh_server, cloudacct_home):
+    from tui.ssh.server import host_key_path
+
+    await ssh_server()
+    first = host_key_path(cloudacct_home).read_bytes()
+    await ssh_server()
+    assert host_key_path(cloudacct_home).read_bytes() == first
+    assert (host_key_path(cloudacct_home).stat().st_mode & 0o777) == 0o600
+
+
+async def test_without_a_terminal_there_is_a_one_line_explanation(ssh_server):
+    port = await ssh_server()
+    console = await connect(port, term=None)
+    await console.wait_closed()
+    text = console.text()
+    assert "needs a terminal" in text
+    assert console.process.exit_status == 1
+
+
+async def test_commands_are_refused(ssh_server):
+    port = await ssh_server()
+    console = await connect(port, command="cat /etc/passwd")
+    await console.wait_closed()
+    assert "serves only its console" in console.text()
+    assert "root:" not in console.text()
+
+
+async def test_port_forwarding_is_refused(ssh_server):
+    port = await ssh_server()
+    async with asyncssh.connect("127.0.0.1", port, username="x", known_hosts=None,
+                                client_keys=[], password="", agent_path=None) as conn:
+        with pytest.raises(asyncssh.ChannelOpenError):
+            await conn.open_connection("127.0.0.1", port)
+        with pytest.raises(asyncssh.Error):
+            await conn.start_sftp_client()
+
+
+async def test_the_per_address_rate_limit_says_so(ssh_server):
+    port = await ssh_server(per_address_per_minute=2)
+    consoles = [await connect(port, command="x") for _ in range(2)]
+    third = await connect(port)
+    await third.wait_closed()
+    assert "Too many connections from 127.0.0.1" in third.text()
+    for console in consoles:
+        await console.close()
+
+
+async def test_the_concurrent_session_limit_says_so(ssh_server):
+    port = await ssh_server(max_sessions=1)
+    first = await connect(port)
+    try:
+        await first.wait_for("Free Account")
+        second = await connect(port)
+        await second.wait_closed()
+        assert "The console is full" in second.text()
+    finally:
+        await first.close()
+
+
+async def test_a_resize_reaches_the_console(ssh_server):
+    port = await ssh_server()
+    console = await connect(port, cols=100, rows=32)
+    try:
+        await console.wait_for("Free Account")
+        console.resize(80, 24)
+        # The footer (key help) is drawn on the last line of whatever size the console has.
+        deadline = asyncio.get_running_loop().time() + 20
+        while asyncio.get_running_loop().time() < deadline:
+            if console.screen.display[23].strip():
+                break
+            await asyncio.sleep(0.05)
+        assert console.screen.display[23].strip(), console.text()
+        assert "Free Account" in console.text()
+    finally:
+        await console.close()
+
+
+async def test_a_trusted_key_opens_the_console_logged_on(ssh_server, active):
+    from core.accounts import log_on
+    from core.security import trust_current_key
+    from tests.conftest import STRONG_PASSWORD
+
+    token, email = active
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    fingerprint = key.get_fingerprint("sha256")
+    session = log_on(email, STRONG_PASSWORD, origin="127.0.0.1", key_fingerprint=fingerprint)
+    trust_current_key(session.token)
+
+    port = await ssh_server()
+    console = await connect(port, key=key)
+    try:
+        await console.wait_for(email)
+    finally:
+        await console.close()
+
+    other = asyncssh.generate_private_key("ssh-ed25519")
+    stranger = await connect(port, key=other)
+    try:
+        await stranger.wait_for("Free Account")
+        assert email not in stranger.text()
+    finally:
+        await stranger.close()
+
+
+async def test_ten_sessions_at_once_each_with_its_own_state(ssh_server, db):
+    """Ten people at once: each trusted key opens its own account."""
+    from core.accounts import log_on, sign_up
+    from core.security import trust_current_key
+    from core.verify_account import confirm_code, send_code
+    from tests.conftest import STRONG_PASSWORD, latest_code
+
+    keys = []
+    for n in range(10):
+        email = f"person{n}@example.com"
+        result = sign_up("SG", email, STRONG_PASSWORD, STRONG_PASSWORD, True)
+        send_code(result.token, "signup", "email")
+        confirm_code(result.token, "signup", "email", latest_code(email))
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        session = log_on(email, STRONG_PASSWORD, origin="127.0.0.1",
+                         key_fingerprint=key.get_fingerprint("sha256"))
+        trust_current_key(session.token)
+        keys.append((email, key))
+
+    port = await ssh_server(per_address_per_minute=20)
+    consoles = await asyncio.gather(*(connect(port, key=key) for _, key in keys))
+    try:
+        for (email, _), console in zip(keys, consoles, strict=True):
+            await console.wait_for(email, timeout=90)
+        for (email, _), console in zip(keys, consoles, strict=True):
+            others = [e for e, _ in keys if e != email]
+            assert not any(o in console.text() for o in others)
+    finally:
+        for console in consoles:
+            await console.close()

@@ -1,0 +1,76 @@
+"""Driving the console in Pilot tests: typing, waiting for workers, reading what is shown."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Select, Static
+
+from tests.conftest import STRONG_PASSWORD
+
+__all__ = ["STRONG_PASSWORD", "fill", "log_on", "settle", "shown", "sign_up", "texts_in",
+           "type_into"]
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let every worker finish and every message it caused be handled."""
+    for _ in range(4):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def type_into(pilot: Pilot, selector: str, text: str) -> None:
+    """Focus the input and type `text` key by key, as a person would."""
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = ""
+    await pilot.pause()
+    await pilot.press(*text)
+
+
+def shown(pilot: Pilot, selector: str) -> str:
+    """The plain text a Static (e.g. an `#<field>-error`) shows now."""
+    widget = pilot.app.screen.query_one(selector, Static)
+    return str(widget.render())
+
+
+def texts_in(pilot: Pilot, selector: str) -> list[str]:
+    """The texts of the buttons and statics under `selector`."""
+    out = []
+    for widget in pilot.app.screen.query_one(selector).query("*"):
+        if isinstance(widget, Button):
+            out.append(str(widget.label))
+        elif isinstance(widget, Static):
+            out.append(str(widget.render()))
+    return out
+
+
+async def sign_up(pilot: Pilot, country: str | None, email: str, password: str = STRONG_PASSWORD,
+                  confirm: str | None = None, agree: bool = True) -> None:
+    """Fill the Sign up form and press Confirm (the app must be on Sign up)."""
+    screen = pilot.app.screen
+    if country is not None:
+        screen.query_one("#country", Select).value = country
+    screen.query_one("#email", Input).value = email
+    screen.query_one("#password", Input).value = password
+    screen.query_one("#password-confirm", Input).value = password if confirm is None else confirm
+    if agree:
+        await pilot.click("#agree")
+    await pilot.click("#confirm")
+    await settle(pilot)
+
+
+def fill(pilot: Pilot, selector: str, text: str) -> None:
+    """Put `text` in an input at once (typing key by key is slow; see `type_into`)."""
+    pilot.app.screen.query_one(selector, Input).value = text
+
+
+async def log_on(pilot: Pilot, email: str, password: str = STRONG_PASSWORD) -> None:
+    """From Welcome or Log on: log on and wait for the result."""
+    if not pilot.app.screen.query("#password"):
+        await pilot.click("#log-on")
+        await pilot.pause()
+    fill(pilot, "#email", email)
+    fill(pilot, "#password", password)
+    await pilot.pause()
+    await pilot.click("#log-on")
+    await settle(pilot)

@@ -1,0 +1,96 @@
+"""F8 through the console: bills, paying what is outstanding, the ledger."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual.pilot import Pilot
+from textual.widgets import Button, DataTable
+
+from tests.conftest import START
+from tests.tui.helpers import shown
+from tests.tui.test_products import (  # noqa: F401 (long_sessions is an autouse fixture)
+    SIZE,
+    long_sessions,
+    open_console,
+    press,
+    ready_buyer,
+    steady,
+)
+from tui.app import CloudAcctApp
+
+LATER_DECLINED_CARD = "4000 0000 0000 0341"  # saves, every later charge is declined
+
+
+def usage(token: str, hours: int = 10):
+    """A Pay-As-You-Go ECS run for `hours` and released (the clock moves)."""
+    from core import clock
+    from core.products import place_order, release_resource
+
+    view = place_order(token, "ecs", "us-west-1", "payg")
+    clock.advance(timedelta(hours=hours))
+    return release_resource(token, view.id)
+
+
+async def test_pay_an_outstanding_bill(clock):
+    from core.billing import list_bills, run_billing
+    from core.payments import save_card, set_default_method
+
+    token = ready_buyer(card=LATER_DECLINED_CARD)
+    usage(token)
+    clock.set_now(START + timedelta(hours=10 + 48))
+    run_billing()
+    [bill] = list_bills(token)
+    assert bill.status == "outstanding" and bill.amount_cents == 80
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(pilot, token, "billing")
+        table = app.screen.query_one("#bills", DataTable)
+        row = table.get_row(str(bill.id))
+        assert "0.80 USD" in row and "Outstanding" in row
+        assert "0.80 USD" in shown(pilot, "#outstanding")
+        # The card declines: the reason is shown and the bill stays outstanding.
+        await press(pilot, "#pay-outstanding")
+        assert "did not go through" in shown(pilot, "#billing-error")
+        assert list_bills(token)[0].status == "outstanding"
+
+        # A good card, made the default, pays it.
+        method = save_card(token, "5555 5555 5555 4444", "12/30", "123", "Alice Tan")
+        set_default_method(token, method.method.id)
+        await press(pilot, "#pay-outstanding")
+        assert list_bills(token)[0].status == "paid"
+        assert "Paid 1 bill(s): 0.80 USD" in shown(pilot, "#pay-result")
+        assert "Paid" in str(table.get_cell(str(bill.id), "status"))
+        assert "0.00 USD" in shown(pilot, "#outstanding")
+        assert app.screen.query_one("#pay-outstanding", Button).disabled
+
+
+async def test_opening_billing_issues_the_bills_due_by_now(clock):
+    from core.billing import list_bills
+
+    token = ready_buyer()
+    usage(token, hours=5)
+    clock.set_now(START + timedelta(hours=5 + 48, minutes=1))
+    assert list_bills(token) == []
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(pilot, token, "billing")
+        [bill] = list_bills(token)
+        assert bill.status == "paid"  # charged to the good card when issued
+        assert str(bill.id) in [str(r.key.value) for r in
+                                app.screen.query_one("#bills", DataTable).ordered_rows]
+        assert app.screen.query_one("#pay-outstanding", Button).disabled
+        ledger = app.screen.query_one("#ledger", DataTable)
+        assert ledger.row_count >= 3  # the card's hold, its release, the charge
+
+
+def test_billing_snapshot(snap_compare, clock):
+    token = ready_buyer()
+    usage(token, hours=10)
+    clock.set_now(START + timedelta(hours=10 + 48))
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_console(pilot, token, "billing")
+        await steady(pilot)
+
+    assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)

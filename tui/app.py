@@ -1,0 +1,191 @@
+"""CloudAcctApp: the console. It holds the session token and routes between screens by it.
+
+Routing lives in one place, here: nobody logged on → Welcome; an unverified account → Verify;
+an active one → the console (Overview), or, right after F2 succeeds, the console at the section
+named by `tui.screens.sections.AFTER_VERIFY_SECTION` (the billing address, SPEC F4).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tui.screens.console import ConsoleScreen
+from tui.screens.log_on import LogOnScreen
+from tui.screens.sections import AFTER_VERIFY_SECTION
+from tui.screens.sign_up import SignUpScreen
+from tui.screens.verify import VerifyScreen
+from tui.screens.welcome import WelcomeScreen
+from tui.widgets.core_work import CoreWork, call_core
+from tui.widgets.safe_text import clean_text
+
+if TYPE_CHECKING:
+    from core.accounts import LogOnResult, SignUpResult
+
+logger = logging.getLogger("cloudacct")
+
+SESSION_CHECK_SECONDS = 3.0
+
+
+def _log_to(path: Path) -> None:
+    """Send the console's log to a file in the data directory (never to the terminal)."""
+    for handler in list(logger.handlers):
+        if getattr(handler, "_cloudacct", False):
+            logger.removeHandler(handler)
+            handler.close()
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._cloudacct = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+class CloudAcctApp(CoreWork, App[None]):
+    """The account console (CONTRACT.md): constructible with no arguments."""
+
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, *, origin: str = "local", key_fingerprint: str | None = None) -> None:
+        """`origin` and `key_fingerprint` say who connected over SSH (set by `serve-ssh`, never
+        by the client); a local console is "local" with no key."""
+        from core.config import settings
+        from core.db import init_database
+
+        super().__init__()
+        self.origin = origin
+        self.key_fingerprint = key_fingerprint
+        cfg = settings()
+        cfg.home.mkdir(parents=True, exist_ok=True)
+        _log_to(cfg.home / "cloudacct.log")
+        init_database(cfg.database_url)
+        self.title = clean_text(cfg.brand)
+        self.token: str | None = None
+        """The session token after sign-up or log-on (None when nobody is logged on)."""
+        self._user_active = False
+
+    def on_mount(self) -> None:
+        self.push_screen(WelcomeScreen())
+        self.set_interval(SESSION_CHECK_SECONDS, self.check_session)
+        if self.key_fingerprint:
+            self.log_on_with_key(self.key_fingerprint, self.origin)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="trusted-key")
+    def log_on_with_key(self, fingerprint: str, origin: str) -> Any:
+        """F11: a trusted key of a live account opens the console logged on."""
+        from core.accounts import log_on_with_trusted_key
+
+        return call_core(log_on_with_trusted_key, fingerprint, origin)
+
+    # -- routing --------------------------------------------------------------------------
+
+    def _show(self, screen: Screen) -> None:
+        """Make `screen` the only screen above the default one (closes any modal)."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if len(self.screen_stack) < 2:
+            self.push_screen(screen)
+        else:
+            self.switch_screen(screen)
+
+    def show_welcome(self, message: str | None = None) -> None:
+        self._show(WelcomeScreen(message))
+
+    def show_log_on(self) -> None:
+        self._show(LogOnScreen())
+
+    def show_sign_up(self) -> None:
+        self._show(SignUpScreen())
+
+    def signed_up(self, result: SignUpResult) -> None:
+        """F1 done: the new account (or the decoy of an existing one) verifies next."""
+        self.token = result.token
+        self._show(VerifyScreen())
+
+    def logged_on(self, result: LogOnResult) -> None:
+        self.token = result.token
+        if result.account.status == "unverified":
+            self._show(VerifyScreen())
+        else:
+            self._show(ConsoleScreen("overview"))
+
+    def after_verified(self) -> None:
+        """F2 done: the console opens at the billing address (SPEC F4)."""
+        self._show(ConsoleScreen(AFTER_VERIFY_SECTION))
+
+    def logged_off(self) -> None:
+        from core.sessions import reason_message
+
+        self.token = None
+        self.show_welcome(reason_message("logged_off"))
+
+    def session_ended(self, message: str) -> None:
+        """The session ended elsewhere (idle, password change, deletion): back to Welcome."""
+        if self.token is None:
+            return
+        self.token = None
+        self.show_welcome(message)
+
+    # -- the session watch ---------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._user_active = True
+        await super().on_event(event)
+
+    def check_session(self) -> None:
+        """Has the session ended elsewhere? Activity at the keyboard since the last check
+        counts as use of the session (it keeps an idle timeout from striking mid-form)."""
+        if self.token is None:
+            return
+        touch, self._user_active = self._user_active, False
+        self.watch_session(self.token, touch)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="session-watch")
+    def watch_session(self, token: str, touch: bool) -> tuple[str, str | None]:
+        return token, call_core(_session_message, token, touch)
+
+    def core_done(self, group: str, result: Any) -> None:
+        if group == "trusted-key":
+            if result is not None and self.token is None:
+                self.logged_on(result)
+            return
+        if group == "session-watch":
+            token, message = result
+            if message is not None and token == self.token:
+                self.session_ended(message)
+
+    # -- bugs -----------------------------------------------------------------------------
+
+    def report_unexpected(self, error: BaseException) -> None:
+        """The one handler for what a worker raised that is not a DomainError: a bug."""
+        logger.error("unexpected error in a worker",
+                     exc_info=(type(error), error, error.__traceback__))
+        self.log.error("unexpected error in a worker", repr(error))
+        self.notify("Something went wrong and the action did not complete. Please try again. "
+                    "The details are in cloudacct.log in the data directory.",
+                    title="Unexpected error", severity="error", timeout=8, markup=False)
+
+
+def _session_message(token: str, touch: bool) -> str | None:
+    """None while the session lives, else why it ended."""
+    from core.errors import SessionExpired
+    from core.sessions import resolve_session, session_alive
+
+    if not touch:
+        return session_alive(token)
+    try:
+        resolve_session(token, touch=True)
+    except SessionExpired as exc:
+        return exc.message
+    return None

@@ -1,0 +1,1 @@
+"""One module per screen of CONTRACT.md; console sections plug in through `sections.py`."""

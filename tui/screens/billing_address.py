@@ -1,0 +1,418 @@
+"""F4 Billing address: Individual or Corporate, the address, the second-channel verification
+before the first save, **Save** and **Later**.
+
+The section loads what it needs in a worker (the account, the saved address, which channel is
+still to verify, the countries and the regions of the chosen country), then shows the form.
+The `#region` Select follows `#address-country` at once (synchronously, in the country
+Select's watcher), so a value like "US-CA" can be set right after the country changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
+
+from tui.widgets.code_verifier import CodeVerifier
+from tui.widgets.core_work import call_core
+from tui.widgets.safe_text import FieldError, SafeStatic
+from tui.widgets.section import Section
+
+if TYPE_CHECKING:
+    from core.accounts import AccountView
+    from core.billing_address import BillingAddressView
+
+INDIVIDUAL_FIELDS = ("full-name",)
+CORPORATE_FIELDS = ("company-name", "contact-name", "contact-phone", "contact-email")
+ADDRESS_FIELDS = ("address-country", "region", "city", "street", "street-2", "postal-code")
+ERROR_FIELDS = ("type", *INDIVIDUAL_FIELDS, *CORPORATE_FIELDS, *ADDRESS_FIELDS, "save")
+NO_REGION_PROMPT = "No states or provinces"
+CHANNEL_TITLES = {"phone": "Verify your mobile phone number",
+                  "email": "Verify your email address"}
+CHANNEL_NOTES = {
+    "phone": "You verified your email address when you signed up, so verify your mobile "
+             "phone number now, before saving.",
+    "email": "You verified your mobile phone number when you signed up, so verify your email "
+             "address now, before saving.",
+}
+
+
+@dataclass(frozen=True)
+class BillingAddressData:
+    """What the form needs, loaded in one worker."""
+
+    account: AccountView
+    address: BillingAddressView | None
+    second_channel: str | None  # 'phone' | 'email' | None
+    countries: list[tuple[str, str]]  # (alpha-2, name)
+    country: str  # the country shown first
+    regions: list[tuple[str, str]]  # of `country`
+    postal_hint: str | None
+
+
+def load_billing_address(token: str | None) -> BillingAddressData:
+    from core.accounts import current_account
+    from core.billing_address import (
+        get_billing_address,
+        postal_code_hint,
+        regions_of,
+        second_channel_required,
+    )
+    from core.validation import countries
+
+    account = current_account(token)
+    address = get_billing_address(token)
+    country = address.country if address is not None else account.country
+    return BillingAddressData(account=account, address=address,
+                              second_channel=second_channel_required(token),
+                              countries=countries(), country=country,
+                              regions=regions_of(country), postal_hint=postal_code_hint(country))
+
+
+def region_options(regions: list[tuple[str, str]]) -> list[tuple[Text, str]]:
+    return [(Text(f"{name} ({code})"), code) for code, name in regions]
+
+
+def may_take_focus(section: Section, key: str) -> bool:
+    """After loading, a section moves the focus into itself unless the person is elsewhere:
+    nothing focused, the focus inside the section, or on the section's own nav button."""
+    focused = section.app.focused
+    return (focused is None or section in focused.ancestors_with_self
+            or focused.id == f"nav-{key}")
+
+
+class CountrySelect(Select[str]):
+    """A Select of countries that tells its owner of a change synchronously (not by message),
+    so that dependent fields are ready before the next line of code runs."""
+
+    def __init__(self, *args: Any, on_change: Callable[[str], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_change = on_change
+
+    def watch_value(self, value: object) -> None:
+        if isinstance(value, str):
+            self._on_change(value)
+
+
+class BillingAddressSection(Section):
+    """The billing address form (SPEC F4, CONTRACT "Billing address")."""
+
+    DEFAULT_CSS = """
+    BillingAddressSection #corporate-fields.-hidden,
+    BillingAddressSection #individual-fields.-hidden {
+        display: none;
+    }
+    BillingAddressSection #individual-fields, BillingAddressSection #corporate-fields {
+        height: auto;
+    }
+    BillingAddressSection #account-type {
+        layout: horizontal;
+        height: auto;
+        width: auto;
+        border: none;
+        padding: 0;
+    }
+    BillingAddressSection #account-type RadioButton {
+        width: auto;
+        margin-right: 2;
+    }
+    BillingAddressSection #second-channel-box {
+        height: auto;
+        margin-top: 1;
+        padding: 0 1;
+        border: round $primary;
+    }
+    BillingAddressSection #saved {
+        height: auto;
+        margin-top: 1;
+        padding: 0 1;
+        border: round $success;
+        display: none;
+    }
+    BillingAddressSection #saved.-shown {
+        display: block;
+    }
+    BillingAddressSection #saved-text {
+        color: $text-success;
+    }
+    BillingAddressSection .type-row {
+        height: auto;
+        margin-top: 1;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: BillingAddressData | None = None
+        self.verified = False
+        self._region_country: str | None = None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("Billing address", classes="title")
+        data = self.data
+        if data is None:
+            yield Static("Loading…", id="billing-address-loading", classes="hint")
+            return
+        address = data.address
+        if address is None:
+            yield Static("Add your billing address: you need it, and a payment method, before "
+                         "you buy products and services.", classes="hint")
+        else:
+            yield Static("Your billing address. Change what you need and press Save.",
+                         classes="hint")
+        corporate = address is not None and address.account_type == "corporate"
+        with Horizontal(classes="type-row"):
+            yield Label("Account type", classes="field-label")
+            with RadioSet(id="account-type", compact=True):
+                yield RadioButton("Individual", id="type-individual", value=not corporate,
+                                  compact=True)
+                yield RadioButton("Corporate", id="type-corporate", value=corporate,
+                                  compact=True)
+        yield FieldError("type", classes="field-note")
+        with Vertical(id="individual-fields", classes="-hidden" if corporate else ""):
+            yield from self._field("full-name", "Full name",
+                                   address.full_name if address else "",
+                                   "your name as on your documents")
+        with Vertical(id="corporate-fields", classes="" if corporate else "-hidden"):
+            yield from self._field("company-name", "Company name",
+                                   address.company_name if address else "", "")
+            yield from self._field("contact-name", "Contact person",
+                                   address.contact_name if address else "", "")
+            yield from self._field("contact-phone", "Contact phone",
+                                   address.contact_phone if address else "",
+                                   "+country code and number")
+            yield from self._field("contact-email", "Contact email",
+                                   address.contact_email if address else "",
+                                   "name@company.com")
+        with Horizontal(classes="field-row"):
+            yield Label("Country", classes="field-label")
+            yield CountrySelect(
+                [(Text(f"{name} ({code})"), code) for code, name in data.countries],
+                value=data.country, allow_blank=False, id="address-country", compact=True,
+                on_change=self._country_changed)
+        yield FieldError("address-country", classes="field-note")
+        self._region_country = data.country
+        with Horizontal(classes="field-row"):
+            yield Label("State/Province", classes="field-label")
+            region_value = address.region if address and address.region else Select.NULL
+            if data.regions:
+                yield Select(region_options(data.regions), value=region_value,
+                             prompt="Choose the state or province", id="region", compact=True)
+            else:
+                yield Select([], prompt=NO_REGION_PROMPT, id="region", compact=True,
+                             disabled=True)
+        yield FieldError("region", classes="field-note")
+        yield from self._field("city", "City", address.city if address else "", "")
+        yield from self._field("street", "Street", address.street if address else "",
+                               "street and number")
+        yield from self._field("street-2", "Street (line 2)",
+                               address.street_2 if address else "", "optional")
+        yield from self._field("postal-code", "Postal code",
+                               address.postal_code if address else "",
+                               self._postal_placeholder(data.postal_hint))
+        if data.second_channel is not None:
+            channel = data.second_channel
+            with Vertical(id="second-channel-box"):
+                yield Static(f"{CHANNEL_TITLES[channel]}. {CHANNEL_NOTES[channel]}",
+                             classes="hint")
+                yield CodeVerifier("second_channel", mode=channel, modes=(channel,),
+                                   id="second-channel")
+        yield FieldError("save", classes="field-note")
+        with Horizontal(id="billing-address-buttons", classes="button-row"):
+            yield Button("Save", id="save", variant="primary", compact=True)
+            yield Button("Later", id="later", compact=True)
+        with Vertical(id="saved"):
+            yield SafeStatic("", id="saved-text")
+            yield Static("Next step: add a payment method (a bank card, PayPal or Paytm).",
+                         classes="hint")
+            with Horizontal(classes="button-row"):
+                yield Button("Add payment method", id="add-payment-method", variant="primary",
+                             compact=True)
+
+    @staticmethod
+    def _postal_placeholder(hint: str | None) -> str:
+        return f"e.g. {hint}" if hint else "optional"
+
+    @staticmethod
+    def _field(field: str, label: str, value: str | None, placeholder: str) -> ComposeResult:
+        with Horizontal(classes="field-row"):
+            yield Label(label, classes="field-label")
+            yield Input(value or "", placeholder=placeholder, id=field, compact=True,
+                        max_length=400)
+        yield FieldError(field, classes="field-note")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    # -- loading --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="billing-address-load")
+    def load(self) -> BillingAddressData:
+        return call_core(load_billing_address, self.token)
+
+    # -- live changes ---------------------------------------------------------------------
+
+    def _country_changed(self, country: str) -> None:
+        """Refresh the regions and the postal code hint for `country` (synchronously)."""
+        if country == self._region_country:
+            return
+        from core.billing_address import postal_code_hint, regions_of
+
+        self._region_country = country
+        regions = regions_of(country)
+        region = self.query_one("#region", Select)
+        region.set_options(region_options(regions))
+        region.prompt = "Choose the state or province" if regions else NO_REGION_PROMPT
+        region.disabled = not regions
+        self.query_one("#postal-code", Input).placeholder = self._postal_placeholder(
+            postal_code_hint(country))
+        self.query_one("#region-error", FieldError).clear()
+        self.query_one("#postal-code-error", FieldError).clear()
+
+    @on(RadioSet.Changed, "#account-type")
+    def _type_changed(self, event: RadioSet.Changed) -> None:
+        event.stop()
+        corporate = event.pressed.id == "type-corporate"
+        self.query_one("#individual-fields").set_class(corporate, "-hidden")
+        self.query_one("#corporate-fields").set_class(not corporate, "-hidden")
+        self.query_one("#type-error", FieldError).clear()
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        field = event.input.id or ""
+        if field in ERROR_FIELDS:
+            event.stop()
+            self.query_one(f"#{field}-error", FieldError).clear()
+
+    @on(Select.Changed, "#region")
+    def _region_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.query_one("#region-error", FieldError).clear()
+
+    @on(CodeVerifier.Verified)
+    async def _verified(self, event: CodeVerifier.Verified) -> None:
+        event.stop()
+        self.verified = True
+        box = self.query_one("#second-channel-box", Vertical)
+        channel = self.data.second_channel if self.data else None
+        what = "mobile phone number" if channel == "phone" else "email address"
+        await box.remove_children()
+        await box.mount(SafeStatic(f"Your {what} is verified. Press Save to save the address.",
+                                   id="second-channel-done"))
+        self.query_one("#save-error", FieldError).clear()
+        self.query_one("#save", Button).focus()
+
+    # -- saving ---------------------------------------------------------------------------
+
+    def values(self) -> dict[str, Any]:
+        """The form's values as keyword arguments of core.billing_address.save_billing_address."""
+        corporate = self.query_one("#type-corporate", RadioButton).value
+        individual = self.query_one("#type-individual", RadioButton).value
+
+        def text(field: str) -> str:
+            return self.query_one(f"#{field}", Input).value
+
+        region = self.query_one("#region", Select)
+        country = self.query_one("#address-country", Select).selection
+        values: dict[str, Any] = {
+            "account_type": "corporate" if corporate else ("individual" if individual else None),
+            "country": country,
+            "region": None if region.disabled else region.selection,
+            "city": text("city"), "street": text("street"), "street_2": text("street-2"),
+            "postal_code": text("postal-code"),
+        }
+        if corporate:
+            values.update(company_name=text("company-name"), contact_name=text("contact-name"),
+                          contact_phone=text("contact-phone"),
+                          contact_email=text("contact-email"))
+        else:
+            values["full_name"] = text("full-name")
+        return values
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted)
+    def _save_pressed(self, event: Button.Pressed | Input.Submitted) -> None:
+        if isinstance(event, Input.Submitted) and (event.input.id or "") not in ERROR_FIELDS:
+            return  # the verifier's own fields
+        event.stop()
+        if self.data is None:
+            return
+        if not self.start_busy("billing-address-save", self.query_one("#save", Button)):
+            return
+        for error in self.query(FieldError):
+            if error.id in {f"{f}-error" for f in ERROR_FIELDS}:
+                error.clear()
+        self.save(self.values())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="billing-address-save")
+    def save(self, values: dict[str, Any]) -> BillingAddressView:
+        from core.billing_address import save_billing_address
+
+        return call_core(save_billing_address, self.token, **values)
+
+    @on(Button.Pressed, "#later")
+    def _later(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.navigate("overview")
+
+    @on(Button.Pressed, "#add-payment-method")
+    def _add_payment_method(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.navigate("payment-methods")
+
+    async def core_done(self, group: str, result: Any) -> None:
+        if group == "billing-address-load":
+            self.data = result
+            await self.recompose()
+            self.call_after_refresh(self._focus_first)
+        elif group == "billing-address-save":
+            address: BillingAddressView = result
+            if self.query("#second-channel-box"):
+                await self.query_one("#second-channel-box").remove()
+            if self.data is not None:
+                self.data = BillingAddressData(
+                    account=self.data.account, address=address, second_channel=None,
+                    countries=self.data.countries, country=address.country,
+                    regions=self.data.regions, postal_hint=self.data.postal_hint)
+            saved = self.query_one("#saved", Vertical)
+            kind = "Corporate" if address.account_type == "corporate" else "Individual"
+            self.query_one("#saved-text", SafeStatic).update(
+                f"Your billing address is saved ({kind}):\n" + "\n".join(address.lines))
+            saved.add_class("-shown")
+            button = self.query_one("#add-payment-method", Button)
+            button.focus()
+            self.call_after_refresh(saved.scroll_visible)
+
+    def _focus_first(self) -> None:
+        if self.query("#account-type") and may_take_focus(self, "billing-address"):
+            self.query_one("#account-type").focus()
+
+    def core_refused(self, group: str, error: Exception) -> None:
+        message = getattr(error, "message", str(error))
+        field = getattr(error, "field", None) or "save"
+        if group == "billing-address-load":
+            self.app.notify(message, severity="warning", markup=False)
+            return
+        if field == "code" and self.query("#code-error"):
+            self.query_one("#code-error", FieldError).show(message)
+            self.query_one("#save-error", FieldError).show(message)
+            return
+        if field not in ERROR_FIELDS or not self.query(f"#{field}-error"):
+            field = "save"
+        target = self.query_one(f"#{field}-error", FieldError)
+        target.show(message)
+        if field != "save":
+            self.query_one("#save-error", FieldError).show(
+                "Check the form: " + message)
+            widget = self.query(f"#{field}")
+            if widget and widget.first().focusable:
+                widget.first().focus()
+        self.call_after_refresh(target.scroll_visible)

@@ -1,0 +1,98 @@
+"""The console shell: navigation on the left, one section on the right, log off."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Static
+
+from tui.screens.sections import SECTIONS
+from tui.widgets.brand_bar import BrandBar
+from tui.widgets.core_work import CoreWork, call_core
+from tui.widgets.section import Section
+
+
+class ConsoleScreen(CoreWork, Screen):
+    """Every screen after log-on: `#nav-<section>` buttons, `#log-off`, and the section."""
+
+    BINDINGS = [
+        Binding("ctrl+o", "section('overview')", "Overview", id="console.overview"),
+        Binding("ctrl+l", "log_off", "Log off", id="console.log-off"),
+    ]
+
+    def __init__(self, section: str = "overview") -> None:
+        super().__init__()
+        self.section = section if section in SECTIONS else "overview"
+
+    def compose(self) -> ComposeResult:
+        yield BrandBar("Console")
+        with Horizontal(id="console"):
+            with Vertical(id="nav"):
+                yield Static("Console", classes="nav-title")
+                for key, (label, _factory) in SECTIONS.items():
+                    yield Button(label, id=f"nav-{key}", classes="nav", compact=True)
+                yield Button("Log off", id="log-off", classes="nav", compact=True)
+            yield Container(id="content")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.show_section(self.section)
+        self.query_one(f"#nav-{self.section}").focus()
+        if self.section != "overview":
+            # Opened at a section by the app (e.g. after F2): start in its content.
+            self.call_after_refresh(self._focus_content)
+
+    def _focus_content(self) -> None:
+        content = self.query_one("#content")
+        for widget in self.focus_chain:
+            if content in widget.ancestors:
+                widget.focus()
+                return
+
+    async def show_section(self, key: str) -> None:
+        """Replace the content area with a new widget of section `key`."""
+        label, factory = SECTIONS[key]
+        self.section = key
+        content = self.query_one("#content", Container)
+        await content.remove_children()
+        await content.mount(factory())
+        for button in self.query("#nav Button.nav"):
+            button.set_class(button.id == f"nav-{key}", "-current")
+        self.sub_title = label
+
+    @on(Button.Pressed, ".nav")
+    async def _nav(self, event: Button.Pressed) -> None:
+        event.stop()
+        button_id = event.button.id or ""
+        if button_id == "log-off":
+            self.action_log_off()
+        else:
+            await self.show_section(button_id.removeprefix("nav-"))
+
+    @on(Section.Navigate)
+    async def _navigate(self, event: Section.Navigate) -> None:
+        event.stop()
+        if event.key in SECTIONS:
+            await self.show_section(event.key)
+            self.query_one(f"#nav-{event.key}").focus()
+
+    async def action_section(self, key: str) -> None:
+        await self.show_section(key)
+        self.query_one(f"#nav-{key}").focus()
+
+    def action_log_off(self) -> None:
+        if self.start_busy("log-off", self.query_one("#log-off", Button)):
+            self.log_off()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log-off")
+    def log_off(self) -> None:
+        from core.accounts import log_off
+
+        call_core(log_off, self.app.token)  # type: ignore[attr-defined]
+
+    def core_done(self, group: str, result: object) -> None:
+        if group == "log-off":
+            self.app.logged_off()  # type: ignore[attr-defined]

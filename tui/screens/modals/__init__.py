@@ -1,0 +1,1 @@
+"""ModalScreen subclasses opened over a screen; Escape closes them and changes nothing."""

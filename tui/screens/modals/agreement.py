@@ -1,0 +1,64 @@
+"""One agreement of sign-up (Membership Agreement, Privacy Policy, ...), readable in a window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer
+
+from tui.widgets.safe_text import SafeStatic
+
+# tui/texts/ (package data), found from this file: importlib.resources does not see it
+# through the editable install's path hook.
+TEXTS_DIR = Path(__file__).resolve().parents[2] / "texts"
+
+AGREEMENTS: dict[str, str] = {
+    "membership-agreement": "Membership Agreement",
+    "privacy-policy": "Privacy Policy",
+    "product-terms": "Product Terms",
+    "terms-of-use": "Terms of Use",
+}
+
+
+def agreement_text(slug: str) -> str:
+    """The text of `slug` from tui/texts/, with the provider's name filled in."""
+    from core.config import settings
+
+    if slug not in AGREEMENTS:
+        raise KeyError(slug)
+    raw = (TEXTS_DIR / f"{slug.replace('-', '_')}.txt").read_text(encoding="utf-8")
+    # The files are wrapped for editing; the window wraps paragraphs to its own width.
+    paragraphs = [" ".join(p.split()) for p in raw.strip().split("\n\n")]
+    return "\n\n".join(paragraphs).replace("{brand}", settings().brand)
+
+
+class AgreementModal(ModalScreen[None]):
+    """Shows one agreement; Escape or Close returns to the sign-up form."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="agreement.close")]
+
+    def __init__(self, slug: str) -> None:
+        super().__init__()
+        self.slug = slug
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="agreement-window", classes="window"):
+            with VerticalScroll(id="agreement-body"):
+                yield SafeStatic(agreement_text(self.slug), id="agreement-text")
+            yield Button("Close", id="close", variant="primary", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#agreement-window").border_title = AGREEMENTS[self.slug]
+        self.query_one("#agreement-body").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,166 @@
+"""Change password (F9): the current password, a new one with its live strength, and the new one
+again. On success every other session of the account ends; the window returns how many."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from tui.widgets.core_work import CoreWork, call_core
+from tui.widgets.password_strength import PasswordStrength
+from tui.widgets.safe_text import FieldError
+
+if TYPE_CHECKING:
+    from core.validation import Strength
+
+FIELDS = ("current-password", "new-password", "new-password-confirm")
+STRENGTH_DELAY = 0.25
+
+
+def password_changed_message(ended: int) -> str:
+    """"Password changed; N other sessions were logged off." (singular for one)."""
+    if ended == 1:
+        return "Password changed; 1 other session was logged off."
+    return f"Password changed; {ended} other sessions were logged off."
+
+
+class ChangePasswordModal(CoreWork, ModalScreen[int | None]):
+    """Returns how many other sessions were ended, or None when closed without a change."""
+
+    DEFAULT_CSS = """
+    ChangePasswordModal #change-password-window {
+        height: auto;
+        max-height: 100%;
+    }
+    ChangePasswordModal #change-password-body {
+        height: auto;
+        max-height: 1fr;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="change-password.cancel"),
+        Binding("ctrl+s", "save", "Change password", id="change-password.save"),
+    ]
+
+    def __init__(self, email: str = "") -> None:
+        super().__init__()
+        self.email = email
+        self._strength_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        with (Vertical(id="change-password-window", classes="window"),
+              VerticalScroll(id="change-password-body")):
+            yield Static("Other sessions of your account are logged off when the "
+                         "password changes; this one stays.", classes="hint")
+            with Horizontal(classes="field-row"):
+                yield Label("Current password", classes="field-label")
+                yield Input(password=True, id="current-password", compact=True)
+            yield FieldError("current-password", classes="field-note")
+            with Horizontal(classes="field-row"):
+                yield Label("New password", classes="field-label")
+                yield Input(placeholder="at least 12 characters", password=True,
+                            id="new-password", compact=True)
+            yield PasswordStrength(id="new-password-strength", classes="field-note")
+            yield FieldError("new-password", classes="field-note")
+            with Horizontal(classes="field-row"):
+                yield Label("Confirm password", classes="field-label")
+                yield Input(placeholder="the new password again", password=True,
+                            id="new-password-confirm", compact=True)
+            yield FieldError("new-password-confirm", classes="field-note")
+            with Horizontal(classes="button-row"):
+                yield Button("Change password", id="change-password-save",
+                             variant="primary", compact=True)
+                yield Button("Cancel", id="change-password-cancel", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#change-password-window").border_title = "Change password"
+        self.query_one("#current-password").focus()
+
+    # -- live strength ------------------------------------------------------------------
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        field = event.input.id or ""
+        if field in FIELDS:
+            self.query_one(f"#{field}-error", FieldError).clear()
+        if field == "new-password":
+            if self._strength_timer is not None:
+                self._strength_timer.stop()
+            self._strength_timer = self.set_timer(STRENGTH_DELAY, self._measure)
+
+    def _measure(self) -> None:
+        password = self.query_one("#new-password", Input).value
+        if not password:
+            self.query_one(PasswordStrength).show(None)
+            return
+        self.measure(password, self.email)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="strength")
+    def measure(self, password: str, email: str) -> Strength:
+        from core.validation import password_strength
+
+        local = email.rsplit("@", 1)[0] if "@" in email else ""
+        return password_strength(password, tuple(x for x in (local, email) if x))
+
+    # -- actions ------------------------------------------------------------------------
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "new-password-confirm":
+            self.action_save()
+        else:
+            self.focus_next()
+
+    @on(Button.Pressed, "#change-password-save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
+
+    @on(Button.Pressed, "#change-password-cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if not self.is_busy("change-password"):
+            self.dismiss(None)
+
+    def action_save(self) -> None:
+        if not self.start_busy("change-password",
+                               self.query_one("#change-password-save", Button)):
+            return
+        for error in self.query(FieldError):
+            error.clear()
+        self.submit(*(self.query_one(f"#{field}", Input).value for field in FIELDS))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="change-password")
+    def submit(self, current: str, new: str, confirmation: str) -> int:
+        from core.security import change_password
+
+        return call_core(change_password, self.app.token,  # type: ignore[attr-defined]
+                         current, new, confirmation)
+
+    def core_done(self, group: str, result: Any) -> None:
+        if group == "strength":
+            self.query_one(PasswordStrength).show(result)
+        elif group == "change-password":
+            self.dismiss(int(result))
+
+    def core_refused(self, group: str, error: Exception) -> None:
+        if group != "change-password":
+            return
+        field = getattr(error, "field", None)
+        if field not in FIELDS:
+            field = "current-password"
+        self.query_one(f"#{field}-error", FieldError).show(str(error))
+        self.query_one(f"#{field}").focus()

@@ -1,0 +1,244 @@
+"""The order form (F7): product, region, billing method, period, auto-renewal, a live price.
+
+Ids (CONTRACT.md): `#product`, `#purchase-region`, `#billing-method`, `#period`, `#auto-renew`,
+`#place-order`; errors in `#order-error`. Escape (or `#order-cancel`) closes it with nothing
+bought.
+
+`#period` holds ints (1, 3, 6, 12). Setting it to the text "3" also works: `PeriodSelect`
+turns a digit string into its int before the Select checks the value.
+
+The window is dismissed with the `ResourceView` bought, `("navigate", <section key>)` when the
+person follows a link to a missing step of a refusal, or None when closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Footer, Label, Select, Static
+
+from tui.widgets.core_work import CoreWork, call_core
+from tui.widgets.safe_text import FieldError
+
+# The console section of each missing step of the purchase gate (PurchaseRefused.missing).
+STEP_SECTIONS = {"verify": "overview", "billing-address": "billing-address",
+                 "payment-method": "payment-methods", "real-name": "real-name"}
+STEP_LINKS = {"verify": "Go to the Overview (verify your account)",
+              "billing-address": "Go to Billing address",
+              "payment-method": "Go to Payment methods",
+              "real-name": "Go to Real-name registration"}
+
+
+class PeriodSelect(Select[int]):
+    """The subscription period in months (int values; "3" is taken as 3)."""
+
+    def _validate_value(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        return super()._validate_value(value)
+
+
+def region_options() -> list[tuple[str, str]]:
+    from core.catalogue import list_regions
+
+    return [(f"{r.label}{' · mainland China' if r.mainland_china else ''}", r.id)
+            for r in list_regions()]
+
+
+def price_summary(product_id: Any, method: Any, months: Any) -> str:
+    """The price of the order as chosen so far (catalogue data only: no database)."""
+    from core.catalogue import PRODUCTS, subscription_price_cents
+    from core.money import format_usd
+
+    item = PRODUCTS.get(str(product_id)) if product_id is not Select.NULL else None
+    if item is None:
+        return "Choose a product to see its price."
+    if method == "payg":
+        return (f"{item.name}: {format_usd(item.hourly_cents)} per hour while it runs, "
+                "billed 48 hours after use.")
+    if method == "subscription":
+        try:
+            months = int(months)
+        except (TypeError, ValueError):
+            return f"{item.name}: {format_usd(item.monthly_cents)} per month. Choose a period."
+        if months not in (1, 3, 6, 12):
+            return f"{item.name}: {format_usd(item.monthly_cents)} per month. Choose a period."
+        total = subscription_price_cents(item.monthly_cents, months)
+        note = " (two months free)" if months == 12 else ""
+        return (f"{item.name}: {months} month(s) for {format_usd(total)}{note}, paid now "
+                "with your default payment method.")
+    return f"{item.name}: choose Subscription or Pay-As-You-Go."
+
+
+class OrderModal(CoreWork, ModalScreen[Any]):
+    """Buy one product. Escape closes it and changes nothing."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="order.close")]
+
+    DEFAULT_CSS = """
+    OrderModal #order-window {
+        height: auto;
+        max-height: 100%;
+    }
+    OrderModal #order-form {
+        height: auto;
+        max-height: 1fr;
+    }
+    OrderModal #order-price {
+        margin-top: 1;
+        color: $text-accent;
+        height: auto;
+    }
+    OrderModal #order-missing {
+        height: auto;
+    }
+    OrderModal #order-missing Button {
+        margin-top: 1;
+    }
+    OrderModal #order-error {
+        margin-top: 1;
+    }
+    """
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.token = token
+
+    def compose(self) -> ComposeResult:
+        from core.catalogue import BILLING_METHODS, PERIODS, list_products
+
+        with Vertical(id="order-window", classes="window"):
+            with VerticalScroll(id="order-form"):
+                with Horizontal(classes="field-row"):
+                    yield Label("Product", classes="field-label")
+                    yield Select([(p.name, p.id) for p in list_products()], id="product",
+                                 prompt="Choose a product", value="ecs", compact=True)
+                with Horizontal(classes="field-row"):
+                    yield Label("Region", classes="field-label")
+                    yield Select(region_options(), id="purchase-region",
+                                 prompt="Choose a region", value="ap-southeast-1",
+                                 compact=True)
+                with Horizontal(classes="field-row"):
+                    yield Label("Billing method", classes="field-label")
+                    yield Select([(label, key) for key, label in BILLING_METHODS.items()],
+                                 id="billing-method", prompt="Choose how to pay",
+                                 value="payg", compact=True)
+                with Horizontal(classes="field-row", id="period-row"):
+                    yield Label("Period", classes="field-label")
+                    yield PeriodSelect([(f"{m} month{'s' if m > 1 else ''}", m)
+                                        for m in PERIODS], id="period", value=1,
+                                       prompt="Choose a period", compact=True)
+                yield Checkbox("Renew automatically at the end of the period",
+                               id="auto-renew", compact=True)
+                yield Static("Regions marked “mainland China” need approved real-name "
+                             "registration.", classes="hint")
+                yield Static("", id="order-price", markup=False)
+                yield FieldError("order")
+                yield Vertical(id="order-missing")
+            with Horizontal(classes="button-row"):
+                yield Button("Place order", id="place-order", variant="primary", compact=True)
+                yield Button("Cancel", id="order-cancel", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#order-window").border_title = "Buy a product"
+        self._refresh_form()
+        self.query_one("#product").focus()
+
+    # -- live summary -------------------------------------------------------------------------
+
+    def _values(self) -> tuple[Any, Any, Any, Any, bool]:
+        return (self.query_one("#product", Select).value,
+                self.query_one("#purchase-region", Select).value,
+                self.query_one("#billing-method", Select).value,
+                self.query_one("#period", Select).value,
+                self.query_one("#auto-renew", Checkbox).value)
+
+    def _refresh_form(self) -> None:
+        product, _region, method, months, _renew = self._values()
+        subscription = method == "subscription"
+        self.query_one("#period", Select).disabled = not subscription
+        self.query_one("#auto-renew", Checkbox).disabled = not subscription
+        self.query_one("#order-price", Static).update(price_summary(product, method, months))
+
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    async def _changed(self, event: Select.Changed | Checkbox.Changed) -> None:
+        event.stop()
+        self._refresh_form()
+        self.query_one("#order-error", FieldError).clear()
+        await self.query_one("#order-missing", Vertical).remove_children()
+
+    # -- ordering -----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#place-order")
+    def _place(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_place_order()
+
+    def action_place_order(self) -> None:
+        if not self.start_busy("order", self.query_one("#place-order", Button)):
+            return
+        self.query_one("#order-error", FieldError).clear()
+        product, region, method, months, renew = self._values()
+
+        def text(value: Any) -> str | None:
+            return None if value is Select.NULL else str(value)
+
+        self.place(text(product), text(region), text(method),
+                   None if months is Select.NULL else months, renew)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="order")
+    def place(self, product: str | None, region: str | None, method: str | None,
+              months: Any, auto_renew: bool) -> Any:
+        from core.products import place_order
+
+        return call_core(place_order, self.token, product, region, method,
+                         months if method == "subscription" else None,
+                         auto_renew if method == "subscription" else False)
+
+    def core_done(self, group: str, result: Any) -> None:
+        if group == "order":
+            self.dismiss(result)
+
+    def core_refused(self, group: str, error: Exception) -> None:
+        message = getattr(error, "message", str(error))
+        self.query_one("#order-error", FieldError).show(message)
+        self.call_later(self._show_missing, error)
+
+    async def _show_missing(self, error: Exception) -> None:
+        """A PurchaseRefused: one button per missing step, to its console section."""
+        from core.products import PurchaseRefused
+
+        missing = self.query_one("#order-missing", Vertical)
+        await missing.remove_children()
+        if isinstance(error, PurchaseRefused):
+            buttons = [Button(STEP_LINKS.get(step.key, step.text), id=f"go-{step.key}",
+                              classes="go-step", compact=True)
+                       for step in error.missing if step.key in STEP_SECTIONS]
+            await missing.mount_all(buttons)
+            if buttons:
+                buttons[0].focus()
+        else:
+            field = getattr(error, "field", None)
+            if field and self.query(f"#{field}"):
+                self.query_one(f"#{field}").focus()
+
+    @on(Button.Pressed, ".go-step")
+    def _go(self, event: Button.Pressed) -> None:
+        event.stop()
+        key = (event.button.id or "").removeprefix("go-")
+        self.dismiss(("navigate", STEP_SECTIONS[key]))
+
+    @on(Button.Pressed, "#order-cancel")
+    def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_close()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

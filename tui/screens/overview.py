@@ -1,0 +1,84 @@
+"""The console's first section: the account at a glance and the next steps, each a shortcut."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Button, Static
+
+from tui.widgets.core_work import call_core
+from tui.widgets.safe_text import SafeStatic
+from tui.widgets.section import Section
+
+if TYPE_CHECKING:
+    from core.accounts import Overview
+
+STATUS_LABELS = {"unverified": "Unverified", "active": "Active",
+                 "deletion_pending": "Deletion pending"}
+REAL_NAME_LABELS = {None: "Not registered", "pending": "Pending review",
+                    "approved": "Approved", "rejected": "Rejected"}
+# Which console section does each next step (core.accounts.NextStep.key) open?
+STEP_SECTIONS = {"billing-address": "billing-address", "payment-method": "payment-methods",
+                 "real-name": "real-name"}
+
+
+def account_lines(view: Overview) -> str:
+    account = view.account
+    verified = [name for name, done in (("email", account.email_verified),
+                                        ("phone", account.phone is not None)) if done]
+    rows = [
+        ("Email", account.email),
+        ("Status", STATUS_LABELS.get(account.status, account.status)),
+        ("Country", f"{account.country_name} ({account.country})"),
+        ("Verified", " and ".join(verified) or "nothing yet"),
+        ("Billing address", "Added" if view.has_billing_address else "Not added"),
+        ("Payment methods", str(view.payment_methods) if view.payment_methods else "None"),
+        ("Real-name", REAL_NAME_LABELS.get(view.real_name_status, view.real_name_status or "")),
+    ]
+    return "\n".join(f"{label:<17}{value}" for label, value in rows)
+
+
+class OverviewSection(Section):
+    """Email, status, country and `#next-steps` from core.accounts.overview."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("Overview", classes="title")
+        yield SafeStatic("Loading…", id="account")
+        yield Static("Next steps", classes="subtitle")
+        yield Vertical(id="next-steps")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="overview")
+    def load(self) -> Overview:
+        from core.accounts import overview
+
+        return call_core(overview, self.token)
+
+    async def core_done(self, group: str, result: Any) -> None:
+        if group != "overview":
+            return
+        self.overview = result
+        self.query_one("#account", SafeStatic).update(account_lines(result))
+        steps = self.query_one("#next-steps", Vertical)
+        await steps.remove_children()
+        widgets = []
+        for step in result.next_steps:
+            widgets.append(Button(step.title, id=f"step-{step.key}", classes="step",
+                                  compact=True))
+            widgets.append(SafeStatic(step.detail, classes="step-detail"))
+        if not widgets:
+            widgets.append(Static("Nothing left to do: you can buy products and services.",
+                                  classes="step-detail"))
+        await steps.mount_all(widgets)
+
+    @on(Button.Pressed, ".step")
+    def _step(self, event: Button.Pressed) -> None:
+        event.stop()
+        key = (event.button.id or "").removeprefix("step-")
+        if key in STEP_SECTIONS:
+            self.navigate(STEP_SECTIONS[key])

@@ -1,0 +1,243 @@
+"""F5 Payment methods: the list (`#methods`), add (`#add-method`), set default
+(`#set-default`) and remove (`#remove-method`) the selected one.
+
+Without a billing address the section says so and offers the way there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Static
+from textual.widgets.data_table import RowDoesNotExist
+
+from tui.screens.billing_address import may_take_focus
+from tui.screens.modals.add_method import AddMethodModal, MethodAdded
+from tui.screens.modals.remove_method import RemoveMethodModal
+from tui.widgets.core_work import call_core
+from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
+from tui.widgets.section import Section
+
+if TYPE_CHECKING:
+    from core.billing_address import BillingAddressView
+    from core.payments import PaymentMethodView
+
+KIND_LABELS = {"card": "Bank card", "paypal": "PayPal", "paytm": "Paytm"}
+
+
+@dataclass(frozen=True)
+class PaymentMethodsData:
+    address: BillingAddressView | None
+    methods: list[PaymentMethodView]
+    paytm: bool
+
+
+def load_payment_methods(token: str | None) -> PaymentMethodsData:
+    from core.billing_address import get_billing_address
+    from core.payments import list_payment_methods, paytm_offered
+
+    return PaymentMethodsData(address=get_billing_address(token),
+                              methods=list_payment_methods(token),
+                              paytm=paytm_offered(token))
+
+
+class PaymentMethodsSection(Section):
+    """The saved methods and what can be done with them (CONTRACT "Payment methods")."""
+
+    DEFAULT_CSS = """
+    PaymentMethodsSection #methods {
+        height: auto;
+        max-height: 12;
+        margin-top: 1;
+    }
+    PaymentMethodsSection #payment-story {
+        margin-top: 1;
+        color: $text-success;
+    }
+    PaymentMethodsSection #payment-error {
+        margin-top: 1;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: PaymentMethodsData | None = None
+        self.story = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("Payment methods", classes="title")
+        data = self.data
+        if data is None:
+            yield Static("Loading…", id="payment-methods-loading", classes="hint")
+            return
+        if data.address is None:
+            yield Static("Add your billing address first: payment methods need it.",
+                         id="no-billing-address")
+            with Horizontal(classes="button-row"):
+                yield Button("Add billing address", id="go-billing-address",
+                             variant="primary", compact=True)
+            return
+        kinds = "a bank card, PayPal or Paytm" if data.paytm else "a bank card or PayPal"
+        yield Static(f"You can add {kinds}. The default method pays your bills.",
+                     classes="hint")
+        table: DataTable = DataTable(id="methods", cursor_type="row", zebra_stripes=True)
+        yield table
+        if not data.methods:
+            yield Static("No payment method yet: press Add payment method.", id="no-methods",
+                         classes="hint")
+        with Horizontal(classes="button-row"):
+            yield Button("Add payment method", id="add-method", variant="primary",
+                         compact=True)
+            yield Button("Set as default", id="set-default", compact=True,
+                         disabled=not data.methods)
+            yield Button("Remove", id="remove-method", compact=True, disabled=not data.methods)
+        yield SafeStatic(self.story, id="payment-story")
+        yield FieldError("payment")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="payment-methods-load")
+    def load(self) -> PaymentMethodsData:
+        return call_core(load_payment_methods, self.token)
+
+    def _fill_table(self) -> None:
+        if self.data is None or not self.query("#methods"):
+            return
+        table = self.query_one("#methods", DataTable)
+        table.clear(columns=True)
+        table.add_column("Method", key="method")
+        table.add_column("Expiry", key="expiry")
+        table.add_column("Default", key="default")
+        for method in self.data.methods:
+            table.add_row(Text(clean_text(method.display)),
+                          Text(method.expiry or "—"),
+                          Text("Default" if method.is_default else ""),
+                          key=str(method.id))
+
+    def selected_method(self) -> PaymentMethodView | None:
+        if self.data is None or not self.data.methods or not self.query("#methods"):
+            return None
+        table = self.query_one("#methods", DataTable)
+        if table.row_count == 0:
+            return None
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        for method in self.data.methods:
+            if str(method.id) == row_key:
+                return method
+        return None
+
+    async def _show(self, data: PaymentMethodsData, select: int | None = None) -> None:
+        self.data = data
+        await self.recompose()
+        self._fill_table()
+        if select is not None and self.query("#methods"):
+            table = self.query_one("#methods", DataTable)
+            with contextlib.suppress(RowDoesNotExist):  # the row may be gone
+                table.move_cursor(row=table.get_row_index(str(select)))
+
+    # -- actions --------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#go-billing-address")
+    def _go_billing_address(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.navigate("billing-address")
+
+    @on(Button.Pressed, "#add-method")
+    def _add(self, event: Button.Pressed) -> None:
+        event.stop()
+        data = self.data
+        if data is None or data.address is None:
+            return
+        self._clear_messages()
+        self.app.push_screen(
+            AddMethodModal(data.address.lines, paytm=data.paytm,
+                           holder=data.address.person_name),
+            self._added)
+
+    def _added(self, result: MethodAdded | None) -> None:
+        if result is None:
+            self.query_one("#add-method").focus()
+            return
+        self.story = (result.story or f"{result.method.display} was added.")
+        if result.story:
+            self.story = f"{result.story}. {result.method.display} was added."
+        self.app.notify(self.story, title="Payment method added", markup=False)
+        self.query_one("#payment-story", SafeStatic).update(self.story)
+        self.reload(select=result.method.id)
+
+    @on(Button.Pressed, "#set-default")
+    def _set_default(self, event: Button.Pressed) -> None:
+        event.stop()
+        method = self.selected_method()
+        if method is None:
+            return
+        if not self.start_busy("set-default", self.query_one("#set-default", Button)):
+            return
+        self._clear_messages()
+        self.set_default(method.id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="set-default")
+    def set_default(self, method_id: int) -> tuple[int, list[PaymentMethodView]]:
+        from core.payments import set_default_method
+
+        return method_id, call_core(set_default_method, self.token, method_id)
+
+    @on(Button.Pressed, "#remove-method")
+    def _remove(self, event: Button.Pressed) -> None:
+        event.stop()
+        method = self.selected_method()
+        if method is None:
+            return
+        self._clear_messages()
+        self.app.push_screen(RemoveMethodModal(method.id, method.display), self._removed)
+
+    def _removed(self, removed: bool | None) -> None:
+        if removed:
+            self.story = "The payment method was removed."
+            self.reload()
+        else:
+            self.query_one("#remove-method").focus()
+
+    def _clear_messages(self) -> None:
+        if self.query("#payment-error"):
+            self.query_one("#payment-error", FieldError).clear()
+
+    # -- loading --------------------------------------------------------------------------
+
+    def reload(self, select: int | None = None) -> None:
+        self._select_after_load = select
+        self.load()
+
+    async def core_done(self, group: str, result: Any) -> None:
+        if group == "payment-methods-load":
+            await self._show(result, getattr(self, "_select_after_load", None))
+            self._select_after_load = None
+            if not may_take_focus(self, "payment-methods"):
+                return
+            if self.query("#methods") and self.data and self.data.methods:
+                self.query_one("#methods").focus()
+            elif self.query("#add-method"):
+                self.query_one("#add-method").focus()
+            elif self.query("#go-billing-address"):
+                self.query_one("#go-billing-address").focus()
+        elif group == "set-default":
+            method_id, methods = result
+            assert self.data is not None
+            await self._show(PaymentMethodsData(self.data.address, methods, self.data.paytm),
+                             select=method_id)
+            self.query_one("#methods").focus()
+
+    def core_refused(self, group: str, error: Exception) -> None:
+        message = getattr(error, "message", str(error))
+        if self.query("#payment-error"):
+            self.query_one("#payment-error", FieldError).show(message)
+        else:
+            self.app.notify(message, severity="warning", markup=False)
+

@@ -1,0 +1,210 @@
+"""F7 Products: the catalogue, the order form (`#buy`), and the resources with their actions.
+
+Ids (CONTRACT.md): `#buy`; `#resources` (DataTable, the row key is the resource id as a string);
+`#release` (Pay-As-You-Go), `#auto-renew-off` / `#auto-renew-on` (Subscription) act on the row
+under the cursor; their refusals show in `#resources-error`. Running costs are read again each
+time the section is shown (and with `#refresh-resources`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Static
+
+from tui.screens.modals.order import OrderModal
+from tui.widgets.core_work import call_core
+from tui.widgets.safe_text import FieldError, clean_text
+from tui.widgets.section import Section
+
+if TYPE_CHECKING:
+    from core.products import ResourceView
+
+STATE_LABELS = {"running": "Running", "suspended": "Suspended", "expired": "Expired",
+                "released": "Released"}
+
+
+def _period_or_cost(view: ResourceView) -> str:
+    if view.billing_method == "subscription" and view.period_end is not None:
+        verb = "Ended" if view.state == "expired" else "Ends"
+        return f"{verb} {view.period_end:%Y-%m-%d}"
+    return view.cost_text
+
+
+def _renewal(view: ResourceView) -> str:
+    if view.billing_method != "subscription":
+        return "—"
+    return "On" if view.auto_renew else "Off"
+
+
+class ProductsSection(Section):
+    """The catalogue, `#buy`, and `#resources` with release and auto-renewal."""
+
+    DEFAULT_CSS = """
+    ProductsSection DataTable {
+        height: auto;
+        max-height: 14;
+        margin-top: 1;
+    }
+    ProductsSection #resources-empty {
+        color: $text-muted;
+        margin-top: 1;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resources: dict[str, ResourceView] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("Products", classes="title")
+        yield DataTable(id="catalogue", cursor_type="row", zebra_stripes=True)
+        yield Static("Mainland China regions (cn-…) need approved real-name registration.",
+                     classes="hint")
+        with Horizontal(classes="button-row"):
+            yield Button("Buy…", id="buy", variant="primary", compact=True)
+        yield Static("Your resources", classes="subtitle")
+        yield DataTable(id="resources", cursor_type="row", zebra_stripes=True)
+        yield Static("No resources yet.", id="resources-empty")
+        with Horizontal(classes="button-row"):
+            yield Button("Release", id="release", compact=True, disabled=True)
+            yield Button("Auto-renew off", id="auto-renew-off", compact=True, disabled=True)
+            yield Button("Auto-renew on", id="auto-renew-on", compact=True, disabled=True)
+            yield Button("Refresh", id="refresh-resources", compact=True)
+        yield FieldError("resources")
+
+    def on_mount(self) -> None:
+        from core.catalogue import list_products
+        from core.money import format_usd
+
+        catalogue = self.query_one("#catalogue", DataTable)
+        catalogue.add_columns("Product", "Pay-As-You-Go", "Subscription", "What it is")
+        for item in list_products():
+            catalogue.add_row(item.name, f"{format_usd(item.hourly_cents)}/hour",
+                              f"{format_usd(item.monthly_cents)}/month", item.description,
+                              key=item.id)
+        resources = self.query_one("#resources", DataTable)
+        resources.add_column("ID", key="id")
+        resources.add_column("Product", key="product")
+        resources.add_column("State", key="state")
+        resources.add_column("Period end / cost", key="cost")
+        resources.add_column("Auto-renew", key="renew")
+        resources.add_column("Billing", key="method")
+        resources.add_column("Region", key="region")
+        self.load()
+
+    # -- loading --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="resources")
+    def load(self) -> list[ResourceView]:
+        from core.products import list_resources
+
+        return call_core(list_resources, self.token)
+
+    def _show_resources(self, views: list[ResourceView], select: str | None = None) -> None:
+        table = self.query_one("#resources", DataTable)
+        current = select or self.selected_id()
+        table.clear()
+        self.resources = {}
+        for view in views:
+            key = str(view.id)
+            self.resources[key] = view
+            table.add_row(key, clean_text(view.product_name),
+                          STATE_LABELS.get(view.state, view.state), _period_or_cost(view),
+                          _renewal(view), view.billing_method_name, view.region, key=key)
+        self.query_one("#resources-empty").display = not views
+        table.display = bool(views)
+        if current in self.resources:
+            table.move_cursor(row=table.get_row_index(current))
+        self._update_actions()
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#resources", DataTable)
+        if table.row_count == 0 or not 0 <= table.cursor_row < table.row_count:
+            return None
+        return str(table.ordered_rows[table.cursor_row].key.value)
+
+    def _update_actions(self) -> None:
+        view = self.resources.get(self.selected_id() or "")
+        busy = self.is_busy("resource-action")
+        self.query_one("#release", Button).disabled = busy or view is None or \
+            not view.can_release
+        can_renew = view is not None and view.can_set_auto_renew
+        self.query_one("#auto-renew-off", Button).disabled = busy or not (
+            can_renew and view.auto_renew)
+        self.query_one("#auto-renew-on", Button).disabled = busy or not (
+            can_renew and not view.auto_renew)
+
+    @on(DataTable.RowHighlighted, "#resources")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._update_actions()
+        self.query_one("#resources-error", FieldError).clear()
+
+    # -- buying ---------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#buy")
+    def _buy(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.query_one("#resources-error", FieldError).clear()
+        self.app.push_screen(OrderModal(self.token), self._ordered)
+
+    def _ordered(self, result: Any) -> None:
+        if result is None:
+            self.query_one("#buy").focus()
+        elif isinstance(result, tuple) and result[0] == "navigate":
+            self.navigate(result[1])
+        else:
+            self.app.notify(f"Bought: {result.product_name} in {result.region} "
+                            f"(resource {result.id}).", markup=False)
+            self.load_and_select(str(result.id))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="resources-select")
+    def load_and_select(self, key: str) -> tuple[list[ResourceView], str]:
+        from core.products import list_resources
+
+        return call_core(list_resources, self.token), key
+
+    # -- actions on the selected resource -----------------------------------------------
+
+    @on(Button.Pressed, "#release, #auto-renew-off, #auto-renew-on")
+    def _act(self, event: Button.Pressed) -> None:
+        event.stop()
+        resource_id = self.selected_id()
+        if resource_id is None:
+            return
+        if not self.start_busy("resource-action", event.button):
+            return
+        self.query_one("#resources-error", FieldError).clear()
+        self.act(event.button.id or "", resource_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="resource-action")
+    def act(self, action: str, resource_id: str) -> tuple[list[ResourceView], str]:
+        from core.products import list_resources, release_resource, set_auto_renew
+
+        if action == "release":
+            call_core(release_resource, self.token, resource_id)
+        else:
+            call_core(set_auto_renew, self.token, resource_id, action == "auto-renew-on")
+        return call_core(list_resources, self.token), resource_id
+
+    @on(Button.Pressed, "#refresh-resources")
+    def _refresh(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.load()
+
+    def core_done(self, group: str, result: Any) -> None:
+        if group == "resources":
+            self._show_resources(result)
+        elif group in ("resources-select", "resource-action"):
+            views, key = result
+            self._show_resources(views, key)
+            self.query_one("#resources", DataTable).focus()
+
+    def core_refused(self, group: str, error: Exception) -> None:
+        self.query_one("#resources-error", FieldError).show(
+            getattr(error, "message", str(error)))
+        self._update_actions()

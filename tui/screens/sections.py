@@ -1,0 +1,41 @@
+"""The console's sections, in navigation order: one line each.
+
+The navigation button of a section is `#nav-<key>`. A later issue builds a section as its own
+module in tui/screens/ (a `tui.widgets.section.Section` subclass) and replaces the `_not_built`
+factory of its line here, e.g. `"billing-address": ("Billing address", BillingAddressSection),`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widget import Widget
+
+from tui.screens.billing import BillingSection
+from tui.screens.billing_address import BillingAddressSection
+from tui.screens.not_built import NotBuiltSection
+from tui.screens.overview import OverviewSection
+from tui.screens.security import SecuritySection
+from tui.screens.payment_methods import PaymentMethodsSection
+from tui.screens.products import ProductsSection
+from tui.screens.real_name import RealNameSection
+
+SectionFactory = Callable[[], Widget]
+
+
+def _not_built(title: str, what: str, *, later: bool = False) -> SectionFactory:
+    return lambda: NotBuiltSection(title, what, later=later)
+
+
+SECTIONS: dict[str, tuple[str, SectionFactory]] = {
+    "overview": ("Overview", OverviewSection),
+    "billing-address": ("Billing address", BillingAddressSection),
+    "payment-methods": ("Payment methods", PaymentMethodsSection),
+    "real-name": ("Real-name", RealNameSection),
+    "products": ("Products", ProductsSection),
+    "billing": ("Billing", BillingSection),
+    "security": ("Security", SecuritySection),
+}
+
+# Where the console opens right after F2 verification succeeds (SPEC F4).
+AFTER_VERIFY_SECTION = "billing-address"

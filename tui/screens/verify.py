@@ -1,0 +1,61 @@
+"""F2: verify a new account by email (default) or phone, then open the console."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Static
+
+from tui.widgets.brand_bar import BrandBar
+from tui.widgets.code_verifier import CodeVerifier
+from tui.widgets.core_work import CoreWork, call_core
+
+
+class VerifyScreen(CoreWork, Screen):
+    """Shown after sign-up, and after log-on of an account that is still unverified."""
+
+    BINDINGS = [
+        Binding("ctrl+l", "log_off", "Log off", id="verify.log-off"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield BrandBar("Verify your account")
+        with VerticalScroll(classes="form"):
+            yield Static("Verify your account", classes="title")
+            yield Static("Use your email (the default) or your phone. If you verify with email "
+                         "now, you will verify your phone when you add your billing address, "
+                         "and the other way around.", classes="hint")
+            yield CodeVerifier("signup", id="verifier")
+            with Horizontal(classes="button-row"):
+                yield Button("Log off", id="log-off", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#send").focus()
+
+    @on(CodeVerifier.Verified)
+    def _verified(self, event: CodeVerifier.Verified) -> None:
+        event.stop()
+        self.app.after_verified()  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#log-off")
+    def _log_off_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_log_off()
+
+    def action_log_off(self) -> None:
+        if self.start_busy("log-off", self.query_one("#log-off", Button)):
+            self.log_off()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log-off")
+    def log_off(self) -> None:
+        from core.accounts import log_off
+
+        call_core(log_off, self.app.token)  # type: ignore[attr-defined]
+
+    def core_done(self, group: str, result: object) -> None:
+        if group == "log-off":
+            self.app.logged_off()  # type: ignore[attr-defined]

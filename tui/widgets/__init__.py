@@ -1,0 +1,1 @@
+"""Reusable pieces of the console: safe text, field errors, the code verifier, sections."""
