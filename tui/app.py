@@ -165,6 +165,12 @@ class CloudAcctApp(CoreWork, App[None]):
             if message is not None and token == self.token:
                 self.session_ended(message)
 
+    def core_refused(self, group: str, error: Exception) -> None:
+        if group == "session-watch":  # e.g. the database is busy: the next check will tell
+            logger.warning("session check refused: %s", error)
+            return
+        super().core_refused(group, error)
+
     # -- bugs -----------------------------------------------------------------------------
 
     def report_unexpected(self, error: BaseException) -> None:

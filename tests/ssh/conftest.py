@@ -49,6 +49,19 @@ class RemoteConsole:
             await asyncio.sleep(0.05)
         raise AssertionError(f"{needle!r} not on screen:\n{self.text()}")
 
+    async def settle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until the screen has not changed for `quiet` seconds (the console is idle and
+        ready for keys), so typed keys do not race a screen that is still mounting."""
+        deadline = time.monotonic() + timeout
+        last, since = self.text(), time.monotonic()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            now = self.text()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+
     async def wait_closed(self, timeout: float = 30.0) -> None:
         await asyncio.wait_for(self._reader, timeout)
 

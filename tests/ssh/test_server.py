@@ -153,3 +153,38 @@ async def test_ten_sessions_at_once_each_with_its_own_state(ssh_server, db):
     finally:
         for console in consoles:
             await console.close()
+
+
+async def test_log_on_over_ssh_and_a_password_change_elsewhere_ends_it(ssh_server, active):
+    from core.security import change_password
+    from tests.conftest import STRONG_PASSWORD
+
+    token, email = active
+    port = await ssh_server()
+    console = await connect(port)
+    try:
+        await console.wait_for("Free Account")
+        console.send("l")
+        await console.wait_for("Log on to your account")
+        await console.settle()
+        console.send(email)
+        await console.wait_for(email)
+        await console.settle()
+        console.send("\t")
+        await console.settle()
+        console.send(STRONG_PASSWORD)
+        console.send("\r")
+        await console.wait_for(email)
+        await console.wait_for("Overview")
+        # The log-on is recorded with where it came from.
+        from core.security import security_overview
+
+        where = [r.where for r in security_overview(token).recent_logons]
+        assert "SSH from 127.0.0.1" in where
+        # A password change in another session logs this console off.
+        change_password(token, STRONG_PASSWORD, "a different long passphrase 41",
+                        "a different long passphrase 41")
+        await console.wait_for("Free Account", timeout=30)
+        await console.wait_for("password was changed")
+    finally:
+        await console.close()

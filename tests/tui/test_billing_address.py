@@ -208,6 +208,7 @@ def test_snapshot_billing_address(snap_compare, db):
 
     async def run_before(pilot: Pilot) -> None:
         await open_console(pilot, token, "billing-address")
+        pilot.app.screen.query_one("#account-type").focus()
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
         await pilot.pause()

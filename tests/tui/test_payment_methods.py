@@ -282,6 +282,7 @@ def test_snapshot_payment_methods(snap_compare, db):
 
     async def run_before(pilot: Pilot) -> None:
         await open_console(pilot, token, "payment-methods")
+        pilot.app.screen.query_one("#methods").focus()
         await pilot.pause()
 
     assert snap_compare(CloudAcctApp(), terminal_size=(100, 32), run_before=run_before)

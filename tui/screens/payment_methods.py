@@ -219,20 +219,23 @@ class PaymentMethodsSection(Section):
         if group == "payment-methods-load":
             await self._show(result, getattr(self, "_select_after_load", None))
             self._select_after_load = None
-            if not may_take_focus(self, "payment-methods"):
-                return
-            if self.query("#methods") and self.data and self.data.methods:
-                self.query_one("#methods").focus()
-            elif self.query("#add-method"):
-                self.query_one("#add-method").focus()
-            elif self.query("#go-billing-address"):
-                self.query_one("#go-billing-address").focus()
+            self.call_after_refresh(self._focus_first)
         elif group == "set-default":
             method_id, methods = result
             assert self.data is not None
             await self._show(PaymentMethodsData(self.data.address, methods, self.data.paytm),
                              select=method_id)
             self.query_one("#methods").focus()
+
+    def _focus_first(self) -> None:
+        if not may_take_focus(self, "payment-methods"):
+            return
+        if self.query("#methods") and self.data and self.data.methods:
+            self.query_one("#methods").focus()
+        elif self.query("#add-method"):
+            self.query_one("#add-method").focus()
+        elif self.query("#go-billing-address"):
+            self.query_one("#go-billing-address").focus()
 
     def core_refused(self, group: str, error: Exception) -> None:
         message = getattr(error, "message", str(error))

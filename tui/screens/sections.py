@@ -15,10 +15,10 @@ from tui.screens.billing import BillingSection
 from tui.screens.billing_address import BillingAddressSection
 from tui.screens.not_built import NotBuiltSection
 from tui.screens.overview import OverviewSection
-from tui.screens.security import SecuritySection
 from tui.screens.payment_methods import PaymentMethodsSection
 from tui.screens.products import ProductsSection
 from tui.screens.real_name import RealNameSection
+from tui.screens.security import SecuritySection
 
 SectionFactory = Callable[[], Widget]
 
