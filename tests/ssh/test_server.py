@@ -188,3 +188,4 @@ async def test_log_on_over_ssh_and_a_password_change_elsewhere_ends_it(ssh_serve
         await console.wait_for("password was changed")
     finally:
         await console.close()
+

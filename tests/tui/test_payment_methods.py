@@ -300,3 +300,18 @@ def test_snapshot_add_card_confirmation(snap_compare, db):
         await pilot.pause()
 
     assert snap_compare(CloudAcctApp(), terminal_size=(100, 32), run_before=run_before)
+
+
+async def test_save_the_card_pressed_twice_saves_once(db):
+    token = with_address()
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(pilot, token, "payment-methods")
+        await open_add_form(pilot)
+        await fill_card(pilot, "5555 5555 5555 4444")
+        button = app.screen.query_one("#save-card")
+        button.press()
+        button.press()
+        await settle(pilot)
+        assert rows(pilot) == ["Mastercard •••• 4444"]
+        assert len(methods(token)) == 1

@@ -126,6 +126,7 @@ class AddMethodModal(CoreWork, ModalScreen["MethodAdded | None"]):
         self.holder = holder
         self._card: _PendingCard | None = None
         self.kind = "card"
+        self._paypal_open = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="add-method-window", classes="window"):
@@ -241,7 +242,9 @@ class AddMethodModal(CoreWork, ModalScreen["MethodAdded | None"]):
         event.stop()
         self._clear_errors()
         if self.kind == "paypal":
-            self.app.push_screen(PayPalModal(), self._paypal_done)
+            if not self._paypal_open:  # a double press opens one window
+                self._paypal_open = True
+                self.app.push_screen(PayPalModal(), self._paypal_done)
         elif self.kind == "card":
             self._card_next()
 
@@ -306,6 +309,7 @@ class AddMethodModal(CoreWork, ModalScreen["MethodAdded | None"]):
     # -- PayPal --------------------------------------------------------------------------
 
     def _paypal_done(self, method: PaymentMethodView | None) -> None:
+        self._paypal_open = False
         if method is not None:
             self.dismiss(MethodAdded(method))
         else:
