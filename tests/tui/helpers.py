@@ -7,8 +7,8 @@ from textual.widgets import Button, Input, Select, Static
 
 from tests.conftest import STRONG_PASSWORD
 
-__all__ = ["STRONG_PASSWORD", "fill", "log_on", "settle", "shown", "sign_up", "texts_in",
-           "type_into"]
+__all__ = ["STRONG_PASSWORD", "fill", "log_on", "settle", "shown", "sign_up",
+           "snapshot_ready", "texts_in", "type_into"]
 
 
 async def settle(pilot: Pilot) -> None:
@@ -74,3 +74,38 @@ async def log_on(pilot: Pilot, email: str, password: str = STRONG_PASSWORD) -> N
     await pilot.pause()
     await pilot.click("#log-on")
     await settle(pilot)
+
+
+async def snapshot_ready(pilot: Pilot) -> None:
+    """A picture that does not depend on timing: workers done, cursors still, animations and
+    button flashes over, and the mouse parked on the brand bar (a click leaves it over whatever
+    the next screen puts there)."""
+    await settle(pilot)
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.hover(None, offset=(0, 0))
+    # A clicked button flashes (`-active`) for a moment on a timer; a modal opened by the click
+    # leaves it showing behind, or not, by timing. End the flash on every screen now.
+    # Likewise, whether the button that opened a modal shows focused behind it depends on
+    # whether its mouse-down focus landed before the modal: nothing behind a modal is focused.
+    for screen in pilot.app.screen_stack:
+        for button in screen.query(Button):
+            button.remove_class("-active")
+    # and what is behind a modal rests at the top, wherever a scroll-into-view had it.
+    for screen in pilot.app.screen_stack[:-1]:
+        screen.set_focus(None)
+        for widget in screen.query("*"):
+            if widget.is_scrollable:
+                widget.scroll_home(animate=False, immediate=True)
+    # Scrolling into view animates, and a DataTable sizes its columns when idle, sometimes a
+    # refresh later: wait until three pictures in a row, a little apart, are the same.
+    last, same = None, 0
+    for _ in range(40):
+        await pilot.wait_for_scheduled_animations()
+        await settle(pilot)
+        await pilot.pause(0.05)
+        picture = pilot.app.export_screenshot()
+        same = same + 1 if picture == last else 0
+        if same >= 2:
+            break
+        last = picture

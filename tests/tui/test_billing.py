@@ -8,14 +8,13 @@ from textual.pilot import Pilot
 from textual.widgets import Button, DataTable
 
 from tests.conftest import START
-from tests.tui.helpers import shown
+from tests.tui.helpers import shown, snapshot_ready
 from tests.tui.test_products import (  # noqa: F401 (long_sessions is an autouse fixture)
     SIZE,
     long_sessions,
     open_console,
     press,
     ready_buyer,
-    steady,
 )
 from tui.app import CloudAcctApp
 
@@ -91,6 +90,6 @@ def test_billing_snapshot(snap_compare, clock):
 
     async def run_before(pilot: Pilot) -> None:
         await open_console(pilot, token, "billing")
-        await steady(pilot)
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)

@@ -7,7 +7,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, RadioButton, Select
 
 from tests.conftest import STRONG_PASSWORD, latest_code
-from tests.tui.helpers import fill, settle, shown
+from tests.tui.helpers import fill, settle, shown, snapshot_ready
 from tui.app import CloudAcctApp
 from tui.screens.console import ConsoleScreen
 
@@ -212,5 +212,6 @@ def test_snapshot_billing_address(snap_compare, db):
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
         await pilot.pause()
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=(100, 32), run_before=run_before)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input
 
 from tests.conftest import STRONG_PASSWORD
-from tests.tui.helpers import fill, settle, shown
+from tests.tui.helpers import fill, settle, shown, snapshot_ready
 from tests.tui.test_security import (  # noqa: F401 (long_sessions is an autouse fixture)
     EMAIL,
     active_account,
@@ -243,22 +242,16 @@ def at_modal(token: str):
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, token)
         await open_modal(pilot)
-        for field in pilot.app.screen.query(Input):
-            field.cursor_blink = False
-        await pilot.pause()
-        await pilot.wait_for_scheduled_animations()
-        await settle(pilot)
+        await snapshot_ready(pilot)
 
     return run_before
 
 
-@pytest.mark.skip(reason="flaky: styling (scrollbar/focus) differs between runs, text does not")
 def test_snapshot_delete_modal_nothing_blocks(snap_compare):
     token = active_account()
     assert snap_compare(CloudAcctApp(), terminal_size=(100, 32), run_before=at_modal(token))
 
 
-@pytest.mark.skip(reason="flaky: styling (scrollbar/focus) differs between runs, text does not")
 def test_snapshot_delete_modal_with_blockers(snap_compare):
     from core.products import place_order
 

@@ -7,7 +7,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from tests.conftest import STRONG_PASSWORD, latest_code
-from tests.tui.helpers import fill, settle, shown
+from tests.tui.helpers import fill, settle, shown, snapshot_ready
 from tests.tui.test_billing_address import active_account, open_console
 from tui.app import CloudAcctApp
 from tui.screens.modals.add_method import AddMethodModal
@@ -284,6 +284,7 @@ def test_snapshot_payment_methods(snap_compare, db):
         await open_console(pilot, token, "payment-methods")
         pilot.app.screen.query_one("#methods").focus()
         await pilot.pause()
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=(100, 32), run_before=run_before)
 
@@ -298,6 +299,7 @@ def test_snapshot_add_card_confirmation(snap_compare, db):
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
         await pilot.pause()
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=(100, 32), run_before=run_before)
 

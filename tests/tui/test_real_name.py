@@ -5,14 +5,13 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, RadioButton, Select
 
-from tests.tui.helpers import settle, shown
+from tests.tui.helpers import settle, shown, snapshot_ready
 from tests.tui.test_products import (  # noqa: F401 (long_sessions is an autouse fixture)
     SIZE,
     active_account,
     long_sessions,
     open_console,
     press,
-    steady,
 )
 from tui.app import CloudAcctApp
 
@@ -142,7 +141,8 @@ def test_real_name_snapshot(snap_compare):
     async def run_before(pilot: Pilot) -> None:
         await open_console(pilot, token, "real-name")
         pilot.app.screen.query_one("#rn-enterprise", RadioButton).value = True
-        await steady(pilot)
+        await snapshot_ready(pilot)
         await settle(pilot)
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input
+from textual.widgets import Button, DataTable
 
 from tests.conftest import STRONG_PASSWORD, latest_code
-from tests.tui.helpers import fill, settle, shown
+from tests.tui.helpers import fill, settle, shown, snapshot_ready
 from tui.app import CloudAcctApp
 from tui.screens.console import ConsoleScreen
 from tui.screens.modals.change_password import ChangePasswordModal
@@ -218,11 +218,7 @@ async def test_user_text_is_shown_as_typed(db):
 def steady_at_security(token: str):
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, token)
-        for field in pilot.app.screen.query(Input):
-            field.cursor_blink = False
-        await pilot.pause()
-        await pilot.wait_for_scheduled_animations()
-        await settle(pilot)
+        await snapshot_ready(pilot)
 
     return run_before
 

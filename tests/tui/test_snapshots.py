@@ -8,21 +8,12 @@ from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from tests.conftest import latest_code
-from tests.tui.helpers import STRONG_PASSWORD, log_on, settle, sign_up
+from tests.tui.helpers import STRONG_PASSWORD, log_on, sign_up, snapshot_ready
 from tui.app import CloudAcctApp
 
 SIZE = (100, 32)
-
-
-async def steady(pilot: Pilot) -> None:
-    """Wait for workers, and stop cursors blinking so the picture does not depend on timing."""
-    await settle(pilot)
-    for field in pilot.app.screen.query(Input):
-        field.cursor_blink = False
-    await pilot.pause()
 
 
 @pytest.fixture
@@ -38,13 +29,13 @@ def active_account(db):
 
 
 def test_welcome(snap_compare):
-    assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=steady)
+    assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=snapshot_ready)
 
 
 def test_sign_up(snap_compare):
     async def run_before(pilot: Pilot) -> None:
         await pilot.click("#free-account")
-        await steady(pilot)
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)
 
@@ -54,7 +45,7 @@ def test_sign_up_with_errors(snap_compare):
         await pilot.click("#free-account")
         await pilot.pause()
         await sign_up(pilot, None, "[bold]x[/]@example.com", "short", "other", agree=False)
-        await steady(pilot)
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)
 
@@ -64,7 +55,7 @@ def test_verify(snap_compare):
         await pilot.click("#free-account")
         await pilot.pause()
         await sign_up(pilot, "SG", "alice@example.com")
-        await steady(pilot)
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)
 
@@ -75,7 +66,7 @@ def test_verify_phone(snap_compare):
         await pilot.pause()
         await sign_up(pilot, "SG", "alice@example.com")
         await pilot.click("#use-phone")
-        await steady(pilot)
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)
 
@@ -83,7 +74,7 @@ def test_verify_phone(snap_compare):
 def test_log_on(snap_compare):
     async def run_before(pilot: Pilot) -> None:
         await pilot.click("#log-on")
-        await steady(pilot)
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)
 
@@ -91,7 +82,7 @@ def test_log_on(snap_compare):
 def test_overview(snap_compare, active_account):
     async def run_before(pilot: Pilot) -> None:
         await log_on(pilot, active_account)
-        await steady(pilot)
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)
 
@@ -99,6 +90,6 @@ def test_overview(snap_compare, active_account):
 def test_overview_at_80x24(snap_compare, active_account):
     async def run_before(pilot: Pilot) -> None:
         await log_on(pilot, active_account)
-        await steady(pilot)
+        await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=(80, 24), run_before=run_before)
