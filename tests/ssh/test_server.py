@@ -189,3 +189,59 @@ async def test_log_on_over_ssh_and_a_password_change_elsewhere_ends_it(ssh_serve
     finally:
         await console.close()
 
+
+
+async def test_sign_up_and_verify_over_ssh(ssh_server):
+    """A person signs up by keyboard over SSH, reads the code from the outbox and verifies."""
+    from core.models import Account
+    from tests.conftest import STRONG_PASSWORD, latest_code
+
+    port = await ssh_server()
+    console = await connect(port)
+    try:
+        await console.wait_for("Free Account")
+        console.send("f")
+        await console.wait_for("Create your free account")
+        await console.settle()
+        # Open the country list, type to search, choose; then Tab from field to field. Each key
+        # group waits for the screen to settle, as a person's typing would.
+        for keys in ("\r", "Singa", "\r", "\t", "remote@example.com", "\t", STRONG_PASSWORD,
+                     "\t", STRONG_PASSWORD, "\t", " ", "\x13"):  # Space ticks; ctrl+s confirms
+            console.send(keys)
+            await console.settle()
+        await console.wait_for("We will email a 6-digit code", timeout=30)
+        await console.settle()
+        assert Account.get(Account.email == "remote@example.com").status == "unverified"
+        console.send("\r")  # Send (focused)
+        code = None
+        deadline = asyncio.get_running_loop().time() + 30
+        while code is None and asyncio.get_running_loop().time() < deadline:
+            try:
+                code = latest_code("remote@example.com")
+            except AssertionError:
+                await asyncio.sleep(0.1)
+        assert code, console.text()
+        await console.settle()
+        console.send(code)
+        await console.settle()
+        console.send("\r")
+        await console.wait_for("Later", timeout=30)
+        assert Account.get(Account.email == "remote@example.com").status == "active"
+    finally:
+        await console.close()
+
+
+async def test_idle_sessions_are_ended_and_every_session_logs_one_line(ssh_server, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="cloudacct.ssh")
+    port = await ssh_server(idle_timeout_s=1.0)
+    console = await connect(port)
+    await console.wait_for("Free Account")
+    await console.wait_closed(timeout=30)
+    assert "without input" in console.text()
+    lines = [r.getMessage() for r in caplog.records if r.name == "cloudacct.ssh"
+             and r.getMessage().startswith("session ")]
+    assert len(lines) == 1
+    assert "127.0.0.1" in lines[0] and "key=-" in lines[0] and "ended=idle timeout" in lines[0]
+    assert "duration=" in lines[0]
