@@ -196,20 +196,27 @@ class Phone:
     can_receive_sms: bool
 
 
+def _typed_phone(text: str | None, missing: str, field: str) -> str:
+    """The trimmed text if it looks like a phone number as people type one (digits, +, spaces,
+    dashes, dots, parentheses); the number itself is judged by phonenumbers after."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValidationError(missing, field)
+    if len(raw) > 40 or has_control_characters(raw) or not re.fullmatch(r"[0-9+()\-. ]+", raw,
+                                                                       re.ASCII):
+        raise ValidationError(
+            "That is not a phone number: use digits, optionally with +, spaces, dashes or "
+            "parentheses.", field)
+    return raw
+
+
 def check_phone(text: str | None, country: str, *, for_sms: bool = False,
                 field: str = "phone") -> Phone:
     """A number of `country` (parsed with it as the default region), in E.164."""
     import phonenumbers
     from phonenumbers import PhoneNumberType
 
-    raw = (text or "").strip()
-    if not raw:
-        raise ValidationError("Enter your phone number.", field)
-    if len(raw) > 40 or has_control_characters(raw) or not re.fullmatch(r"[0-9+()\-. ]+", raw,
-                                                                       re.ASCII):
-        raise ValidationError(
-            "That is not a phone number: use digits, optionally with +, spaces, dashes or "
-            "parentheses.", field)
+    raw = _typed_phone(text, "Enter your phone number.", field)
     try:
         number = phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException as exc:
@@ -399,14 +406,7 @@ def check_contact_phone(text: str | None, country: str,
     """A valid phone number of `country`, or of any country when written with +: E.164."""
     import phonenumbers
 
-    raw = (text or "").strip()
-    if not raw:
-        raise ValidationError("Enter the contact phone number.", field)
-    if len(raw) > 40 or has_control_characters(raw) or not re.fullmatch(r"[0-9+()\-. ]+", raw,
-                                                                       re.ASCII):
-        raise ValidationError(
-            "That is not a phone number: use digits, optionally with +, spaces, dashes or "
-            "parentheses.", field)
+    raw = _typed_phone(text, "Enter the contact phone number.", field)
     try:
         number = phonenumbers.parse(raw, country or None)
     except phonenumbers.NumberParseException as exc:
