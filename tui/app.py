@@ -79,6 +79,18 @@ class CloudAcctApp(CoreWork, App[None]):
         self.set_interval(SESSION_CHECK_SECONDS, self.check_session)
         if self.key_fingerprint:
             self.log_on_with_key(self.key_fingerprint, self.origin)
+        self.reconcile_payments()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reconcile")
+    def reconcile_payments(self) -> None:
+        """Issue 7: finish holds and charges an interruption left half-done, in the
+        background so the console starts at once. Failures are logged, never shown."""
+        from core.reconciliation import reconcile
+
+        try:
+            call_core(reconcile)
+        except Exception:  # the next start, or `cloudacct billing run`, tries again
+            logger.warning("reconciliation at start failed", exc_info=True)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="trusted-key")
     def log_on_with_key(self, fingerprint: str, origin: str) -> Any:

@@ -117,8 +117,14 @@ def _run_billing(args: argparse.Namespace) -> int:
         print("usage: cloudacct billing run", file=sys.stderr)
         return 2
     from core.billing import run_billing
+    from core.reconciliation import reconcile
 
     _open_database()
+    fixed = reconcile()  # first: finish what an interruption left half-done (issue 7)
+    for line in fixed.lines():
+        print(line)
+    if fixed.fixes:
+        print(fixed.summary)
     report = run_billing()
     for line in report.lines():
         print(line)

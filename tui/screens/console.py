@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
@@ -11,11 +11,11 @@ from textual.widgets import Button, Footer, Static
 
 from tui.screens.sections import SECTIONS
 from tui.widgets.brand_bar import BrandBar
-from tui.widgets.core_work import CoreWork, call_core
+from tui.widgets.core_work import LogOffWork
 from tui.widgets.section import Section
 
 
-class ConsoleScreen(CoreWork, Screen):
+class ConsoleScreen(LogOffWork, Screen):
     """Every screen after log-on: `#nav-<section>` buttons, `#log-off`, and the section."""
 
     BINDINGS = [
@@ -82,17 +82,3 @@ class ConsoleScreen(CoreWork, Screen):
     async def action_section(self, key: str) -> None:
         await self.show_section(key)
         self.query_one(f"#nav-{key}").focus()
-
-    def action_log_off(self) -> None:
-        if self.start_busy("log-off", self.query_one("#log-off", Button)):
-            self.log_off()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="log-off")
-    def log_off(self) -> None:
-        from core.accounts import log_off
-
-        call_core(log_off, self.app.token)  # type: ignore[attr-defined]
-
-    def core_done(self, group: str, result: object) -> None:
-        if group == "log-off":
-            self.app.logged_off()  # type: ignore[attr-defined]

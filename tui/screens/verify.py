@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -11,10 +11,10 @@ from textual.widgets import Button, Footer, Static
 
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.code_verifier import CodeVerifier
-from tui.widgets.core_work import CoreWork, call_core
+from tui.widgets.core_work import LogOffWork
 
 
-class VerifyScreen(CoreWork, Screen):
+class VerifyScreen(LogOffWork, Screen):
     """Shown after sign-up, and after log-on of an account that is still unverified."""
 
     BINDINGS = [
@@ -45,17 +45,3 @@ class VerifyScreen(CoreWork, Screen):
     def _log_off_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_log_off()
-
-    def action_log_off(self) -> None:
-        if self.start_busy("log-off", self.query_one("#log-off", Button)):
-            self.log_off()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="log-off")
-    def log_off(self) -> None:
-        from core.accounts import log_off
-
-        call_core(log_off, self.app.token)  # type: ignore[attr-defined]
-
-    def core_done(self, group: str, result: object) -> None:
-        if group == "log-off":
-            self.app.logged_off()  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from textual import work
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
@@ -100,3 +101,24 @@ class CoreWork:
                 self.core_refused(worker.group, error)
             elif error is not None:
                 app.report_unexpected(error)
+
+
+class LogOffWork(CoreWork):
+    """CoreWork for a screen with a `#log-off` button: ends the session off the UI thread,
+    then the app shows Welcome."""
+
+    def action_log_off(self) -> None:
+        from textual.widgets import Button
+
+        if self.start_busy("log-off", self.query_one("#log-off", Button)):  # type: ignore[attr-defined]
+            self.log_off()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log-off")
+    def log_off(self) -> None:
+        from core.accounts import log_off
+
+        call_core(log_off, self.app.token)  # type: ignore[attr-defined]
+
+    def core_done(self, group: str, result: Any) -> Any:
+        if group == "log-off":
+            self.app.logged_off()  # type: ignore[attr-defined]
