@@ -101,4 +101,14 @@ def transaction() -> Iterator[None]:
         with database.atomic():
             yield
     except OperationalError as exc:
-        raise StorageError(storage_message(exc)) from exc
+        raise StorageError(storage_message(_first_cause(exc))) from exc
+
+
+def _first_cause(exc: OperationalError) -> Exception:
+    """The error that ended the transaction. SQLite rolls a transaction back by itself on some
+    errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM …): peewee's ROLLBACK then fails with "no
+    transaction is active", raised while handling the real error, which is its __context__."""
+    cause: BaseException = exc
+    while "no transaction is active" in str(cause) and cause.__context__ is not None:
+        cause = cause.__context__  # peewee's error, sqlite3's beneath it, then the real one
+    return cause if isinstance(cause, Exception) else exc

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from peewee import fn
+from peewee import IntegrityError, fn
 
 from core import clock
 from core.billing_address import address_of
@@ -289,13 +289,16 @@ def _refuse_duplicate_card(account_id: int, fingerprint: str) -> None:
 
 def _ledger_start(account_id: int, kind: str, description: str, key: str, *,
                   method_id: int | None = None, bill_id: int | None = None,
-                  amount_cents: int = HOLD_CENTS) -> int:
-    """Record a movement as `started` before the gateway is called (its own transaction)."""
+                  amount_cents: int = HOLD_CENTS, gateway_ref: str | None = None) -> int:
+    """Record a movement as `started` before the gateway is called (its own transaction).
+    `gateway_ref` names what the call acts on when it is known before (the authorization a
+    release voids, the charge a refund returns), so reconciliation can finish the call."""
     with transaction():
         row = LedgerEntry.create(account=account_id, payment_method=method_id, bill=bill_id,
                                  kind=kind, amount_cents=amount_cents, currency=CURRENCY,
                                  description=description[:200], idempotency_key=key,
-                                 status="started", created_at=clock.now())
+                                 gateway_ref=gateway_ref, status="started",
+                                 created_at=clock.now())
     return row.id
 
 
@@ -332,7 +335,7 @@ def release_preauthorization_hold(account_id: int, authorization_id: str, displa
     """Void a hold: a `hold_release` ledger entry (started → done). Returns its id."""
     key = _new_key("release")
     entry_id = _ledger_start(account_id, "hold_release", f"Hold released on {display}", key,
-                             amount_cents=amount_cents)
+                             amount_cents=amount_cents, gateway_ref=authorization_id)
     try:
         payment_gateway().void(authorization_id, idempotency_key=key)
     except GatewayDecline as exc:
@@ -640,27 +643,39 @@ def charge_default_method(account_id: int, amount_cents: int, description: str, 
         raise ValueError("amount_cents must be a positive int")
     if not idempotency_key or len(idempotency_key) > 64:
         raise ValueError("idempotency_key must be 1-64 characters")
-    existing = LedgerEntry.get_or_none(LedgerEntry.idempotency_key == idempotency_key)
-    if existing is not None:
-        if existing.account_id != account_id or existing.kind not in ("charge", "charge_failed"):
-            raise ValueError("idempotency_key already used for another movement")
-        if existing.status == "done":
-            return ledger_view(existing)
-        if existing.status == "failed":
-            raise PaymentDeclined(existing.failure_reason or "The payment was declined.")
-        method = PaymentMethod.get_or_none(PaymentMethod.id == existing.payment_method_id)
-        if method is None:
-            _ledger_fail(existing.id, "The payment method was removed.", kind="charge_failed")
-            raise PaymentDeclined("The payment method was removed.")
-        entry_id = existing.id
-    else:
+    for _ in range(2):
+        existing = LedgerEntry.get_or_none(LedgerEntry.idempotency_key == idempotency_key)
+        if existing is not None:
+            if existing.account_id != account_id \
+                    or existing.kind not in ("charge", "charge_failed"):
+                raise ValueError("idempotency_key already used for another movement")
+            if existing.status == "done":
+                return ledger_view(existing)
+            if existing.status == "failed":
+                raise PaymentDeclined(existing.failure_reason or "The payment was declined.")
+            method = PaymentMethod.get_or_none(PaymentMethod.id == existing.payment_method_id)
+            if method is None:
+                _ledger_fail(existing.id, "The payment method was removed.",
+                             kind="charge_failed")
+                raise PaymentDeclined("The payment method was removed.")
+            entry_id = existing.id
+            break
         method = _live_methods(account_id).where(PaymentMethod.is_default == True).first()  # noqa: E712
         if method is None:
             raise NoPaymentMethod("There is no payment method on the account: add one, then "
                                   "pay from the billing screen.")
-        entry_id = _ledger_start(account_id, "charge", description, idempotency_key,
-                                 method_id=method.id, bill_id=bill_id,
-                                 amount_cents=amount_cents)
+        try:
+            entry_id = _ledger_start(account_id, "charge", description, idempotency_key,
+                                     method_id=method.id, bill_id=bill_id,
+                                     amount_cents=amount_cents)
+        except IntegrityError:
+            # Another session (two people paying the same bill, or a billing run) started
+            # this very charge a moment ago: follow its entry. The gateway answers both calls
+            # with the same key with the one charge, so the bill is charged once.
+            continue
+        break
+    else:  # pragma: no cover - the key's entry cannot vanish between the two reads
+        raise PaymentDeclined("The payment could not be started; please try again.")
     try:
         charge = payment_gateway().charge(method.gateway_token, amount_cents,
                                           idempotency_key=idempotency_key,

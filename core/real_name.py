@@ -185,12 +185,13 @@ def _licence_kind(head: bytes) -> tuple[str, str] | None:
 def check_licence_file(text: str | None, field: str = "rn-licence") -> Path:
     """An existing regular file, at most 10 MB, that is a PDF, PNG or JPEG by its first bytes."""
     raw = clean_line(text, field, "the path of the business licence file", max_length=1000)
-    path = Path(raw).expanduser()
     try:
+        # `~name` of an unknown user raises RuntimeError, not OSError.
+        path = Path(raw).expanduser()
         info = path.stat()
     except FileNotFoundError:
         raise ValidationError(f"There is no file at {raw}.", field) from None
-    except OSError:
+    except (OSError, RuntimeError, ValueError):
         raise ValidationError(f"The file at {raw} cannot be read.", field) from None
     if stat.S_ISDIR(info.st_mode):
         raise ValidationError("That is a folder. Choose the licence file itself.", field)

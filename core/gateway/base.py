@@ -114,3 +114,10 @@ class PaymentGateway(Protocol):
     def lookup(self, idempotency_key: str) -> GatewayRecord | None:
         """What the gateway did for a key (None: it never saw the call). For reconciliation."""
         ...
+
+    def open_authorizations(self) -> list[GatewayRecord]:
+        """Every authorization still held (not voided, not captured), oldest first: kind
+        'authorize', `token` the card token, `state` 'held', `extra` with `object_id` (the
+        authorization id) and `created_at` (naive UTC ISO text). For reconciliation: a hold
+        nobody released is found here even if our ledger lost track of it."""
+        ...

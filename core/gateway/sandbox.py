@@ -447,6 +447,15 @@ class SandboxGateway:
                              token=op["token"], amount_cents=op["amount_cents"], state=state,
                              extra=extra)
 
+    def open_authorizations(self) -> list[GatewayRecord]:
+        rows = self._rows("SELECT * FROM authorizations WHERE state = 'held' "
+                          "ORDER BY created_at, id")
+        return [GatewayRecord(kind="authorize", idempotency_key=row["idempotency_key"],
+                              token=row["token"], amount_cents=row["amount_cents"],
+                              state="held",
+                              extra={"object_id": row["id"], "created_at": row["created_at"]})
+                for row in rows]
+
     def authorizations(self, state: str | None = None) -> list[dict]:
         if state is None:
             return self._rows("SELECT * FROM authorizations ORDER BY created_at, id")
