@@ -231,17 +231,30 @@ async def test_sign_up_and_verify_over_ssh(ssh_server):
         await console.close()
 
 
-async def test_idle_sessions_are_ended_and_every_session_logs_one_line(ssh_server, caplog):
+async def test_idle_sessions_are_ended_and_every_session_logs_one_line(ssh_server):
     import logging
 
-    caplog.set_level(logging.INFO, logger="cloudacct.ssh")
-    port = await ssh_server(idle_timeout_s=1.0)
-    console = await connect(port)
-    await console.wait_for("Free Account")
-    await console.wait_closed(timeout=30)
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    # On the server's own logger: the console's log settings may stop propagation above it.
+    logger = logging.getLogger("cloudacct.ssh")
+    handler, level = Keep(level=logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        port = await ssh_server(idle_timeout_s=1.0)
+        console = await connect(port)
+        await console.wait_for("Free Account")
+        await console.wait_closed(timeout=30)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
     assert "without input" in console.text()
-    lines = [r.getMessage() for r in caplog.records if r.name == "cloudacct.ssh"
-             and r.getMessage().startswith("session ")]
+    lines = [r.getMessage() for r in records if r.getMessage().startswith("session ")]
     assert len(lines) == 1
     assert "127.0.0.1" in lines[0] and "key=-" in lines[0] and "ended=idle timeout" in lines[0]
     assert "duration=" in lines[0]
