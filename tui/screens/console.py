@@ -21,6 +21,10 @@ class ConsoleScreen(LogOffWork, Screen):
     BINDINGS = [
         Binding("ctrl+o", "section('overview')", "Overview", id="console.overview"),
         Binding("ctrl+l", "log_off", "Log off", id="console.log-off"),
+        Binding("down", "nav_move(1)", "Next section", id="console.nav-down", show=False),
+        Binding("up", "nav_move(-1)", "Previous section", id="console.nav-up", show=False),
+        Binding("right", "into_section", "Into the section", id="console.into-section",
+                show=False),
     ]
 
     def __init__(self, section: str = "overview") -> None:
@@ -51,6 +55,23 @@ class ConsoleScreen(LogOffWork, Screen):
             if content in widget.ancestors:
                 widget.focus()
                 return
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Up/Down move between the navigation buttons and Right enters the section, only while
+        a navigation button has focus, so fields and tables keep their arrow keys."""
+        if action in ("nav_move", "into_section"):
+            focused = self.focused
+            return focused is not None and focused.has_class("nav")
+        return True
+
+    def action_into_section(self) -> None:
+        self._focus_content()
+
+    def action_nav_move(self, step: int) -> None:
+        buttons = list(self.query("#nav Button.nav"))
+        if self.focused in buttons:
+            index = buttons.index(self.focused)
+            buttons[(index + step) % len(buttons)].focus()
 
     async def show_section(self, key: str) -> None:
         """Replace the content area with a new widget of section `key`."""
