@@ -51,6 +51,7 @@ from core.validation import (
     has_control_characters,
     mask_email,
     mask_phone,
+    parse_object_id,
 )
 
 HOLD_CENTS = 100
@@ -539,11 +540,8 @@ def add_paytm(token: str | None, phone: str | None, code: str | None) -> Payment
 # --- default and removal ---------------------------------------------------------------------
 
 def _own_method(account_id: int, method_id: int) -> PaymentMethod:
-    try:
-        wanted = int(method_id)
-    except (TypeError, ValueError):
-        raise NotFound("That payment method does not exist.", "payment") from None
-    row = _live_methods(account_id).where(PaymentMethod.id == wanted).first()
+    wanted = parse_object_id(method_id)
+    row = _live_methods(account_id).where(PaymentMethod.id == wanted).first() if wanted else None
     if row is None:
         raise NotFound("That payment method does not exist.", "payment")
     return row

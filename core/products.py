@@ -35,6 +35,7 @@ from core.errors import NotFound, Refused, StorageError
 from core.models import Account, Bill, BillingAddress, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
+from core.validation import parse_object_id
 
 # --- time and money helpers -----------------------------------------------------------------
 
@@ -186,11 +187,8 @@ def resource_view(row: Resource, at: datetime | None = None) -> ResourceView:
 
 
 def _own_resource(account_id: int, resource_id: int | str | None) -> Resource:
-    try:
-        rid = int(str(resource_id).strip())
-    except (TypeError, ValueError):
-        rid = 0
-    row = Resource.get_or_none(Resource.id == rid, Resource.account == account_id)
+    row = Resource.get_or_none(Resource.id == parse_object_id(resource_id),
+                               Resource.account == account_id)
     if row is None:
         raise NotFound("There is no such resource in this account.")
     return row

@@ -58,6 +58,7 @@ from core.validation import (
     check_password_confirmation,
     clean_line,
     mask_phone,
+    parse_object_id,
 )
 
 
@@ -260,10 +261,7 @@ def remove_trusted_key(token: str | None, key_id: int | str) -> tuple[TrustedKey
     """Stop trusting a key (NotFound when it is not among the account's keys). Returns the
     keys left. Sessions already opened with it go on until they end."""
     account = require_account(token)
-    try:
-        wanted = int(str(key_id).strip())
-    except (TypeError, ValueError):
-        wanted = 0
+    wanted = parse_object_id(key_id)
     with transaction():
         deleted = TrustedKey.delete().where(TrustedKey.id == wanted,
                                             TrustedKey.account == account.id).execute()

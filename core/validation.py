@@ -46,6 +46,23 @@ def clean_line(text: str | None, field: str, label: str, *, max_length: int = 20
     return value
 
 
+# --- object ids ----------------------------------------------------------------------------
+
+_MAX_ID = 2**63 - 1  # the largest id either database can hold
+
+
+def parse_object_id(value: object) -> int:
+    """A row id as given by a screen or a command (int, or digits with spaces around), or 0
+    when it cannot be one: 0 matches no row, so the caller's lookup says "not found"."""
+    if isinstance(value, bool):
+        return 0
+    try:
+        number = value if isinstance(value, int) else int(str(value).strip())
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number <= _MAX_ID else 0
+
+
 # --- country -------------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)

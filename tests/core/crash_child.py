@@ -57,13 +57,13 @@ def main() -> None:
     print("ready", flush=True)
     for n in count():
         buyer = _payer(f"buyer-{tag}-{n}@example.com",
-                       f"+65 8{(os.getpid() + n) % 1000:03d} 4567")
+                       f"+65 8123 {(os.getpid() * 7 + n) % 10000:04d}")
         place_order(buyer, "ecs", "ap-southeast-1", "subscription", "1")
         payg = place_order(buyer, "ecs", "ap-southeast-1", "payg")
         release_resource(buyer, payg.id)
         run_billing()
         leaver = _payer(f"leaver-{tag}-{n}@example.com",
-                        f"+65 9{(os.getpid() + n) % 1000:03d} 4567")
+                        f"+65 8124 {(os.getpid() * 7 + n) % 10000:04d}")
         request_deletion(leaver, STRONG, True)
         print(f"round {n}", flush=True)
 
