@@ -3,6 +3,12 @@
 SQLite runs in WAL mode with foreign keys, a busy timeout, FULL synchronous commits and
 secure_delete, and every transaction begins IMMEDIATE so a read-then-write cannot deadlock on
 upgrade.
+
+PostgreSQL keeps the same guarantee: every outermost `transaction()` first takes one
+transaction-scoped advisory lock (WRITE_LOCK_KEY), so write transactions run one at a time
+across every process and machine sharing the database, as on SQLite, while reads outside a
+transaction never wait. Each flow's read-then-write inside `transaction()` therefore means the
+same thing on both engines.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ SQLITE_PRAGMAS = {
     "secure_delete": 1,
 }
 
+# pg_advisory_xact_lock keys (any bigint; fixed so every process agrees). MIGRATE_LOCK_KEY is
+# taken by migrate() so processes starting at once apply each migration once.
+WRITE_LOCK_KEY = 0x636C6F7564_01  # "cloud" + 1
+MIGRATE_LOCK_KEY = 0x636C6F7564_02
+
 _lock = threading.Lock()
 _bound_url: str | None = None
 
@@ -44,7 +55,7 @@ def open_database(url: str) -> Database:
         return connect_url(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=10)
     if url.startswith(("postgres://", "postgresql://")):
         url = url.replace("postgres://", "postgresql://", 1)
-        return connect_url(url, autorollback=True)
+        return connect_url(url)
     raise StorageError(
         "CLOUDACCT_DATABASE_URL must start with sqlite:/// or postgresql://"
     )
@@ -84,9 +95,11 @@ def is_sqlite() -> bool:
 
 def storage_message(exc: Exception) -> str:
     text = str(exc).lower()
-    if "locked" in text or "busy" in text:
+    # SQLite: "database is locked"; PostgreSQL: lock timeouts, deadlocks, serialization failures.
+    if any(word in text for word in ("locked", "busy", "lock timeout", "deadlock",
+                                     "could not serialize", "could not obtain lock")):
         return "The database is busy. Please try again in a moment."
-    if "full" in text:
+    if "full" in text or "no space left" in text:
         return "The database is full: nothing was saved. Free some disk space and try again."
     if "readonly" in text or "read-only" in text:
         return ("The database is read-only: nothing was saved. "
@@ -98,7 +111,11 @@ def storage_message(exc: Exception) -> str:
 def transaction() -> Iterator[None]:
     """One all-or-nothing unit of a flow. Storage failures become a StorageError for people."""
     try:
+        outermost = not database.in_transaction()
         with database.atomic():
+            if outermost and not is_sqlite():
+                # PostgreSQL's BEGIN IMMEDIATE: one writer at a time (see the module docstring).
+                database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             yield
     except OperationalError as exc:
         raise StorageError(storage_message(_first_cause(exc))) from exc

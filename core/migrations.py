@@ -43,20 +43,29 @@ def current_version(db: Database) -> int:
 
 def migrate(db: Database) -> int:
     """Apply every migration newer than the database; returns the version reached."""
-    db.execute_sql(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        "version INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at VARCHAR(40) NOT NULL)"
-    )
     from core.clock import iso, now
+    from core.db import MIGRATE_LOCK_KEY
 
+    sqlite = isinstance(db, SqliteDatabase)
+    with db.atomic():
+        if not sqlite:
+            # CREATE TABLE IF NOT EXISTS is not atomic against a concurrent one on PostgreSQL
+            # (duplicate key in pg_type): processes starting at once take turns.
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK_KEY,))
+        db.execute_sql(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+            "name VARCHAR(200) NOT NULL, applied_at VARCHAR(40) NOT NULL)"
+        )
     for version, name, apply in MIGRATIONS:
         with db.atomic():
+            if not sqlite:
+                db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK_KEY,))
             # Re-read inside the (IMMEDIATE on SQLite) transaction: two processes starting at
             # once apply each migration exactly once.
             if current_version(db) >= version:
                 continue
             apply(db)
-            param = "?" if isinstance(db, SqliteDatabase) else "%s"
+            param = "?" if sqlite else "%s"
             db.execute_sql(
                 f"INSERT INTO schema_version (version, name, applied_at) "
                 f"VALUES ({param}, {param}, {param})",

@@ -3,10 +3,16 @@ clock that stands still until the test moves it."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+
+# Set to a PostgreSQL URL (its role may CREATE DATABASE) to run the suite on PostgreSQL: each test
+# then gets a fresh database of its own, created from template0 and dropped afterwards.
+TEST_POSTGRES_URL = os.environ.get("CLOUDACCT_TEST_POSTGRES_URL", "").strip()
 
 START = datetime(2026, 12, 1, 10, 0, 0)  # naive UTC, like everything in core
 
@@ -30,12 +36,62 @@ def cloudacct_home(tmp_path, monkeypatch) -> Iterator:
     close_database()
     set_phone_provider(None)
     clock.set_now(START)
+    if TEST_POSTGRES_URL:
+        name = create_postgres_database()
+        monkeypatch.setenv("CLOUDACCT_DATABASE_URL", with_database(TEST_POSTGRES_URL, name))
     yield home
     clock.set_now(None)
     close_database()
+    if TEST_POSTGRES_URL:
+        drop_postgres_database(name)
     reset_settings()
     forget_secret_key()
     set_phone_provider(None)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not TEST_POSTGRES_URL:
+        return
+    skip = pytest.mark.skip(reason="SQLite only (pragmas, WAL, the database file itself); "
+                            "CLOUDACCT_TEST_POSTGRES_URL runs the suite on PostgreSQL")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+
+
+def with_database(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def _admin_connection():
+    import psycopg2
+
+    conn = psycopg2.connect(TEST_POSTGRES_URL)
+    conn.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
+    return conn
+
+
+def create_postgres_database() -> str:
+    name = f"cloudacct_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    conn = _admin_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+    finally:
+        conn.close()
+    return name
+
+
+def drop_postgres_database(name: str) -> None:
+    conn = _admin_connection()
+    try:
+        with conn.cursor() as cur:
+            # Threads or child processes of the test may still hold a connection.
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        conn.close()
 
 
 @pytest.fixture

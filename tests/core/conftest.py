@@ -52,6 +52,29 @@ def account_id(signed_up) -> int:
     return Account.get(Account.email == email).id
 
 
+def query_elsewhere(sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of `sql` (`?` placeholders) read over a second, independent connection to this
+    test's database, SQLite or PostgreSQL."""
+    from core.config import settings
+
+    url = settings().database_url
+    if url.startswith("sqlite:"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.split(":///", 1)[1])
+    else:
+        import psycopg2
+
+        conn = psycopg2.connect(url)
+        sql = sql.replace("?", "%s")
+    try:
+        cur = conn.cursor()
+        cur.execute(sql, params)
+        return [tuple(row) for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
 def make_account(email: str, country: str = "SG", password: str = STRONG_PASSWORD):
     from core.accounts import sign_up
 

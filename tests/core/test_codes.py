@@ -296,6 +296,7 @@ def _account_of(token: str) -> int:
 
 # --- the code is never stored in clear ------------------------------------------------------
 
+@pytest.mark.sqlite_only
 def test_code_is_stored_only_as_a_keyed_hash(signed_up, cloudacct_home):
     from core.db import database
 

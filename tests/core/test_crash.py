@@ -143,6 +143,7 @@ def _run_child_and_kill(env: dict, delay: float) -> str:
     return out
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_at_random_points_loses_nothing(db, cloudacct_home):
     from core import clock

@@ -4,6 +4,7 @@ partial unique index on live emails."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 
 import pytest
@@ -15,13 +16,14 @@ from core.errors import StorageError
 from core.migrations import LATEST, current_version, migrate
 from core.models import Account, Code
 from tests.conftest import START, STRONG_PASSWORD
-from tests.core.conftest import make_account
+from tests.core.conftest import make_account, query_elsewhere
 
 
 def pragma(name: str):
     return database.execute_sql(f"PRAGMA {name}").fetchone()[0]
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_pragmas(db, cloudacct_home):
     assert pragma("journal_mode") == "wal"
     assert pragma("foreign_keys") == 1
@@ -30,6 +32,7 @@ def test_sqlite_pragmas(db, cloudacct_home):
     assert (cloudacct_home / "cloudacct.db").exists()
 
 
+@pytest.mark.sqlite_only
 def test_wal_mode_is_persistent_in_the_file(db, cloudacct_home):
     conn = sqlite3.connect(cloudacct_home / "cloudacct.db")
     try:
@@ -77,7 +80,8 @@ def _start(url: str, barrier, results) -> None:
 
 
 def test_processes_starting_at_once_on_a_fresh_file_all_succeed(tmp_path):
-    url = f"sqlite:///{tmp_path / 'fresh' / 'cloudacct.db'}"
+    pg_url = os.environ.get("CLOUDACCT_DATABASE_URL")  # PostgreSQL: this test's fresh database
+    url = pg_url or f"sqlite:///{tmp_path / 'fresh' / 'cloudacct.db'}"
     ctx = multiprocessing.get_context("spawn")
     workers = 4
     barrier, results = ctx.Barrier(workers), ctx.Queue()
@@ -89,11 +93,14 @@ def test_processes_starting_at_once_on_a_fresh_file_all_succeed(tmp_path):
     outcomes = [results.get(timeout=10) for _ in procs]
     assert all(p.exitcode == 0 for p in procs)
     assert outcomes == [("ok", LATEST)] * workers, outcomes
-    conn = sqlite3.connect(tmp_path / "fresh" / "cloudacct.db")
-    try:
-        versions = conn.execute("SELECT version FROM schema_version").fetchall()
-    finally:
-        conn.close()
+    if pg_url:
+        versions = query_elsewhere("SELECT version FROM schema_version ORDER BY version")
+    else:
+        conn = sqlite3.connect(tmp_path / "fresh" / "cloudacct.db")
+        try:
+            versions = conn.execute("SELECT version FROM schema_version").fetchall()
+        finally:
+            conn.close()
     assert versions == [(v,) for v in range(1, LATEST + 1)]
 
 
@@ -120,6 +127,7 @@ def test_unknown_database_url_is_refused():
         open_database("mysql://x/y")
 
 
+@pytest.mark.sqlite_only
 def test_storage_failure_is_a_storage_error(db, cloudacct_home):
     """A write the database refuses becomes a StorageError; nothing is half-written."""
     other = sqlite3.connect(cloudacct_home / "cloudacct.db", timeout=0)

@@ -5,7 +5,6 @@ signing up again, wrong input, double presses and other sessions."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from core.errors import (
     ValidationError,
 )
 from tests.conftest import STRONG_PASSWORD, latest_code
+from tests.core.conftest import query_elsewhere
 from tests.core.test_products import (
     GOOD_CARD,
     LATER_DECLINED_CARD,
@@ -465,12 +465,8 @@ def test_every_other_session_ends_with_account_deleted(buyer, cloudacct_home):
     with pytest.raises(SessionExpired) as info:
         current_account(other)
     assert "deleted" in info.value.message
-    conn = sqlite3.connect(cloudacct_home / "cloudacct.db")  # another connection sees it
-    try:
-        rows = conn.execute("SELECT ended_reason, origin, key_fingerprint FROM session "
-                            "WHERE account_id = ?", (account_id,)).fetchall()
-    finally:
-        conn.close()
+    rows = query_elsewhere("SELECT ended_reason, origin, key_fingerprint FROM session "
+                           "WHERE account_id = ?", (account_id,))  # another connection sees it
     assert rows and all(r == ("account_deleted", "", None) for r in rows)
 
 
@@ -578,6 +574,7 @@ def _forms(text: str) -> list[bytes]:
     return found
 
 
+@pytest.mark.sqlite_only
 def test_nothing_personal_remains_on_disk(active, cloudacct_home, tmp_path, clock):
     from core.accounts import log_on
     from core.billing import run_billing

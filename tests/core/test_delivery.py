@@ -67,6 +67,7 @@ def test_maildir_is_created_when_the_data_directory_does_not_exist_yet(cloudacct
 
 def test_maildir_failure_is_a_delivery_error(signed_up, cloudacct_home):
     result, _ = signed_up
+    cloudacct_home.mkdir(parents=True, exist_ok=True)  # PostgreSQL: no database file made it
     (cloudacct_home / "Maildir").write_text("not a directory")
     with pytest.raises(DeliveryError):
         send_code(result.token, "signup", "email")

@@ -126,6 +126,7 @@ def database_full() -> Iterator[None]:
         db.pragma("max_page_count", before, permanent=True)
 
 
+@pytest.mark.sqlite_only
 def test_full_database_sign_up_is_a_clear_message_and_stores_nothing(db):
     from core.accounts import sign_up
 
@@ -161,6 +162,7 @@ READ_ONLY = ("The database is read-only: nothing was saved. Check the data direc
              "permissions.")
 
 
+@pytest.mark.sqlite_only
 def test_read_only_database_sign_up_and_log_on_are_clear_messages(signed_up):
     from core.accounts import log_on, sign_up
 
@@ -177,6 +179,7 @@ def test_read_only_database_sign_up_and_log_on_are_clear_messages(signed_up):
     assert log_on(email, STRONG_PASSWORD).account.email == email
 
 
+@pytest.mark.sqlite_only
 def test_read_only_database_code_send_records_nothing(signed_up):
     result, email = signed_up
     with read_only():

@@ -224,6 +224,7 @@ def _spaced(digits: str) -> str:
     return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
 
 
+@pytest.mark.sqlite_only
 def test_no_card_number_code_or_password_is_left_anywhere(cloudacct_home, db, clock):
     import json
     import re

@@ -38,7 +38,15 @@ from hypothesis.stateful import (
 )
 
 from core.errors import DomainError, SessionExpired
-from tests.conftest import START, STRONG_PASSWORD, latest_code
+from tests.conftest import (
+    START,
+    STRONG_PASSWORD,
+    TEST_POSTGRES_URL,
+    create_postgres_database,
+    drop_postgres_database,
+    latest_code,
+    with_database,
+)
 
 SCALE = max(1, int(os.environ.get("CLOUDACCT_FUZZ_SCALE", "1") or 1))
 EMAILS = ("alice@example.com", "Bob@Example.com")
@@ -48,7 +56,7 @@ CARDS = ("4242 4242 4242 4242",  # fine
          "4000 0000 0000 0341")  # saved, every charge declined
 LIVE = ("unverified", "active", "deletion_pending")
 _ENV = ("CLOUDACCT_HOME", "CLOUDACCT_HASH_PROFILE", "CLOUDACCT_SESSION_IDLE_MINUTES",
-        "CLOUDACCT_SESSION_ABSOLUTE_HOURS")
+        "CLOUDACCT_SESSION_ABSOLUTE_HOURS", "CLOUDACCT_DATABASE_URL")
 
 email_st = st.sampled_from(EMAILS)
 
@@ -78,6 +86,11 @@ class Lifecycle(RuleBasedStateMachine):
         os.environ["CLOUDACCT_HASH_PROFILE"] = "test"
         os.environ["CLOUDACCT_SESSION_IDLE_MINUTES"] = str(10 * 366 * 24 * 60)
         os.environ["CLOUDACCT_SESSION_ABSOLUTE_HOURS"] = str(10 * 366 * 24)
+        self.pg_database = None
+        if TEST_POSTGRES_URL:  # a fresh PostgreSQL database per example, as a fresh home
+            self.pg_database = create_postgres_database()
+            os.environ["CLOUDACCT_DATABASE_URL"] = with_database(TEST_POSTGRES_URL,
+                                                                 self.pg_database)
         _reset_core()
         clock.set_now(START)
         init_database(core_settings().database_url)
@@ -92,6 +105,8 @@ class Lifecycle(RuleBasedStateMachine):
                 os.environ[name] = value
         _reset_core()
         shutil.rmtree(self.home, ignore_errors=True)
+        if self.pg_database:
+            drop_postgres_database(self.pg_database)
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ sessions (idle, absolute, ended from another connection or process)."""
 from __future__ import annotations
 
 import json
-import sqlite3
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -19,7 +19,7 @@ from core.models import Account, LogonThrottle, Session
 from core.sessions import end_account_sessions, resolve_session, session_alive
 from core.verify_account import confirm_code, send_code
 from tests.conftest import START, STRONG_PASSWORD, latest_code
-from tests.core.conftest import make_account
+from tests.core.conftest import make_account, query_elsewhere
 
 ROOT = Path(__file__).resolve().parents[2]
 WRONG = "not the right password 12"
@@ -228,13 +228,8 @@ def test_end_account_sessions_reaches_another_connection(signed_up, cloudacct_ho
         ended = end_account_sessions(account_id, "password_changed", except_token=keep)
     assert ended == 2  # the sign-up session and `other`
     # A second, independent connection sees it committed.
-    conn = sqlite3.connect(cloudacct_home / "cloudacct.db")
-    try:
-        reasons = conn.execute(
-            "SELECT ended_reason FROM session WHERE account_id = ? ORDER BY id",
-            (account_id,)).fetchall()
-    finally:
-        conn.close()
+    reasons = query_elsewhere(
+        "SELECT ended_reason FROM session WHERE account_id = ? ORDER BY id", (account_id,))
     assert [r[0] for r in reasons] == ["password_changed", None, "password_changed"]
     with pytest.raises(SessionExpired) as err:
         current_account(other)
@@ -262,6 +257,8 @@ else:
 def _child(cloudacct_home, *args: str):
     env = {"CLOUDACCT_HOME": str(cloudacct_home), "CLOUDACCT_NOW": "2026-12-01T10:00:00Z",
            "CLOUDACCT_HASH_PROFILE": "test", "PATH": "/usr/bin:/bin"}
+    if os.environ.get("CLOUDACCT_DATABASE_URL"):  # PostgreSQL: the same database
+        env["CLOUDACCT_DATABASE_URL"] = os.environ["CLOUDACCT_DATABASE_URL"]
     out = subprocess.run([sys.executable, "-c", _CHILD, *args], env=env, cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -687,6 +687,7 @@ def _everything_on_disk(home) -> list[tuple[str, bytes]]:
     return [(str(p), p.read_bytes()) for p in sorted(home.rglob("*")) if p.is_file()]
 
 
+@pytest.mark.sqlite_only
 def test_no_card_number_or_cvv_anywhere_on_disk(payer, sandbox, cloudacct_home, db):
     from core.db import database
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import stat
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from core.errors import (
     ValidationError,
 )
 from tests.conftest import STRONG_PASSWORD, latest_code
+from tests.core.conftest import query_elsewhere
 
 EMAIL = "alice@example.com"
 NEW_PASSWORD = "a brand new pass phrase 42"
@@ -57,12 +57,8 @@ def test_change_password_ends_every_other_session_but_this_one(active, cloudacct
         with pytest.raises(SessionExpired):
             current_account(other)
     assert session_alive(token) is None and current_account(token).email == EMAIL
-    conn = sqlite3.connect(cloudacct_home / "cloudacct.db")  # another connection sees it
-    try:
-        reasons = [r[0] for r in conn.execute(
-            "SELECT ended_reason FROM session WHERE account_id = ? ORDER BY id", (account_id,))]
-    finally:
-        conn.close()
+    reasons = [r[0] for r in query_elsewhere(  # another connection sees it
+        "SELECT ended_reason FROM session WHERE account_id = ? ORDER BY id", (account_id,))]
     assert reasons == [None, "password_changed", "password_changed"]
     with pytest.raises(AuthenticationError):
         log_on(EMAIL, STRONG_PASSWORD)
