@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("cloudacct")
 
 SESSION_CHECK_SECONDS = 3.0
+BACKGROUND_GROUPS = frozenset({"session-watch", "reconcile", "trusted-key"})
+"""Workers that run without the person asking; the session watch never waits for them."""
 
 
 def _log_to(path: Path) -> None:
@@ -158,10 +160,17 @@ class CloudAcctApp(CoreWork, App[None]):
     def check_session(self) -> None:
         """Has the session ended elsewhere? Activity at the keyboard since the last check
         counts as use of the session (it keeps an idle timeout from striking mid-form)."""
-        if self.token is None:
+        if self.token is None or self._action_in_flight():
             return
         touch, self._user_active = self._user_active, False
         self.watch_session(self.token, touch)
+
+    def _action_in_flight(self) -> bool:
+        """Is an action the person started still running? It reports its own outcome (a
+        deletion says "Your account has been deleted"), so the watch waits for the next
+        check instead of racing it to the Welcome screen."""
+        return any(worker.is_running and worker.group not in BACKGROUND_GROUPS
+                   for worker in self.workers)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="session-watch")
     def watch_session(self, token: str, touch: bool) -> tuple[str, str | None]:
@@ -174,7 +183,7 @@ class CloudAcctApp(CoreWork, App[None]):
             return
         if group == "session-watch":
             token, message = result
-            if message is not None and token == self.token:
+            if message is not None and token == self.token and not self._action_in_flight():
                 self.session_ended(message)
 
     def core_refused(self, group: str, error: Exception) -> None:

@@ -257,6 +257,39 @@ async def test_session_ended_elsewhere_returns_to_welcome():
         assert "password was changed" in shown(pilot, "#welcome-message")
 
 
+async def test_session_watch_waits_while_the_persons_own_action_runs():
+    """The action in flight reports its own outcome (a deletion's "Your account has been
+    deleted"); the watch must not race it to Welcome with a vaguer message."""
+    import threading
+
+    from core.db import transaction
+    from core.models import Account
+    from core.sessions import end_account_sessions
+
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#free-account")
+        await sign_up(pilot, "SG", "busy@example.com")
+        assert isinstance(app.screen, VerifyScreen)
+        release = threading.Event()
+        app.screen.run_worker(release.wait, thread=True, group="send")
+        with transaction():
+            end_account_sessions(Account.get(Account.email_key == "busy@example.com").id,
+                                 "password_changed")
+        app.check_session()
+        for worker in [w for w in app.workers if w.group == "session-watch"]:
+            await worker.wait()
+        await pilot.pause()
+        assert isinstance(app.screen, VerifyScreen)
+        assert app.token is not None
+        release.set()
+        await app.workers.wait_for_complete()
+        app.check_session()
+        await settle(pilot)
+        assert isinstance(app.screen, WelcomeScreen)
+        assert "password was changed" in shown(pilot, "#welcome-message")
+
+
 async def test_idle_session_ends_on_the_next_action(clock):
     from datetime import timedelta
 
