@@ -16,11 +16,6 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.screens.console import ConsoleScreen
-from tui.screens.log_on import LogOnScreen
-from tui.screens.sections import AFTER_VERIFY_SECTION
-from tui.screens.sign_up import SignUpScreen
-from tui.screens.verify import VerifyScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import clean_text
@@ -81,7 +76,8 @@ class CloudAcctApp(CoreWork, App[None]):
         self.set_interval(SESSION_CHECK_SECONDS, self.check_session)
         if self.key_fingerprint:
             self.log_on_with_key(self.key_fingerprint, self.origin)
-        self.reconcile_payments()
+        # After the first paint: the Welcome screen must not wait on the payment modules.
+        self.call_after_refresh(self.reconcile_payments)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reconcile")
     def reconcile_payments(self) -> None:
@@ -115,27 +111,46 @@ class CloudAcctApp(CoreWork, App[None]):
     def show_welcome(self, message: str | None = None) -> None:
         self._show(WelcomeScreen(message))
 
+    # The other screens are imported when first shown: the Welcome screen appears without
+    # waiting for the console's sections to load (the cold-start target of issue 8).
+
     def show_log_on(self) -> None:
+        from tui.screens.log_on import LogOnScreen
+
         self._show(LogOnScreen())
 
     def show_sign_up(self) -> None:
+        from tui.screens.sign_up import SignUpScreen
+
         self._show(SignUpScreen())
+
+    def show_verify(self) -> None:
+        from tui.screens.verify import VerifyScreen
+
+        self._show(VerifyScreen())
+
+    def show_console(self, section: str) -> None:
+        from tui.screens.console import ConsoleScreen
+
+        self._show(ConsoleScreen(section))
 
     def signed_up(self, result: SignUpResult) -> None:
         """F1 done: the new account (or the decoy of an existing one) verifies next."""
         self.token = result.token
-        self._show(VerifyScreen())
+        self.show_verify()
 
     def logged_on(self, result: LogOnResult) -> None:
         self.token = result.token
         if result.account.status == "unverified":
-            self._show(VerifyScreen())
+            self.show_verify()
         else:
-            self._show(ConsoleScreen("overview"))
+            self.show_console("overview")
 
     def after_verified(self) -> None:
         """F2 done: the console opens at the billing address (SPEC F4)."""
-        self._show(ConsoleScreen(AFTER_VERIFY_SECTION))
+        from tui.screens.sections import AFTER_VERIFY_SECTION
+
+        self.show_console(AFTER_VERIFY_SECTION)
 
     def logged_off(self) -> None:
         from core.sessions import reason_message

@@ -1,8 +1,8 @@
 """The console's sections, in navigation order: one line each.
 
-The navigation button of a section is `#nav-<key>`. A later issue builds a section as its own
-module in tui/screens/ (a `tui.widgets.section.Section` subclass) and replaces the `_not_built`
-factory of its line here, e.g. `"billing-address": ("Billing address", BillingAddressSection),`.
+The navigation button of a section is `#nav-<key>`. Each section is its own module in
+tui/screens/ (a `tui.widgets.section.Section` subclass), plugged in by one line here, e.g.
+`"billing-address": ("Billing address", BillingAddressSection),`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from textual.widget import Widget
 
 from tui.screens.billing import BillingSection
 from tui.screens.billing_address import BillingAddressSection
-from tui.screens.not_built import NotBuiltSection
 from tui.screens.overview import OverviewSection
 from tui.screens.payment_methods import PaymentMethodsSection
 from tui.screens.products import ProductsSection
@@ -21,10 +20,6 @@ from tui.screens.real_name import RealNameSection
 from tui.screens.security import SecuritySection
 
 SectionFactory = Callable[[], Widget]
-
-
-def _not_built(title: str, what: str, *, later: bool = False) -> SectionFactory:
-    return lambda: NotBuiltSection(title, what, later=later)
 
 
 SECTIONS: dict[str, tuple[str, SectionFactory]] = {
