@@ -18,6 +18,7 @@ declines come when money is asked for: at `authorize` (the pre-authorization hol
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import sqlite3
@@ -145,7 +146,9 @@ class SandboxGateway:
     def __init__(self, path: Path | str | None = None) -> None:
         self._path = Path(path) if path is not None else None
         self._ready: set[Path] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._conn_key: tuple[int, Path, int] = (0, Path(), 0)
 
     # --- storage -------------------------------------------------------------------------
 
@@ -158,47 +161,76 @@ class SandboxGateway:
         return settings().home / self.FILE_NAME
 
     def _connect(self) -> sqlite3.Connection:
+        """The sandbox's one open connection to its file (opened on first use, and again when
+        the data directory, the process or the file itself changed). Call with `_lock` held.
+
+        Kept open because opening and closing a WAL file per call costs a checkpoint, with its
+        fsyncs, every time. `synchronous=NORMAL`: commits survive the process being killed (the
+        crash tests kill it); only a power cut could lose the last of them, and this is a
+        test-mode gateway, not cloudacct's own books, which stay at FULL.
+        """
         path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = path not in self._ready or not path.exists()
-        conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 10000")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA secure_delete = ON")  # revoked details do not linger in free pages
-        if fresh:
-            with self._lock:
+        try:
+            inode = path.stat().st_ino
+        except FileNotFoundError:
+            inode = None
+        if self._conn is not None and self._conn_key == (os.getpid(), path, inode):
+            return self._conn
+        self._close()
+        conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA secure_delete = ON")  # revoked details do not linger
+            if path not in self._ready or inode is None:
                 conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
+                # One transaction: a process killed here leaves all of the tables or none.
+                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
                 self._ready.add(path)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._conn_key = conn, (os.getpid(), path, path.stat().st_ino)
         return conn
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and self._conn_key[0] == os.getpid():
+            conn.close()  # a connection inherited across fork is left alone, never used
+
+    def close(self) -> None:
+        """Close the file (the next call opens it again)."""
+        with self._lock:
+            self._close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction on the sandbox's own file."""
-        try:
-            conn = self._connect()
-        except sqlite3.Error as exc:
-            raise GatewayDecline(_UNAVAILABLE, "gateway_unavailable", retryable=True) from exc
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        """One IMMEDIATE transaction on the sandbox's own file, one call at a time."""
+        with self._lock:
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise GatewayDecline(_UNAVAILABLE, "gateway_unavailable", retryable=True) from exc
-        finally:
-            conn.close()
+                conn = self._connect()
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self._close()
+                raise GatewayDecline(_UNAVAILABLE, "gateway_unavailable",
+                                     retryable=True) from exc
+            try:
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._close()
+                raise GatewayDecline(_UNAVAILABLE, "gateway_unavailable",
+                                     retryable=True) from exc
 
     def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
-        conn = self._connect()
-        try:
-            return [dict(row) for row in conn.execute(sql, params)]
-        finally:
-            conn.close()
+        with self._lock:
+            return [dict(row) for row in self._connect().execute(sql, params)]
 
     # --- idempotency ---------------------------------------------------------------------
 
@@ -375,11 +407,8 @@ class SandboxGateway:
         with self._tx() as conn:
             conn.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?), detail = NULL "
                          "WHERE token = ?", (_now_text(), token))
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
+        with self._lock:
+            self._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- PayPal and Paytm ----------------------------------------------------------------
 
