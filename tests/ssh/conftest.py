@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -78,24 +79,69 @@ class RemoteConsole:
         await asyncio.gather(self._reader, return_exceptions=True)
 
 
+class ServerStarter:
+    """`await ssh_server(**limits)` starts `serve-ssh` in this event loop and returns its port;
+    `ssh_server.services` are the running servers (with their console launchers)."""
+
+    def __init__(self) -> None:
+        self.services: list = []
+
+    async def __call__(self, *, launcher=None, **limits) -> int:
+        from core.config import settings
+        from tui.ssh.limits import Limits
+        from tui.ssh.server import start_server
+
+        service = await start_server("127.0.0.1", 0, settings().home, Limits(**limits),
+                                     launcher=launcher)
+        self.services.append(service)
+        return service.sockets[0].getsockname()[1]
+
+    @property
+    def launcher(self):
+        return self.services[-1].launcher
+
+
 @pytest.fixture
-async def ssh_server(db) -> AsyncIterator:
-    """Start `serve-ssh` in this event loop; yields (port, limits-maker)."""
-    from core.config import settings
-    from tui.ssh.limits import Limits
-    from tui.ssh.server import start_server
+async def ssh_server(db) -> AsyncIterator[ServerStarter]:
+    starter = ServerStarter()
+    yield starter
+    for service in starter.services:
+        service.close()
+        await service.wait_closed()
 
-    servers = []
 
-    async def start(**limits) -> int:
-        server = await start_server("127.0.0.1", 0, settings().home, Limits(**limits))
-        servers.append(server)
-        return server.sockets[0].getsockname()[1]
+async def eventually(condition: Callable[[], object], timeout: float = 30.0,
+                     what: str = "condition"):
+    """Poll `condition` until it is true (a deadline, not a timing assertion); its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} did not hold within {timeout} s")
 
-    yield start
-    for server in servers:
-        server.close()
-        await server.wait_closed()
+
+def parent_of(pid: int) -> int | None:
+    """The parent pid of a live process (None once it is gone, zombies included)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else int(fields[1])
+
+
+def process_name(pid: int) -> str:
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and parent_of(int(entry.name)) == pid:
+            found.append(int(entry.name))
+    return found
 
 
 async def connect(port: int, *, key=None, cols: int = 100, rows: int = 32,

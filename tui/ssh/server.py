@@ -2,28 +2,27 @@
 
 Each connection that asks for a terminal gets its own console process on a real
 pseudo-terminal (the PTY is the child's controlling terminal, so window resizes reach it as
-SIGWINCH). Who connected — the peer address and the SHA256 fingerprint of the public key the
-client proved it holds — goes to the child through an inherited pipe, never through
-environment variables a client could set. No shell, no exec, no forwarding, no SFTP/SCP.
+SIGWINCH), forked from a zygote that has already imported the console (tui/ssh/launcher.py).
+Who connected — the peer address and the SHA256 fingerprint of the public key the client proved
+it holds — goes to the child from this server, never through environment variables a client
+could set. No shell, no exec, no forwarding, no SFTP/SCP.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import json
 import logging
 import os
 import signal
-import struct
 import sys
-import termios
 import time
 from pathlib import Path
 
 import asyncssh
 
+from tui.ssh.consoles import DEFAULT_TERM, ConsoleProcess, Identity, set_size
+from tui.ssh.launcher import ConsoleLauncher
 from tui.ssh.limits import Admission, Limits
 
 log = logging.getLogger("cloudacct.ssh")
@@ -89,65 +88,37 @@ class ConsoleServer(asyncssh.SSHServer):
         return False
 
 
-def _set_size(fd: int, cols: int, rows: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", max(rows, 1), max(cols, 1), 0, 0))
-
-
-def _take_controlling_terminal() -> None:
-    """In the child, after setsid: make the PTY on stdin the controlling terminal."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
-def _child_environment(term: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k.startswith("CLOUDACCT_") or k in ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH",
-                                                  "VIRTUAL_ENV", "TMPDIR")}
-    env["TERM"] = term or "xterm-256color"
-    env.setdefault("LANG", "C.UTF-8")
-    env["COLORTERM"] = "truecolor"
-    return env
-
-
 class ConsoleSession:
-    """One person's console: a child process on a PTY, bridged to the SSH channel."""
+    """One person's console: a process on a PTY, bridged to the SSH channel."""
 
     def __init__(self, process: asyncssh.SSHServerProcess, server: ConsoleServer,
-                 limits: Limits) -> None:
+                 limits: Limits, launcher: ConsoleLauncher) -> None:
         self.process = process
         self.server = server
         self.limits = limits
+        self.launcher = launcher
         self.last_input = time.monotonic()
         self.ended = "client disconnected"
 
     async def run(self) -> int:
-        term = self.process.get_terminal_type() or "xterm-256color"
+        term = self.process.get_terminal_type() or DEFAULT_TERM
         cols, rows, *_ = self.process.get_terminal_size()
-        master, slave = os.openpty()
-        _set_size(slave, cols or 80, rows or 24)
-        identity_read, identity_write = os.pipe()
+        console = await self.launcher.open(
+            Identity(self.server.address, self.server.fingerprint, term), cols or 80, rows or 24)
         try:
-            child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tui.ssh.session", "--identity-fd", str(identity_read),
-                stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-                preexec_fn=_take_controlling_terminal, pass_fds=(identity_read,),
-                env=_child_environment(term))
+            return await self._bridge(console.master, console.process)
         finally:
-            os.close(slave)
-            os.close(identity_read)
-        with os.fdopen(identity_write, "w") as pipe:
-            json.dump({"origin": self.server.address, "key_fingerprint": self.server.fingerprint},
-                      pipe)
-        try:
-            return await self._bridge(master, child)
-        finally:
-            await self._stop(child)
-            os.close(master)
+            await console.process.stop()
+            os.close(console.master)
 
-    async def _bridge(self, master: int, child: asyncio.subprocess.Process) -> int:
+    async def _bridge(self, master: int, child: ConsoleProcess) -> int:
         loop = asyncio.get_running_loop()
         output_closed = asyncio.Event()
+        self.last_input = time.monotonic()  # waiting for a console to start is not idling
+        started = False
 
         def on_output() -> None:
+            nonlocal started
             try:
                 data = os.read(master, 65536)
             except OSError:
@@ -156,6 +127,8 @@ class ConsoleSession:
                 loop.remove_reader(master)
                 output_closed.set()
                 return
+            if not started:  # nor is waiting for its first screen on a busy machine
+                started, self.last_input = True, time.monotonic()
             self.process.stdout.write(data)
 
         loop.add_reader(master, on_output)
@@ -181,7 +154,7 @@ class ConsoleSession:
             try:
                 data = await self.process.stdin.read(65536)
             except asyncssh.TerminalSizeChanged as change:
-                _set_size(master, change.width, change.height)
+                set_size(master, change.width, change.height)
                 continue
             except (asyncssh.Error, OSError, asyncio.IncompleteReadError):
                 return
@@ -208,18 +181,6 @@ class ConsoleSession:
                 return
             await asyncio.sleep(min(remaining, 30.0))
 
-    async def _stop(self, child: asyncio.subprocess.Process) -> None:
-        if child.returncode is not None:
-            return
-        for sig, wait in ((signal.SIGHUP, 2.0), (signal.SIGKILL, 2.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, sig)
-            try:
-                await asyncio.wait_for(child.wait(), wait)
-                return
-            except TimeoutError:
-                continue
-
 
 def _refuse(process: asyncssh.SSHServerProcess, message: str) -> None:
     with contextlib.suppress(Exception):
@@ -227,7 +188,7 @@ def _refuse(process: asyncssh.SSHServerProcess, message: str) -> None:
     process.exit(1)
 
 
-def make_process_handler(admission: Admission, limits: Limits):
+def make_process_handler(admission: Admission, limits: Limits, launcher: ConsoleLauncher):
     async def handle(process: asyncssh.SSHServerProcess) -> None:
         conn = process.get_extra_info("connection")
         server: ConsoleServer = conn.get_owner()
@@ -253,7 +214,7 @@ def make_process_handler(admission: Admission, limits: Limits):
                      server.fingerprint or "-")
             return
         admission.live += 1
-        session = ConsoleSession(process, server, limits)
+        session = ConsoleSession(process, server, limits, launcher)
         code = 1
         try:
             code = await session.run()
@@ -273,17 +234,43 @@ def make_process_handler(admission: Admission, limits: Limits):
     return handle
 
 
-async def start_server(host: str, port: int, home: Path, limits: Limits) -> asyncssh.SSHAcceptor:
+class SSHService:
+    """The listening SSH server and the launcher of its consoles, closed together."""
+
+    def __init__(self, acceptor: asyncssh.SSHAcceptor, launcher: ConsoleLauncher) -> None:
+        self.acceptor = acceptor
+        self.launcher = launcher
+
+    @property
+    def sockets(self) -> list:
+        return list(self.acceptor.sockets)
+
+    def close(self) -> None:
+        self.acceptor.close()
+        self.launcher.close()
+
+    async def wait_closed(self) -> None:
+        await self.acceptor.wait_closed()
+        await self.launcher.wait_closed()
+
+
+async def start_server(host: str, port: int, home: Path, limits: Limits, *,
+                       launcher: ConsoleLauncher | None = None) -> SSHService:
+    """Listen for SSH connections; the zygote starts meanwhile (sessions arriving before it is
+    ready wait for it)."""
     admission = Admission(limits)
-    return await asyncssh.create_server(
+    launcher = launcher or ConsoleLauncher()
+    acceptor = await asyncssh.create_server(
         lambda: ConsoleServer(admission), host, port,
         server_host_keys=[load_or_create_host_key(home)],
-        process_factory=make_process_handler(admission, limits),
+        process_factory=make_process_handler(admission, limits, launcher),
         encoding=None, line_editor=False, agent_forwarding=False, allow_scp=False,
         x11_forwarding=False, sftp_factory=None,
         login_timeout=limits.logon_timeout_s, keepalive_interval=limits.keepalive_s,
         keepalive_count_max=3,
     )
+    launcher.start()
+    return SSHService(acceptor, launcher)
 
 
 def serve_forever(host: str, port: int, home: Path, limits: Limits) -> int:

@@ -1,7 +1,9 @@
-"""One SSH console session: the child process `serve-ssh` starts on a PTY.
+"""One SSH console session: the console `serve-ssh` runs on a PTY.
 
-It reads who connected (peer address, key fingerprint) from the pipe the server passed, never
-from the environment, and runs the same console as a local `cloudacct`.
+Normally the zygote (tui/ssh/zygote.py) forks it and calls `run_console` with who connected;
+as a fallback it is a new interpreter, `python -m tui.ssh.session`, which reads who connected
+(peer address, key fingerprint) from the pipe the server passed, never from the environment.
+Either way it runs the same console as a local `cloudacct`.
 """
 
 from __future__ import annotations
@@ -15,19 +17,28 @@ import sys
 def read_identity(fd: int) -> dict:
     with os.fdopen(fd, "r", encoding="utf-8") as pipe:
         data = json.loads(pipe.read() or "{}")
+    return clean_identity(data)
+
+
+def clean_identity(data: dict) -> dict:
     return {"origin": str(data.get("origin") or "unknown")[:100],
-            "key_fingerprint": data.get("key_fingerprint") or None}
+            "key_fingerprint": str(data.get("key_fingerprint") or "")[:100] or None}
+
+
+def run_console(identity: dict) -> int:
+    """Run the console until the person quits or the terminal hangs up."""
+    from tui.app import CloudAcctApp
+
+    identity = clean_identity(identity)
+    CloudAcctApp(origin=identity["origin"], key_fingerprint=identity["key_fingerprint"]).run()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cloudacct-ssh-session")
     parser.add_argument("--identity-fd", type=int, required=True)
     args = parser.parse_args(argv)
-    identity = read_identity(args.identity_fd)
-    from tui.app import CloudAcctApp
-
-    CloudAcctApp(origin=identity["origin"], key_fingerprint=identity["key_fingerprint"]).run()
-    return 0
+    return run_console(read_identity(args.identity_fd))
 
 
 if __name__ == "__main__":
