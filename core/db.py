@@ -46,12 +46,19 @@ _bound_url: str | None = None
 
 def open_database(url: str) -> Database:
     """A Database for `sqlite:///path` or `postgresql://…` (not yet connected)."""
-    from playhouse.db_url import connect as connect_url
+    if url.startswith("sqlite:") and "?" not in url:
+        # Made directly, not through playhouse.db_url, which imports every driver it knows
+        # (psycopg2 among them): the console's start does not wait for PostgreSQL's driver.
+        from peewee import SqliteDatabase
 
-    if url.startswith("sqlite:"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                              timeout=10)
+    from playhouse.db_url import connect as connect_url
+
+    if url.startswith("sqlite:"):
         return connect_url(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=10)
     if url.startswith(("postgres://", "postgresql://")):
         url = url.replace("postgres://", "postgresql://", 1)
