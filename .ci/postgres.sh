@@ -38,7 +38,7 @@ free_port() {
 }
 
 pg_version() {
-    "$PG_BIN/postgres" --version | awk '{print $NF}'
+    "$PG_BIN/postgres" --version | awk '{print $3}'
 }
 
 start_postgres() {
