@@ -71,7 +71,7 @@ def test_init_database_again_is_a_no_op(db):
 def _start(url: str, barrier, results) -> None:
     from core.db import init_database
 
-    barrier.wait(timeout=30)
+    barrier.wait(timeout=120)  # a guard against a hung start, not a timing target
     try:
         db = init_database(url)
         results.put(("ok", db.execute_sql("SELECT COUNT(*) FROM schema_version").fetchone()[0]))
