@@ -15,25 +15,37 @@ Decisions
   and *suspends* the resource (state `suspended`); paying the bill before the new period ends
   resumes it, and a subscription still suspended at that end expires. With auto-renewal off the
   subscription expires: state `expired`, released at its period end.
+- A run's cost follows what is due, not how many accounts there are: each part starts from
+  its due items, read through indexes ("what is due" below): usage due and subscriptions at
+  their period end through the partial indexes of migration 2, bills due for a retry and
+  pending deletions through the status indexes of bills and accounts.
 - Idempotent and safe to run concurrently: every bill is issued in its own transaction that
   advances the resource (billed_until / period_end) with a conditional UPDATE that re-checks the
-  value it read, so two runs cannot issue the same bill. Charges use deterministic idempotency
-  keys `bill-<id>-<attempt>` (attempt = 1 + earlier attempts in the ledger), so a retry after a
-  crash reuses the key of the attempt that may have reached the gateway. A bill whose charge was
-  never attempted (a crash between issuing and charging) is charged by the next run.
+  value it read, so two runs cannot issue the same bill. On PostgreSQL that transaction claims
+  the resource row FOR UPDATE SKIP LOCKED instead of taking core.db's global write lock, so two
+  machines running billing at once split the due items; a bill being charged and a pending
+  deletion being completed are claimed too ("claiming what is due" below). Charges use
+  deterministic idempotency keys `bill-<id>-<attempt>` (attempt = 1 + earlier attempts in the
+  ledger), so a retry after a crash reuses the key of the attempt that may have reached the
+  gateway. A bill whose charge was never attempted (a crash between issuing and charging) is
+  charged by the next run.
 - `complete_pending_deletions()` is the hook the deletion flow (F10) fills in; a run calls it
   last.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from peewee import SQL, ModelSelect, OperationalError, fn
+
 from core import clock
 from core.catalogue import PRODUCTS, subscription_price_cents
-from core.db import transaction
-from core.errors import DomainError, Refused
+from core.db import database, is_sqlite, storage_message, transaction
+from core.errors import DomainError, Refused, StorageError
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.products import add_months, months_between, usage_cost_cents
@@ -195,25 +207,29 @@ def billing_summary(token: str | None) -> BillingSummary:
 
 # --- charging a bill ----------------------------------------------------------------------------
 
+def _charge_attempts(bill_id: int) -> list[LedgerEntry]:
+    """The ledger entries of the bill's charge attempts (`bill-<id>-<n>`), oldest first, read
+    through the ledger's index on the bill (a LIKE on the key would read the whole ledger)."""
+    prefix = f"bill-{bill_id}-"
+    rows = (LedgerEntry.select(LedgerEntry.idempotency_key, LedgerEntry.status)
+            .where(LedgerEntry.bill == bill_id).order_by(LedgerEntry.id))
+    return [row for row in rows if row.idempotency_key.startswith(prefix)]
+
+
 def _attempt_key(bill_id: int) -> str:
     """The idempotency key of the next charge attempt of a bill: the key of an attempt that
     may have reached the gateway (`started`, a crash mid-call) or went through (`done`, a
     crash before the bill was marked paid) is reused, so it cannot charge twice; otherwise a
     new one (`bill-<id>-<n>`; a failed key cannot be reused)."""
-    prefix = f"bill-{bill_id}-"
-    entries = list(LedgerEntry.select(LedgerEntry.idempotency_key, LedgerEntry.status)
-                   .where(LedgerEntry.idempotency_key.startswith(prefix))
-                   .order_by(LedgerEntry.id))
+    entries = _charge_attempts(bill_id)
     for entry in entries:
         if entry.status in ("started", "done"):
             return entry.idempotency_key
-    return f"{prefix}{len(entries) + 1}"
+    return f"bill-{bill_id}-{len(entries) + 1}"
 
 
 def _charge_declined_before(bill_id: int) -> bool:
-    return (LedgerEntry.select()
-            .where(LedgerEntry.idempotency_key.startswith(f"bill-{bill_id}-"),
-                   LedgerEntry.status == "failed").exists())
+    return any(entry.status == "failed" for entry in _charge_attempts(bill_id))
 
 
 def _charge_bill(bill_id: int) -> str | None:
@@ -341,19 +357,158 @@ def _charge_and_describe(bill: Bill) -> tuple[bool, str]:
     return False, f"outstanding (charge failed: {reason})"
 
 
+# --- what is due ---------------------------------------------------------------------------------
+# Every part of a run starts from what is due, read through an index, never from the account
+# or resource table as a whole: a run with nothing due costs the same at a thousand accounts as
+# at a million. Usage and subscriptions are read through the partial indexes of migration 2,
+# whose predicates the queries repeat as SQL text, word for word: SQLite uses a partial index
+# only when the query repeats its WHERE terms, constants included (a bound parameter does not
+# count as the constant). Each due resource joins its account by primary key (deleted accounts
+# are left out).
+
+USAGE_UNBILLED = ("billing_method = 'payg' AND (released_at IS NULL OR billed_until IS NULL "
+                  "OR billed_until < released_at)")
+USAGE_RELEASED_UNBILLED = ("billing_method = 'payg' AND released_at IS NOT NULL "
+                           "AND (billed_until IS NULL OR billed_until < released_at)")
+SUBSCRIPTION = "billing_method = 'subscription'"
+
+
+def _month_start(moment: datetime) -> datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _of_live_accounts(query: ModelSelect, account_id: int | None) -> ModelSelect:
+    """Resources of accounts not deleted (each due row joins its account by primary key)."""
+    query = query.join(Account, on=(Resource.account == Account.id)).where(
+        Account.status != "deleted")
+    return query if account_id is None else query.where(Resource.account == account_id)
+
+
+def resources_with_usage_due(at: datetime, account_id: int | None = None) -> list[int]:
+    """Pay-As-You-Go resources with a usage period due for billing at `at`, by id.
+
+    A period ends at the next month's start or at the release, and is due 48 hours after its
+    end. So usage billed up to `billed_until` has a period due when the month after it began
+    48 hours ago (`billed_until` < the start of the month of `at` − 48 h), or when the
+    resource was released 48 hours ago and is not billed up to its release."""
+    edge = at - USAGE_BILL_DELAY
+    month_cut = (Resource.select(Resource.id)
+                 .where(SQL(USAGE_UNBILLED), (Resource.billed_until < _month_start(edge))))
+    never_billed = (Resource.select(Resource.id)
+                    .where(SQL(USAGE_UNBILLED), Resource.billed_until.is_null()))
+    released = (Resource.select(Resource.id)
+                .where(SQL(USAGE_RELEASED_UNBILLED), Resource.released_at <= edge))
+    found: set[int] = set()
+    for query in (month_cut, never_billed, released):
+        found.update(row.id for row in _of_live_accounts(query, account_id))
+    return sorted(found)
+
+
+def subscriptions_due(at: datetime, account_id: int | None = None) -> list[int]:
+    """Subscriptions (running or suspended) whose period has ended by `at`: to renew or
+    expire, soonest ended first."""
+    query = (Resource.select(Resource.id)
+             .where(SQL(SUBSCRIPTION), Resource.state.in_(("running", "suspended")),
+                    Resource.period_end <= at)
+             .order_by(Resource.period_end, Resource.id))
+    return [row.id for row in _of_live_accounts(query, account_id)]
+
+
+def bills_due_for_a_retry(at: datetime, account_id: int | None = None) -> list[int]:
+    """Outstanding bills issued before `at` whose charge never finished: no attempt, or one
+    cut short by a crash. A declined bill is not retried: the person pays it."""
+    declined = LedgerEntry.select(LedgerEntry.id).where(
+        LedgerEntry.bill == Bill.id, LedgerEntry.status == "failed")
+    query = Bill.select(Bill.id).where(Bill.status == "outstanding", Bill.issued_at < at,
+                                       ~fn.EXISTS(declined))
+    if account_id is not None:
+        query = query.where(Bill.account == account_id)
+    return [row.id for row in query.order_by(Bill.id)]
+
+
+# --- claiming what is due (two machines may run billing at once) -------------------------------
+# Issuing is claimed with a row lock: on PostgreSQL the resource row is locked FOR UPDATE SKIP
+# LOCKED in a transaction that does not take core.db's global write lock, so two runs split the
+# due items instead of queueing behind each other (and behind people's own writes); a row
+# another run holds is skipped, as that run bills it. On SQLite the transaction is BEGIN
+# IMMEDIATE, one writer at a time. Either way the UPDATE that advances the resource re-checks
+# what was read, so an item is billed once even without the lock.
+#
+# Charging spans transactions and a gateway call, so a row lock cannot cover it: a bill being
+# charged (and a pending deletion being completed) is claimed with a session advisory lock
+# tried without waiting, pg_try_advisory_lock(class, id), which a crashed run's dropped
+# connection lets go. Two int4 keys: a key space apart from core.db's single bigint keys.
+
+CLAIM_BILL = 0x63610001  # a bill being charged by a run
+CLAIM_DELETION = 0x63610002  # a pending deletion being completed by a run
+
+
+@contextmanager
+def _claim_transaction() -> Iterator[None]:
+    """The transaction in which a run claims one due item and issues what it owes."""
+    if is_sqlite():
+        with transaction():
+            yield
+        return
+    try:
+        with database.atomic():
+            yield
+    except OperationalError as exc:
+        raise StorageError(storage_message(exc)) from exc
+
+
+def _claim(query: ModelSelect) -> Resource | None:
+    """The row of `query`, locked until the claim transaction ends; None when it is gone or
+    (PostgreSQL) another run holds it."""
+    if not is_sqlite():
+        query = query.for_update(skip_locked=True)
+    return query.first()
+
+
+@contextmanager
+def claimed(kind: int, item_id: int) -> Iterator[bool]:
+    """Whether this process may work on the item now, for the length of the block. False on
+    PostgreSQL when another run is working on it at this moment; always True on SQLite, where
+    the conditional writes and the idempotency keys make a second worker harmless."""
+    if is_sqlite():
+        yield True
+        return
+    ours = bool(database.execute_sql("SELECT pg_try_advisory_lock(%s, %s)",
+                                     (kind, item_id)).fetchone()[0])
+    try:
+        yield ours
+    finally:
+        if ours:
+            database.execute_sql("SELECT pg_advisory_unlock(%s, %s)", (kind, item_id))
+
+
+def _charge_issued(bill: Bill) -> tuple[bool | None, str]:
+    """Charge a bill this run has just issued, unless another run already took it up (the
+    retry of a run whose clock is later than this one's): that run charges it."""
+    with claimed(CLAIM_BILL, bill.id) as ours:
+        if not ours:
+            return None, "outstanding (being charged by another billing run)"
+        return _charge_and_describe(bill)
+
+
+# --- the run's parts ---------------------------------------------------------------------------
+
 def _bill_usage(row_id: int, at: datetime) -> list[RunEvent]:
+    """Bill the resource's usage periods due at `at`, one transaction per period."""
     events: list[RunEvent] = []
     for _ in range(_MAX_STEPS_PER_RESOURCE):
-        row = Resource.get_by_id(row_id)
-        start = row.billed_until or row.created_at
-        end = _next_cut(start)
-        if row.released_at is not None:
-            end = min(end, row.released_at)
-        if end <= start or end + USAGE_BILL_DELAY > at:
-            return events
-        amount = usage_cost_cents(row.hourly_cents, row.created_at, start, end)
         bill = None
-        with transaction():
+        with _claim_transaction():
+            row = _claim(Resource.select().where(Resource.id == row_id))
+            if row is None:
+                return events  # another run holds it, and bills it
+            start = row.billed_until or row.created_at
+            end = _next_cut(start)
+            if row.released_at is not None:
+                end = min(end, row.released_at)
+            if end <= start or end + USAGE_BILL_DELAY > at:
+                return events
+            amount = usage_cost_cents(row.hourly_cents, row.created_at, start, end)
             same = (Resource.billed_until.is_null() if row.billed_until is None
                     else Resource.billed_until == row.billed_until)
             if Resource.update(billed_until=end).where(Resource.id == row.id, same).execute() != 1:
@@ -365,7 +520,7 @@ def _bill_usage(row_id: int, at: datetime) -> list[RunEvent]:
                                    issued_at=at, status="outstanding")
         if bill is None:
             continue
-        charged, outcome = _charge_and_describe(bill)
+        charged, outcome = _charge_issued(bill)
         events.append(RunEvent(
             "bill", f"bill #{bill.id}  {_email(row.account_id)}  {bill.description}  "
                     f"{format_usd(amount)}  {outcome}",
@@ -374,46 +529,50 @@ def _bill_usage(row_id: int, at: datetime) -> list[RunEvent]:
 
 
 def _renew_or_expire(row_id: int, at: datetime) -> list[RunEvent]:
+    """Renew (auto-renewal on) or expire a subscription whose period ended by `at`, period by
+    period."""
     events: list[RunEvent] = []
     for _ in range(_MAX_STEPS_PER_RESOURCE):
-        row = Resource.get_by_id(row_id)
-        if row.state not in ("running", "suspended") or row.period_end is None \
-                or row.period_end > at:
-            return events
-        item = PRODUCTS.get(row.product)
-        name = f"{item.name if item else row.product} #{row.id} in {row.region}"
-        who = _email(row.account_id)
-        if row.state == "suspended" or not row.auto_renew:
-            with transaction():
-                done = Resource.update(state="expired", released_at=row.period_end).where(
-                    Resource.id == row.id, Resource.state == row.state,
-                    Resource.period_end == row.period_end).execute()
-            if done == 1:
-                why = "renewal unpaid" if row.state == "suspended" else "auto-renewal off"
-                events.append(RunEvent(
-                    "expiry", f"expiry  {who}  {name} expired and released at "
-                              f"{row.period_end:%Y-%m-%d %H:%M} UTC ({why})",
-                    row.account_id, row.id))
-            continue
-        months = row.period_months or 1
-        new_end = add_months(row.created_at,
-                             months_between(row.created_at, row.period_end) + months)
-        amount = subscription_price_cents(row.monthly_cents, months)
-        description = (f"{name}, renewal for {months} month(s), "
-                       f"{row.period_end:%Y-%m-%d} – {new_end:%Y-%m-%d}")
         bill = None
-        with transaction():
-            if Resource.update(period_end=new_end).where(
-                    Resource.id == row.id, Resource.state == "running",
-                    Resource.auto_renew == True,  # noqa: E712 (SQL, not Python)
-                    Resource.period_end == row.period_end).execute() != 1:
-                continue
-            bill = Bill.create(account=row.account_id, resource=row.id, kind="renewal",
-                               description=description, amount_cents=amount,
-                               period_start=row.period_end, period_end=new_end,
-                               issued_at=at, status="outstanding")
-        charged, outcome = _charge_and_describe(bill)
-        if not charged:
+        with _claim_transaction():
+            row = _claim(Resource.select().where(Resource.id == row_id))
+            if row is None or row.state not in ("running", "suspended") \
+                    or row.period_end is None or row.period_end > at:
+                return events
+            item = PRODUCTS.get(row.product)
+            name = f"{item.name if item else row.product} #{row.id} in {row.region}"
+            if row.state == "suspended" or not row.auto_renew:
+                expired = Resource.update(state="expired", released_at=row.period_end).where(
+                    Resource.id == row.id, Resource.state == row.state,
+                    Resource.period_end == row.period_end).execute() == 1
+            else:
+                expired = False
+                months = row.period_months or 1
+                new_end = add_months(row.created_at,
+                                     months_between(row.created_at, row.period_end) + months)
+                amount = subscription_price_cents(row.monthly_cents, months)
+                description = (f"{name}, renewal for {months} month(s), "
+                               f"{row.period_end:%Y-%m-%d} – {new_end:%Y-%m-%d}")
+                if Resource.update(period_end=new_end).where(
+                        Resource.id == row.id, Resource.state == "running",
+                        Resource.auto_renew == True,  # noqa: E712 (SQL, not Python)
+                        Resource.period_end == row.period_end).execute() != 1:
+                    continue
+                bill = Bill.create(account=row.account_id, resource=row.id, kind="renewal",
+                                   description=description, amount_cents=amount,
+                                   period_start=row.period_end, period_end=new_end,
+                                   issued_at=at, status="outstanding")
+        who = _email(row.account_id)
+        if expired:
+            why = "renewal unpaid" if row.state == "suspended" else "auto-renewal off"
+            events.append(RunEvent(
+                "expiry", f"expiry  {who}  {name} expired and released at "
+                          f"{row.period_end:%Y-%m-%d %H:%M} UTC ({why})",
+                row.account_id, row.id))
+        if bill is None:
+            continue
+        charged, outcome = _charge_issued(bill)
+        if charged is False:
             with transaction():
                 Resource.update(state="suspended").where(
                     Resource.id == row.id, Resource.state == "running",
@@ -427,17 +586,17 @@ def _renew_or_expire(row_id: int, at: datetime) -> list[RunEvent]:
 
 
 def _retry_unattempted(at: datetime, account_id: int | None) -> list[RunEvent]:
-    """Outstanding bills issued before this run whose charge never finished (a crash between
-    issuing and charging, or during the charge). A bill whose charge was declined is not
-    retried: the person pays it (`pay_outstanding`)."""
-    query = Bill.select().where(Bill.status == "outstanding", Bill.issued_at < at)
-    if account_id is not None:
-        query = query.where(Bill.account == account_id)
+    """Charge the bills due for a retry (`bills_due_for_a_retry`): a crash between issuing
+    and charging, or during the charge. A bill another run is charging now is left to it."""
     events: list[RunEvent] = []
-    for bill in list(query.order_by(Bill.id)):
-        if _charge_declined_before(bill.id):
-            continue
-        charged, outcome = _charge_and_describe(bill)
+    for bill_id in bills_due_for_a_retry(at, account_id):
+        with claimed(CLAIM_BILL, bill_id) as ours:
+            if not ours:
+                continue
+            bill = Bill.get_by_id(bill_id)  # again, now that it is ours
+            if bill.status != "outstanding" or _charge_declined_before(bill.id):
+                continue
+            charged, outcome = _charge_and_describe(bill)
         events.append(RunEvent(
             "charge_retry", f"charge  bill #{bill.id}  {_email(bill.account_id)}  "
                             f"{format_usd(bill.amount_cents)}  {outcome}",
@@ -457,27 +616,15 @@ def complete_pending_deletions(at: datetime | None = None) -> list[RunEvent]:
 def run_billing(at: datetime | None = None, *, account_id: int | None = None) -> BillingRunReport:
     """Issue every bill due at `at` (default: now) and charge it, renew or expire subscriptions,
     charge bills left uncharged by a crash, then complete pending deletions. Running it again
-    issues nothing twice. `account_id` limits it to one account (e.g. when its console opens)."""
+    issues nothing twice; two runs at once (two machines) split the work. `account_id` limits
+    it to one account (e.g. when its console opens)."""
     at = at or clock.now()
-    live = Account.select(Account.id).where(Account.status != "deleted")
-    if account_id is not None:
-        live = live.where(Account.id == account_id)
     events: list[RunEvent] = []
-    usage = (Resource.select(Resource.id)
-             .where(Resource.billing_method == "payg", Resource.account.in_(live),
-                    Resource.released_at.is_null() | Resource.billed_until.is_null()
-                    | (Resource.billed_until < Resource.released_at))
-             .order_by(Resource.id))
     # Ids first: an open SELECT would hold its read snapshot into the write transactions.
-    for row in list(usage):
-        events += _bill_usage(row.id, at)
-    subscriptions = (Resource.select(Resource.id)
-                     .where(Resource.billing_method == "subscription",
-                            Resource.state.in_(("running", "suspended")),
-                            Resource.period_end <= at, Resource.account.in_(live))
-                     .order_by(Resource.period_end, Resource.id))
-    for row in list(subscriptions):
-        events += _renew_or_expire(row.id, at)
+    for row_id in resources_with_usage_due(at, account_id):
+        events += _bill_usage(row_id, at)
+    for row_id in subscriptions_due(at, account_id):
+        events += _renew_or_expire(row_id, at)
     events += _retry_unattempted(at, account_id)
     if account_id is None:
         events += complete_pending_deletions(at)

@@ -59,7 +59,14 @@ from datetime import datetime
 from pathlib import Path
 
 from core import clock
-from core.billing import PendingUsage, RunEvent, outstanding_bills, pending_usage
+from core.billing import (
+    CLAIM_DELETION,
+    PendingUsage,
+    RunEvent,
+    claimed,
+    outstanding_bills,
+    pending_usage,
+)
 from core.catalogue import PRODUCTS
 from core.config import settings
 from core.db import is_sqlite, transaction
@@ -260,6 +267,20 @@ def _due_by(usage: tuple[PendingUsage, ...]) -> datetime | None:
     return max(dues) if dues else None
 
 
+def _lock_resources(account_id: int) -> None:
+    """Hold the account's resource rows until the transaction ends (PostgreSQL), before the
+    checks a deletion writes on. A billing run issues a bill in a transaction that locks the
+    resource row (FOR UPDATE SKIP LOCKED) without core.db's global write lock, so without
+    this a bill could be issued between the check for outstanding bills and the check for
+    unbilled usage, and the account erased with that bill unseen. A run holding a row is
+    waited for (its transaction is short); a run coming after skips the rows until the
+    deletion commits. SQLite: BEGIN IMMEDIATE already keeps every other writer out."""
+    if is_sqlite():
+        return
+    list(Resource.select(Resource.id).where(Resource.account == account_id)
+         .order_by(Resource.id).for_update())
+
+
 def _account(token_or_account: str | int | Account | None) -> Account:
     if isinstance(token_or_account, Account):
         return token_or_account
@@ -346,6 +367,7 @@ def request_deletion(token: str | None, password: str | None,
     run_billing(account_id=account.id)
     at = clock.now()
     with transaction():
+        _lock_resources(account.id)
         account = Account.get_by_id(account.id)
         if account.status == "deleted":
             raise SessionExpired(reason_message("account_deleted"))
@@ -622,6 +644,7 @@ def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureRepo
         raise Refused("Pay-As-You-Go usage of this account is not billed yet.")
     revoked = _revoke_tokens(account_id)
     with transaction():
+        _lock_resources(account_id)
         account = Account.get_by_id(account_id)
         if account.status == "deleted":
             return ErasureReport(account_id, account.deleted_at or at, already_deleted=True)
@@ -652,28 +675,32 @@ def complete_pending_deletions(at: datetime | None = None, *,
     ids = [row.id for row in pending.order_by(Account.id)]
     events: list[RunEvent] = []
     for account_id in ids:  # noqa: B020 - the parameter was only the filter above
-        blockers = _blockers(account_id, at)
-        usage = _unbilled(account_id, at)
-        if blockers or usage:
-            waiting = [b.what for b in blockers]
-            due = _due_by(usage)
-            if usage:
-                waiting.append(f"usage not billed yet (billed {_when(due)})" if due
-                               else "usage not billed yet")
-            events.append(RunEvent("deletion_waiting",
-                                   f"deletion  account #{account_id}  still pending: "
-                                   + " ".join(waiting), account_id))
-            continue
-        try:
-            report = erase_account(account_id, at=at)
-        except DomainError as exc:
-            events.append(RunEvent("deletion_waiting",
-                                   f"deletion  account #{account_id}  still pending: "
-                                   f"{exc.message}", account_id))
-            continue
-        if not report.already_deleted:
-            events.append(RunEvent("deletion", f"deletion  account #{account_id}  deleted "
-                                   "(personal data erased, payment methods revoked)",
-                                   account_id))
+        # Two runs at once (two machines) split the pending deletions: one that another run
+        # is completing right now is left to it (PostgreSQL; see core.billing.claimed).
+        with claimed(CLAIM_DELETION, account_id) as ours:
+            if ours:
+                events += _complete_pending_deletion(account_id, at)
     return events
 
+
+def _complete_pending_deletion(account_id: int, at: datetime) -> list[RunEvent]:
+    """Erase one pending account if nothing holds it back any more, else say what does."""
+    blockers = _blockers(account_id, at)
+    usage = _unbilled(account_id, at)
+    if blockers or usage:
+        waiting = [b.what for b in blockers]
+        due = _due_by(usage)
+        if usage:
+            waiting.append(f"usage not billed yet (billed {_when(due)})" if due
+                           else "usage not billed yet")
+        return [RunEvent("deletion_waiting", f"deletion  account #{account_id}  still pending: "
+                         + " ".join(waiting), account_id)]
+    try:
+        report = erase_account(account_id, at=at)
+    except DomainError as exc:
+        return [RunEvent("deletion_waiting", f"deletion  account #{account_id}  still pending: "
+                         f"{exc.message}", account_id)]
+    if report.already_deleted:
+        return []
+    return [RunEvent("deletion", f"deletion  account #{account_id}  deleted "
+                     "(personal data erased, payment methods revoked)", account_id)]

@@ -27,8 +27,35 @@ def _create_schema(db: Database) -> None:
     )
 
 
+def _billing_due_indexes(db: Database) -> None:
+    """Where a billing run starts: partial indexes of what can fall due, so that a run
+    never reads the account or resource table as a whole (core.billing, "what is due"; the
+    queries repeat these WHERE clauses word for word, as SQLite requires)."""
+    # Pay-As-You-Go usage not yet billed up to its release (or still running), by how far it
+    # is billed: a whole month's usage falls due 48 hours after the month's end.
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS resource_usage_unbilled ON resource (billed_until) "
+        "WHERE billing_method = 'payg' AND (released_at IS NULL OR billed_until IS NULL "
+        "OR billed_until < released_at)"
+    )
+    # Released usage not yet billed up to the release, by release: due 48 hours after it.
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS resource_usage_released ON resource (released_at) "
+        "WHERE billing_method = 'payg' AND released_at IS NOT NULL "
+        "AND (billed_until IS NULL OR billed_until < released_at)"
+    )
+    # Subscriptions by state and period end: a live one (running or suspended) is renewed or
+    # expired once its period end has passed.
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS resource_subscription_end ON resource (state, period_end) "
+        "WHERE billing_method = 'subscription'"
+    )
+    # (Bills due for a retry are read through the index on bill.status of migration 1.)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "accounts, sessions, codes, billing, payments, resources, ledger", _create_schema),
+    (2, "billing runs start from what is due: partial indexes", _billing_due_indexes),
 ]
 
 LATEST = MIGRATIONS[-1][0]
