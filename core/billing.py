@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from peewee import SQL, ModelSelect, OperationalError, fn
+from peewee import SQL, ModelSelect, OperationalError
 
 from core import clock
 from core.catalogue import PRODUCTS, subscription_price_cents
@@ -363,25 +363,49 @@ def _charge_and_describe(bill: Bill) -> tuple[bool, str]:
 # at a million. Usage and subscriptions are read through the partial indexes of migration 2,
 # whose predicates the queries repeat as SQL text, word for word: SQLite uses a partial index
 # only when the query repeats its WHERE terms, constants included (a bound parameter does not
-# count as the constant). Each due resource joins its account by primary key (deleted accounts
-# are left out).
+# count as the constant). Bills due for a retry are read through the index on bill.status.
 
 USAGE_UNBILLED = ("billing_method = 'payg' AND (released_at IS NULL OR billed_until IS NULL "
                   "OR billed_until < released_at)")
 USAGE_RELEASED_UNBILLED = ("billing_method = 'payg' AND released_at IS NOT NULL "
                            "AND (billed_until IS NULL OR billed_until < released_at)")
 SUBSCRIPTION = "billing_method = 'subscription'"
+_CHUNK = 500  # ids per IN (...) list
 
 
 def _month_start(moment: datetime) -> datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _of_live_accounts(query: ModelSelect, account_id: int | None) -> ModelSelect:
-    """Resources of accounts not deleted (each due row joins its account by primary key)."""
-    query = query.join(Account, on=(Resource.account == Account.id)).where(
-        Account.status != "deleted")
-    return query if account_id is None else query.where(Resource.account == account_id)
+@contextmanager
+def _through_indexes() -> Iterator[None]:
+    """Read what is due through its index, whatever the planner estimates. PostgreSQL keeps no
+    statistics of what a partial index holds: it estimates the rows due from the whole table
+    (every resource billed up to some date before the month's cut, every release before
+    yesterday), and with a big enough estimate would read the resource table through. Within
+    this block it may not (SET LOCAL: this read transaction only). SQLite has no statistics
+    (nothing runs ANALYZE) and picks these indexes by their shape."""
+    if is_sqlite():
+        yield
+        return
+    with database.atomic():
+        database.execute_sql("SET LOCAL enable_seqscan = off")
+        yield
+
+
+def _of_live_accounts(rows: list[tuple[int, int]]) -> list[int]:
+    """The ids of the due resources `rows` (resource id, account id), in order, whose account
+    is not deleted. Each account is looked up by primary key rather than joined: with a join,
+    PostgreSQL's estimate of the rows due could make it hash the whole account table."""
+    live: dict[int, bool] = {}
+    found: list[int] = []
+    for resource_id, account_id in rows:
+        if account_id not in live:
+            live[account_id] = Account.select().where(
+                Account.id == account_id, Account.status != "deleted").exists()
+        if live[account_id]:
+            found.append(resource_id)
+    return found
 
 
 def resources_with_usage_due(at: datetime, account_id: int | None = None) -> list[int]:
@@ -392,38 +416,52 @@ def resources_with_usage_due(at: datetime, account_id: int | None = None) -> lis
     48 hours ago (`billed_until` < the start of the month of `at` − 48 h), or when the
     resource was released 48 hours ago and is not billed up to its release."""
     edge = at - USAGE_BILL_DELAY
-    month_cut = (Resource.select(Resource.id)
-                 .where(SQL(USAGE_UNBILLED), (Resource.billed_until < _month_start(edge))))
-    never_billed = (Resource.select(Resource.id)
-                    .where(SQL(USAGE_UNBILLED), Resource.billed_until.is_null()))
-    released = (Resource.select(Resource.id)
-                .where(SQL(USAGE_RELEASED_UNBILLED), Resource.released_at <= edge))
-    found: set[int] = set()
-    for query in (month_cut, never_billed, released):
-        found.update(row.id for row in _of_live_accounts(query, account_id))
-    return sorted(found)
+    columns = (Resource.id, Resource.account)
+    queries = (
+        Resource.select(*columns).where(SQL(USAGE_UNBILLED),
+                                        Resource.billed_until < _month_start(edge)),
+        Resource.select(*columns).where(SQL(USAGE_UNBILLED), Resource.billed_until.is_null()),
+        Resource.select(*columns).where(SQL(USAGE_RELEASED_UNBILLED),
+                                        Resource.released_at <= edge),
+    )
+    found: dict[int, int] = {}
+    with _through_indexes():
+        for query in queries:
+            if account_id is not None:
+                query = query.where(Resource.account == account_id)
+            found.update(query.tuples())
+        return _of_live_accounts(sorted(found.items()))
 
 
 def subscriptions_due(at: datetime, account_id: int | None = None) -> list[int]:
     """Subscriptions (running or suspended) whose period has ended by `at`: to renew or
     expire, soonest ended first."""
-    query = (Resource.select(Resource.id)
+    query = (Resource.select(Resource.id, Resource.account)
              .where(SQL(SUBSCRIPTION), Resource.state.in_(("running", "suspended")),
                     Resource.period_end <= at)
              .order_by(Resource.period_end, Resource.id))
-    return [row.id for row in _of_live_accounts(query, account_id)]
+    if account_id is not None:
+        query = query.where(Resource.account == account_id)
+    with _through_indexes():
+        return _of_live_accounts(list(query.tuples()))
 
 
 def bills_due_for_a_retry(at: datetime, account_id: int | None = None) -> list[int]:
     """Outstanding bills issued before `at` whose charge never finished: no attempt, or one
-    cut short by a crash. A declined bill is not retried: the person pays it."""
-    declined = LedgerEntry.select(LedgerEntry.id).where(
-        LedgerEntry.bill == Bill.id, LedgerEntry.status == "failed")
-    query = Bill.select(Bill.id).where(Bill.status == "outstanding", Bill.issued_at < at,
-                                       ~fn.EXISTS(declined))
+    cut short by a crash. A declined bill is not retried: the person pays it. (Every
+    outstanding bill is read, the declined ones too: what tells them apart is in the ledger,
+    read through its index on the bill.)"""
+    query = Bill.select(Bill.id).where(Bill.status == "outstanding", Bill.issued_at < at)
     if account_id is not None:
         query = query.where(Bill.account == account_id)
-    return [row.id for row in query.order_by(Bill.id)]
+    with _through_indexes():
+        outstanding = [bill_id for (bill_id,) in query.order_by(Bill.id).tuples()]
+        declined: set[int] = set()
+        for first in range(0, len(outstanding), _CHUNK):
+            chunk = outstanding[first:first + _CHUNK]
+            declined.update(bill_id for (bill_id,) in LedgerEntry.select(LedgerEntry.bill).where(
+                LedgerEntry.bill.in_(chunk), LedgerEntry.status == "failed").tuples())
+    return [bill_id for bill_id in outstanding if bill_id not in declined]
 
 
 # --- claiming what is due (two machines may run billing at once) -------------------------------
