@@ -73,7 +73,11 @@ def _emails() -> list[OutboxMessage]:
         return []
     found: list[OutboxMessage] = []
     box = mailbox.Maildir(path, create=False)
-    for key in box.iterkeys():
+    try:
+        keys = list(box.iterkeys())
+    except FileNotFoundError:  # another process is creating the Maildir: nothing in it yet
+        return []
+    for key in keys:
         try:
             message = box.get_message(key)
         except (OSError, KeyError):
