@@ -4,10 +4,12 @@ through a terminal emulator (pyte)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import asyncssh
 import pytest
 
 
@@ -158,3 +160,38 @@ async def connect(port: int, *, key=None, cols: int = 100, rows: int = 32,
     process = await conn.create_process(command, term_type=term, term_size=(cols, rows),
                                         encoding=None)
     return RemoteConsole(conn, process, cols, rows)
+
+
+@pytest.fixture
+def ssh_log() -> Iterator[list[logging.LogRecord]]:
+    """What the server logs (on its own logger: the console's settings may stop propagation)."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("cloudacct.ssh")
+    handler, level = Keep(level=logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def trusted_account(email: str) -> asyncssh.SSHKey:
+    """An active account whose new ed25519 key is trusted for log-on: that key."""
+    from core.accounts import log_on, sign_up
+    from core.security import trust_current_key
+    from core.verify_account import confirm_code, send_code
+    from tests.conftest import STRONG_PASSWORD, latest_code
+
+    result = sign_up("SG", email, STRONG_PASSWORD, STRONG_PASSWORD, True)
+    send_code(result.token, "signup", "email")
+    confirm_code(result.token, "signup", "email", latest_code(email))
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    session = log_on(email, STRONG_PASSWORD, origin="127.0.0.1",
+                     key_fingerprint=key.get_fingerprint("sha256"))
+    trust_current_key(session.token)
+    return key

@@ -7,7 +7,7 @@ import asyncio
 import asyncssh
 import pytest
 
-from tests.ssh.conftest import connect
+from tests.ssh.conftest import connect, trusted_account
 
 
 async def test_a_terminal_connection_shows_the_welcome_screen(ssh_server):
@@ -125,22 +125,10 @@ async def test_a_trusted_key_opens_the_console_logged_on(ssh_server, active):
 
 async def test_ten_sessions_at_once_each_with_its_own_state(ssh_server, db):
     """Ten people at once: each trusted key opens its own account."""
-    from core.accounts import log_on, sign_up
-    from core.security import trust_current_key
-    from core.verify_account import confirm_code, send_code
-    from tests.conftest import STRONG_PASSWORD, latest_code
-
     keys = []
     for n in range(10):
         email = f"person{n}@example.com"
-        result = sign_up("SG", email, STRONG_PASSWORD, STRONG_PASSWORD, True)
-        send_code(result.token, "signup", "email")
-        confirm_code(result.token, "signup", "email", latest_code(email))
-        key = asyncssh.generate_private_key("ssh-ed25519")
-        session = log_on(email, STRONG_PASSWORD, origin="127.0.0.1",
-                         key_fingerprint=key.get_fingerprint("sha256"))
-        trust_current_key(session.token)
-        keys.append((email, key))
+        keys.append((email, trusted_account(email)))
 
     port = await ssh_server(per_address_per_minute=20)
     consoles = await asyncio.gather(*(connect(port, key=key) for _, key in keys))
@@ -231,30 +219,13 @@ async def test_sign_up_and_verify_over_ssh(ssh_server):
         await console.close()
 
 
-async def test_idle_sessions_are_ended_and_every_session_logs_one_line(ssh_server):
-    import logging
-
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    # On the server's own logger: the console's log settings may stop propagation above it.
-    logger = logging.getLogger("cloudacct.ssh")
-    handler, level = Keep(level=logging.INFO), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        port = await ssh_server(idle_timeout_s=1.0)
-        console = await connect(port)
-        await console.wait_for("Free Account")
-        await console.wait_closed(timeout=30)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+async def test_idle_sessions_are_ended_and_every_session_logs_one_line(ssh_server, ssh_log):
+    port = await ssh_server(idle_timeout_s=1.0)
+    console = await connect(port)
+    await console.wait_for("Free Account")
+    await console.wait_closed(timeout=30)
     assert "without input" in console.text()
-    lines = [r.getMessage() for r in records if r.getMessage().startswith("session ")]
+    lines = [r.getMessage() for r in ssh_log if r.getMessage().startswith("session ")]
     assert len(lines) == 1
     assert "127.0.0.1" in lines[0] and "key=-" in lines[0] and "ended=idle timeout" in lines[0]
     assert "duration=" in lines[0]

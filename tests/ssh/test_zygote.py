@@ -9,10 +9,16 @@ import signal
 import sys
 from collections.abc import Iterator
 
-import asyncssh
 import pytest
 
-from tests.ssh.conftest import children_of, connect, eventually, parent_of, process_name
+from tests.ssh.conftest import (
+    children_of,
+    connect,
+    eventually,
+    parent_of,
+    process_name,
+    trusted_account,
+)
 
 
 def forked_pids(launcher) -> set[int]:
@@ -31,40 +37,6 @@ def spawned_consoles() -> list[int]:
         except OSError:
             continue
     return found
-
-
-@pytest.fixture
-def ssh_log() -> Iterator[list[logging.LogRecord]]:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger("cloudacct.ssh")
-    handler, level = Keep(level=logging.INFO), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield records
-    logger.removeHandler(handler)
-    logger.setLevel(level)
-
-
-def trusted_account(n: int) -> tuple[str, asyncssh.SSHKey]:
-    from core.accounts import log_on, sign_up
-    from core.security import trust_current_key
-    from core.verify_account import confirm_code, send_code
-    from tests.conftest import STRONG_PASSWORD, latest_code
-
-    email = f"forked{n}@example.com"
-    result = sign_up("SG", email, STRONG_PASSWORD, STRONG_PASSWORD, True)
-    send_code(result.token, "signup", "email")
-    confirm_code(result.token, "signup", "email", latest_code(email))
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    session = log_on(email, STRONG_PASSWORD, origin="127.0.0.1",
-                     key_fingerprint=key.get_fingerprint("sha256"))
-    trust_current_key(session.token)
-    return email, key
 
 
 async def test_sessions_are_children_of_the_zygote_which_reaps_them(ssh_server):
@@ -127,7 +99,8 @@ async def test_a_killed_zygote_is_restarted_and_the_next_session_is_forked(ssh_s
 
 
 async def test_two_forked_sessions_each_have_their_own_account(ssh_server):
-    (email_a, key_a), (email_b, key_b) = trusted_account(1), trusted_account(2)
+    email_a, email_b = "forked1@example.com", "forked2@example.com"
+    key_a, key_b = trusted_account(email_a), trusted_account(email_b)
     port = await ssh_server()
     a = await connect(port, key=key_a)
     b = await connect(port, key=key_b)
