@@ -2,21 +2,28 @@
 
 Both are enumeration-safe: signing up with an email that has a live account looks exactly like
 a new sign-up (the owner gets a notice instead of a code), and log-on gives one message for an
-unknown email and a wrong password, with the same lock for both.
+unknown email and a wrong password, with the same throttle for both.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from peewee import IntegrityError
 
 from core import clock
 from core.db import transaction
-from core.errors import AuthenticationError, LockedError, ValidationError
+from core.errors import AuthenticationError, ValidationError
 from core.hashing import hash_password, spend_equal_time, verify_password
-from core.models import Account, BillingAddress, LogonThrottle, PaymentMethod, RealNameRegistration
+from core.logon_throttle import (
+    FREE_FAILURES,
+    clear_logon_failures,
+    refuse_throttled_logon,
+    throttle_logon_failure,
+)
+from core.models import Account, BillingAddress, EmailClaim, PaymentMethod, RealNameRegistration
 from core.sessions import end_session, require_account, start_session
 from core.validation import (
     check_country,
@@ -28,10 +35,8 @@ from core.validation import (
     mask_phone,
 )
 
-LOGON_FAILURES_BEFORE_LOCK = 5
-LOGON_WINDOW = timedelta(minutes=15)
-LOGON_LOCK = timedelta(minutes=15)
 WRONG_CREDENTIALS = "The email or password is not correct."
+LOGON_FAILURES_BEFORE_LOCK = FREE_FAILURES  # failures in a row before the first delay
 
 LIVE = ("unverified", "active", "deletion_pending")
 
@@ -87,9 +92,45 @@ def _live_account_by_key(email_key: str) -> Account | None:
     return Account.get_or_none(Account.email_key == email_key, Account.status.in_(LIVE))
 
 
+def email_is_claimable(account: Account) -> bool:
+    """An account that took its email without verifying it (a phone sign-up that never
+    reached F4, or a sign-up never verified at all) cannot keep the email's owner out: the
+    owner's sign-up with it proceeds as new (an email claim), and the first of them to verify
+    the email by code keeps it. Such an account holds nothing of value: F4 needs the email
+    verified, so there is no billing address, no payment method and nothing bought."""
+    return (account.email_verified_at is None
+            and not BillingAddress.select().where(BillingAddress.account == account.id).exists())
+
+
+def _sign_up_as(address, country_code: str, password_hash: str, origin: str,
+                at: datetime) -> str:
+    """Inside a transaction: a new account, an email claim, or a decoy; returns the token."""
+    existing = _live_account_by_key(address.key)
+    if existing is None:
+        account = Account.create(email=address.address, email_key=address.key,
+                                 country=country_code, password_hash=password_hash,
+                                 status="unverified", created_at=at)
+        return start_session(account.id, origin=origin)
+    if email_is_claimable(existing):
+        # The live account keeps the email key until this one verifies the email; meanwhile
+        # this one waits under a placeholder key (one live account per email key).
+        account = Account.create(email=address.address,
+                                 email_key=f"claim:{secrets.token_hex(12)}",
+                                 country=country_code, password_hash=password_hash,
+                                 status="unverified", created_at=at)
+        EmailClaim.create(account=account.id, email_key=address.key, created_at=at)
+        return start_session(account.id, origin=origin)
+    return start_session(None, origin=origin, notify_account_id=existing.id,
+                         signup_country=country_code)
+
+
 def sign_up(country: str | None, email: str | None, password: str | None,
             password_confirm: str | None, agreed: bool, *, origin: str = "local") -> SignUpResult:
-    """Create an unverified account and a session for it (F1)."""
+    """Create an unverified account and a session for it (F1).
+
+    The same result whatever the email: new (an account), held by an account that never
+    verified it (an account with an email claim, see `email_is_claimable`), or held by a
+    verified account (a decoy session: the owner is told instead, core.verify_account)."""
     country_code = check_country(country)
     address = check_email(email)
     clean_password = check_password(password, address)
@@ -102,72 +143,39 @@ def sign_up(country: str | None, email: str | None, password: str | None,
     at = clock.now()
     try:
         with transaction():
-            existing = _live_account_by_key(address.key)
-            if existing is not None:
-                token = start_session(None, origin=origin, notify_account_id=existing.id,
-                                      signup_country=country_code)
-            else:
-                account = Account.create(email=address.address, email_key=address.key,
-                                         country=country_code, password_hash=password_hash,
-                                         status="unverified", created_at=at)
-                token = start_session(account.id, origin=origin)
+            token = _sign_up_as(address, country_code, password_hash, origin, at)
     except IntegrityError:
-        # Another sign-up with this email won the race: behave as for an existing account.
+        # Another sign-up with this email won the race: decide again, now that it is there.
         with transaction():
-            existing = _live_account_by_key(address.key)
-            token = start_session(None, origin=origin,
-                                  notify_account_id=existing.id if existing else None,
-                                  signup_country=country_code)
+            token = _sign_up_as(address, country_code, password_hash, origin, at)
     return SignUpResult(token=token, email_masked=mask_email(address.address),
                         country=country_code)
 
 
-def _throttle_locked_until(email_key: str, at: datetime) -> datetime | None:
-    row = LogonThrottle.get_or_none(LogonThrottle.email_key == email_key)
-    if row is not None and row.locked_until is not None and row.locked_until > at:
-        return row.locked_until
-    return None
-
-
-def _record_logon_failure(email_key: str, at: datetime) -> None:
-    with transaction():
-        LogonThrottle.insert(email_key=email_key, failures=0, window_start=at).on_conflict_ignore(
-        ).execute()
-        # A failure outside the 15-minute window starts a new window.
-        LogonThrottle.update(failures=0, window_start=at).where(
-            LogonThrottle.email_key == email_key,
-            LogonThrottle.window_start <= at - LOGON_WINDOW).execute()
-        LogonThrottle.update(failures=LogonThrottle.failures + 1).where(
-            LogonThrottle.email_key == email_key).execute()
-        LogonThrottle.update(locked_until=at + LOGON_LOCK, failures=0, window_start=at).where(
-            LogonThrottle.email_key == email_key,
-            LogonThrottle.failures >= LOGON_FAILURES_BEFORE_LOCK).execute()
-
-
 def log_on(email: str | None, password: str | None, *, origin: str = "local",
            key_fingerprint: str | None = None) -> LogOnResult:
-    """Log on (F3). An unverified account logs on too: the console resumes F2."""
+    """Log on (F3). An unverified account logs on too: the console resumes F2.
+
+    Throttled by core.logon_throttle (this email from this address, this email from every
+    address, this address for every email), with one message whether or not the email has an
+    account."""
     address = check_email(email)
     if not password:
         raise ValidationError("Enter your password.", "password")
     at = clock.now()
-    locked_until = _throttle_locked_until(address.key, at)
-    if locked_until is not None:
-        spend_equal_time(password)
-        minutes = max(1, int((locked_until - at).total_seconds() + 59) // 60)
-        raise LockedError(
-            f"Too many failed log-ons. Try again in {minutes} minute(s).", "log-on")
     account = _live_account_by_key(address.key)
+    account_id = account.id if account is not None else None
+    refuse_throttled_logon(address.key, origin, account_id, at)
     if account is None:
         spend_equal_time(password)
         ok = False
     else:
         ok = verify_password(account.password_hash, password)
     if not ok:
-        _record_logon_failure(address.key, at)
+        throttle_logon_failure(address.key, origin, account_id, at)
         raise AuthenticationError(WRONG_CREDENTIALS, "log-on")
     with transaction():
-        LogonThrottle.delete().where(LogonThrottle.email_key == address.key).execute()
+        clear_logon_failures(address.key, origin, account.id, at)
         token = start_session(account.id, origin=origin, key_fingerprint=key_fingerprint)
     return LogOnResult(token=token, account=account_view(account))
 

@@ -23,6 +23,13 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _positive_env(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, read once from the environment."""
@@ -34,6 +41,9 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     hash_profile: str = "production"
+    # The global ceiling of capped messages (codes, notices to others) an hour, all accounts
+    # and processes together (core.message_caps); past it sends pause and the log says so.
+    messages_per_hour: int = 1000
 
     @property
     def maildir(self) -> Path:
@@ -76,6 +86,7 @@ class Settings:
             session_absolute_hours=_int_env("CLOUDACCT_SESSION_ABSOLUTE_HOURS", 12),
             hash_profile=os.environ.get("CLOUDACCT_HASH_PROFILE", "production").strip()
             or "production",
+            messages_per_hour=_positive_env("CLOUDACCT_MESSAGES_PER_HOUR", 1000),
         )
 
 

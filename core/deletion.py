@@ -26,7 +26,8 @@ What the erasure keeps and removes (`erase_account`)
   every token of the account once more, which is idempotent; a gateway that cannot be reached
   stops the erasure before anything is erased, and it can be retried).
 - Then ONE transaction: the billing address, real-name registrations, trusted SSH keys,
-  one-time codes, verification locks and the log-on throttle row of the email are deleted. The
+  one-time codes, verification locks, the log-on throttle rows and attempts of the email and
+  the message caps' records of the account (core.message_caps) are deleted. The
   account row stays (bills and the ledger point at it) but its email and email key become
   `deleted-<id>` (freeing the email for a new sign-up), its phone, password hash and
   verification times are cleared, its status is `deleted` with `deleted_at`, and a keyed hash
@@ -78,12 +79,13 @@ from core.errors import (
     ValidationError,
 )
 from core.hashing import keyed_hash
+from core.logon_throttle import forget_email
+from core.message_caps import forget_account_sends
 from core.models import (
     Account,
     BillingAddress,
     Code,
     DeletionAudit,
-    LogonThrottle,
     PaymentMethod,
     RealNameRegistration,
     Resource,
@@ -500,7 +502,8 @@ def _erase_rows(account: Account, at: datetime) -> int:
     TrustedKey.delete().where(TrustedKey.account == aid).execute()
     Code.delete().where(Code.account == aid).execute()
     VerificationLock.delete().where(VerificationLock.account == aid).execute()
-    LogonThrottle.delete().where(LogonThrottle.email_key == old_key).execute()
+    forget_email(old_key)  # the log-on throttle and attempts of the email
+    forget_account_sends(aid)  # what the message caps recorded
     PaymentMethod.update(holder_name=None, fingerprint=None, gateway_token="revoked",
                          is_default=False, removed_at=at).where(
         PaymentMethod.account == aid, PaymentMethod.removed_at.is_null()).execute()

@@ -53,9 +53,23 @@ def _billing_due_indexes(db: Database) -> None:
     # (Bills due for a retry are read through the index on bill.status of migration 1.)
 
 
+def _abuse_limits(db: Database) -> None:
+    """Message caps, log-on throttling by account and address, and email claims (issue 11).
+
+    The log-on throttle was one row per email key; it becomes one row per email key and
+    client address (or re-entry), so the old rows are dropped: throttles restart at zero,
+    which is what a restart of the old 15-minute lock would have done within 15 minutes."""
+    from core.models import EmailClaim, LogonAttempt, LogonThrottle, MessageSend, SendPause
+
+    db.execute_sql("DROP TABLE IF EXISTS logon_throttle")
+    db.create_tables([LogonThrottle, LogonAttempt, MessageSend, SendPause, EmailClaim],
+                     safe=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "accounts, sessions, codes, billing, payments, resources, ledger", _create_schema),
     (2, "billing runs start from what is due: partial indexes", _billing_due_indexes),
+    (3, "abuse limits: message caps, log-on throttle per address, email claims", _abuse_limits),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -48,12 +48,76 @@ class Account(BaseModel):
 
 
 class LogonThrottle(BaseModel):
-    """Failed log-ons per email key, known or not, so a lock reveals nothing (F3)."""
+    """Failed password checks in a row, per email key (known or not, so a delay reveals
+    nothing) and per scope: `log_on` from one client address (`origin` is its address key,
+    core.sessions.address_key), or `re_entry` (a logged-on person re-entering the password,
+    origin ''). core.logon_throttle reads and writes it; the counts change in SQL."""
 
-    email_key = CharField(max_length=320, primary_key=True)
+    id = AutoField()
+    email_key = CharField(max_length=320)
+    kind = CharField(max_length=10)  # log_on | re_entry
+    origin = CharField(max_length=100)
     failures = IntegerField(default=0)
-    window_start = DateTimeField()
-    locked_until = DateTimeField(null=True)
+    last_failure_at = DateTimeField(index=True)
+
+    class Meta:
+        indexes = ((("email_key", "kind", "origin"), True),)
+
+
+class LogonAttempt(BaseModel):
+    """One password check: when, from where, for which email key, and how it ended (never the
+    password). Kept 30 days (1 day for emails without an account) for recent log-ons, and read
+    by the throttle's account-wide and address-wide counts."""
+
+    id = AutoField()
+    at = DateTimeField(index=True)
+    email_key = CharField(max_length=320)
+    account_id = IntegerField(null=True)  # the live account of the email then, if any
+    origin = CharField(max_length=100)  # the address key, or '' for a re-entry
+    kind = CharField(max_length=10)  # log_on | re_entry
+    result = CharField(max_length=10)  # ok | failed
+
+    class Meta:
+        indexes = ((("email_key", "at"), False), (("origin", "at"), False),
+                   (("account_id", "at"), False))
+
+
+class MessageSend(BaseModel):
+    """A message that costs money or reaches someone (a code, a notice), counted against the
+    caps of core.message_caps. The destination is kept only as a keyed hash. Rows older than
+    two days are pruned as new ones are recorded."""
+
+    id = AutoField()
+    at = DateTimeField(index=True)
+    account_id = IntegerField(null=True)  # the account that asked; None: no account (decoy)
+    session_id = IntegerField(null=True)
+    origin = CharField(max_length=100)  # the asking session's address key
+    channel = CharField(max_length=10)  # email | sms | voice
+    destination_hash = CharField(max_length=64)
+    capped = BooleanField(default=True)  # False: a security notice to the owner's own address
+
+    class Meta:
+        indexes = ((("session_id", "destination_hash"), False), (("account_id", "at"), False),
+                   (("origin", "at"), False))
+
+
+class SendPause(BaseModel):
+    """Set while the global hourly ceiling of messages holds sends back, so that the operator's
+    log says so once when it trips and once when sending resumes, in whichever process."""
+
+    name = CharField(max_length=30, primary_key=True)
+    since = DateTimeField()
+
+
+class EmailClaim(BaseModel):
+    """A sign-up with an email that another account took without verifying it (a phone
+    sign-up that never verified the email, F4): the new account waits here, under a
+    placeholder email key, until it verifies the email by code; then the address is its alone
+    and the other account is closed (core.verify_account)."""
+
+    account = ForeignKeyField(Account, unique=True, on_delete="CASCADE")
+    email_key = CharField(max_length=320, index=True)  # the key it claims
+    created_at = DateTimeField()
 
 
 class Session(BaseModel):
@@ -230,6 +294,10 @@ class DeletionAudit(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     Account,
     LogonThrottle,
+    LogonAttempt,
+    MessageSend,
+    SendPause,
+    EmailClaim,
     Session,
     Code,
     VerificationLock,

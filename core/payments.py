@@ -37,7 +37,7 @@ from core.errors import (
 )
 from core.gateway import payment_gateway
 from core.gateway.base import GatewayDecline
-from core.hashing import keyed_hash, verify_password
+from core.hashing import keyed_hash
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
@@ -489,6 +489,7 @@ def send_paytm_code(token: str | None, phone: str | None):
     """Send the Paytm verification code by SMS (Paytm's **Send**). Returns a VerifyState
     (masked destination, resend countdown, tries left)."""
     from core.delivery import send_sms
+    from core.message_caps import asker_of
     from core.verification import issue_code
     from core.verify_account import VerifyState
 
@@ -502,7 +503,8 @@ def send_paytm_code(token: str | None, phone: str | None):
                        "Valid for 10 minutes. Do not share it.")
 
     try:
-        status = issue_code(account.id, PAYTM_PURPOSE, e164, "sms", deliver)
+        status = issue_code(account.id, PAYTM_PURPOSE, e164, "sms", deliver,
+                            asker=asker_of(token))
     except DomainError as exc:
         raise _as_paytm_code_error(exc) from None
     return VerifyState("sms", mask_phone(e164), status)
@@ -586,8 +588,11 @@ def remove_method(token: str | None, method_id: int,
     """
     account = require_account(token)
     _own_method(account.id, method_id)  # NotFound before asking anything else
-    if not password or not verify_password(account.password_hash, password):
+    if not password:
         raise AuthenticationError("The password is not correct.", "password")
+    from core.security import check_password_again
+
+    check_password_again(account, password, "password")  # wrong re-entries are throttled
     at = clock.now()
     with transaction():
         row = _own_method(account.id, method_id)

@@ -3,10 +3,12 @@ and export of everything stored about the account (secrets excluded). The Delete
 (F10) is core.deletion.
 
 Decisions
-- Changing the password needs the current one; wrong re-entries count towards the log-on lock
-  of F3 (so an unattended session cannot be used to guess it). The change ends every other
-  session of the account in the same transaction (other processes see it at their next check,
-  `core.sessions.session_alive`), keeps the current one, and mails a notice.
+- Changing the password needs the current one; wrong re-entries have a throttle of their own
+  (so an unattended session cannot be used to guess it), which failed log-ons never raise:
+  an attack on the log-on never keeps the logged-on owner from changing the password. The
+  change ends every other session of the account in the same transaction (other processes see
+  it at their next check, `core.sessions.session_alive`), keeps the current one, and mails a
+  notice (a security notice: never capped, core.message_caps).
 - Trusted SSH keys (F11): the key of the current connection can be trusted by a verified
   account; a key opens at most one account (trusting a key another live account trusts is
   refused), and `core.accounts.log_on_with_trusted_key` logs such a connection on.
@@ -30,7 +32,6 @@ from core.config import settings
 from core.db import transaction
 from core.errors import (
     AuthenticationError,
-    LockedError,
     NotFound,
     Refused,
     SessionExpired,
@@ -43,6 +44,7 @@ from core.models import (
     BillingAddress,
     Code,
     LedgerEntry,
+    LogonAttempt,
     LogonThrottle,
     PaymentMethod,
     RealNameRegistration,
@@ -150,23 +152,24 @@ def security_overview(token: str | None) -> SecurityView:
 # --- change password ---------------------------------------------------------------------------
 
 def check_password_again(account: Account, password: str | None, field: str) -> None:
-    """A password re-entered to confirm an action. Wrong ones count towards the log-on lock of
-    F3 (LockedError while it lasts); raises ValidationError when empty and
-    AuthenticationError when wrong, both for `field`."""
-    from core.accounts import _record_logon_failure, _throttle_locked_until
-    from core.hashing import spend_equal_time
+    """A password re-entered to confirm an action of a logged-on person. Log-on failures
+    (anybody's, from anywhere) never refuse it: only this account's own wrong re-entries do,
+    5 in a row and then growing delays (core.logon_throttle, LockedError while one lasts).
+    Raises ValidationError when empty and AuthenticationError when wrong, both for `field`."""
+    from core.logon_throttle import (
+        clear_reentry_failures,
+        refuse_throttled_reentry,
+        throttle_reentry_failure,
+    )
 
     if not password:
         raise ValidationError("Enter your password.", field)
     at = clock.now()
-    locked_until = _throttle_locked_until(account.email_key, at)
-    if locked_until is not None:
-        spend_equal_time(password)
-        minutes = max(1, int((locked_until - at).total_seconds() + 59) // 60)
-        raise LockedError(f"Too many wrong passwords. Try again in {minutes} minute(s).", field)
+    refuse_throttled_reentry(account.email_key, at, field)
     if not verify_password(account.password_hash, password):
-        _record_logon_failure(account.email_key, at)
+        throttle_reentry_failure(account.email_key, account.id, at)
         raise AuthenticationError("The password is not correct.", field)
+    clear_reentry_failures(account.email_key)
 
 
 def change_password(token: str | None, current: str | None, new: str | None,
@@ -200,23 +203,31 @@ def change_password(token: str | None, current: str | None, new: str | None,
             raise Refused("Your password was changed in another session in the meantime. "
                           "Log on again.", "current-password")
         ended = end_account_sessions(account.id, "password_changed", except_token=token)
-    _notify_password_changed(account.email)
+    _notify_password_changed(account.email, account.id, token)
     return ended
 
 
-def _notify_password_changed(email: str) -> None:
+def _notify_password_changed(email: str, account_id: int, token: str | None) -> None:
     import contextlib
 
     from core.delivery import send_email
-    from core.errors import DeliveryError
+    from core.errors import DeliveryError, RateLimitError
+    from core.message_caps import Asker, send_counted
 
     brand = settings().brand
-    # The change stands even when the notice cannot be sent.
-    with contextlib.suppress(DeliveryError):
-        send_email(email, f"Your {brand} password was changed",
-                   f"The password of your {brand} account was changed, and every other "
-                   "session was logged off.\n\nIf you did not do this, reset your password "
-                   "at once and contact support.")
+    try:
+        info = resolve_session(token, touch=False)
+        asker = Asker(info.id, account_id, info.origin)
+    except SessionExpired:
+        asker = Asker(None, account_id, "local")
+    # A security notice to the owner: never capped when the email is verified. The change
+    # stands even when the notice cannot be sent (or, to an unverified email, is capped).
+    with contextlib.suppress(DeliveryError, RateLimitError):
+        send_counted(asker, "email", email, lambda: send_email(
+            email, f"Your {brand} password was changed",
+            f"The password of your {brand} account was changed, and every other "
+            "session was logged off.\n\nIf you did not do this, reset your password "
+            "at once and contact support."), security_notice=True)
 
 
 # --- trusted SSH keys (F11) --------------------------------------------------------------------
@@ -328,6 +339,8 @@ def export_document(account_id: int) -> dict:
                 VerificationLock.account == aid)),
             "log_on_failures": _rows(LogonThrottle.select().where(
                 LogonThrottle.email_key == account.email_key)),
+            "log_on_attempts": _rows(LogonAttempt.select().where(
+                LogonAttempt.email_key == account.email_key).order_by(LogonAttempt.id)),
         }
 
 

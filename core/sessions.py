@@ -26,6 +26,8 @@ REASON_MESSAGES = {
     "absolute": "Your session reached its {hours}-hour limit. Please log on again.",
     "password_changed": "Your password was changed in another session. Please log on again.",
     "account_deleted": "This account has been deleted.",
+    "account_closed": "This account was closed: the owner of its email address verified the "
+                      "address and took it back.",
     "ended": "Your session has ended. Please log on again.",
 }
 
@@ -34,6 +36,24 @@ def reason_message(reason: str | None) -> str:
     cfg = settings()
     template = REASON_MESSAGES.get(reason or "ended", REASON_MESSAGES["ended"])
     return template.format(idle=cfg.session_idle_minutes, hours=cfg.session_absolute_hours)
+
+
+def address_key(origin: str | None) -> str:
+    """The client address as the abuse limits count it: `local`, an IPv4 address, or the /64
+    network of an IPv6 address (one subscriber commonly holds a whole /64, so counting single
+    IPv6 addresses would let one client count as billions)."""
+    import ipaddress
+
+    text = (origin or "").strip()[:100]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True)

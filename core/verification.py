@@ -4,6 +4,11 @@ A code is 6 digits from a CSPRNG, valid 10 minutes, single use, stored as a keye
 account + purpose + destination. A new code voids the previous one. Resend cooldown 60 s; at
 most 5 sends per destination per hour; 5 wrong tries burn a code; 10 consecutive failures lock
 the verification for 15 minutes, and a resend does not reset that count.
+
+The hourly cap of a destination counts only the codes the same account asked for (SPEC "Abuse
+limits"): sends by other accounts, or by strangers' sign-ups with this account's email, cannot
+block anyone's own codes. Every send also counts against the message caps of the session, the
+account, the client address and the global ceiling (core.message_caps).
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from core import clock
 from core.db import transaction
 from core.errors import CodeError, LockedError, RateLimitError
 from core.hashing import keyed_hash
-from core.models import Code, VerificationLock
+from core.message_caps import Asker, count_against_caps, watch_ceiling
+from core.models import Code, MessageSend, VerificationLock
 
 CODE_LIFETIME = timedelta(minutes=10)
 RESEND_COOLDOWN = timedelta(seconds=60)
@@ -28,9 +34,10 @@ SENDS_PER_HOUR = 5
 TRIES_PER_CODE = 5
 FAILURES_BEFORE_LOCK = 10
 LOCK_DURATION = timedelta(minutes=15)
-# Notices (a sign-up attempt with an email that has an account) are limited on their own: counted
-# with the codes, a stranger's 5 sign-up attempts would block the owner's own codes for an hour.
-NOTICE_PURPOSES = ("signup_notice",)
+# What strangers' sign-ups with an account's email send (the owner's notice, the code to the
+# stranger's phone) is limited on its own: counted with the account's codes, a stranger's 5
+# sign-up attempts would block the owner's own codes for an hour.
+NOTICE_PURPOSES = ("signup_notice", "signup_decoy")
 
 
 @dataclass(frozen=True)
@@ -102,12 +109,14 @@ def code_status(account_id: int, purpose: str, destination: str) -> CodeStatus:
 
 
 def issue_code(account_id: int, purpose: str, destination: str, channel: str,
-               deliver: Callable[[str], None]) -> CodeStatus:
+               deliver: Callable[[str], None], *, asker: Asker) -> CodeStatus:
     """Make a code, hand it to `deliver`, and record it as sent only once delivery returned.
+    `asker` is who asked (core.message_caps): the send counts against its caps.
 
-    If delivery raises, the code row is removed: the cooldown and the hourly count are not
-    spent, and the previous code (if any) still works.
+    If delivery raises, the code row and its count are removed: the cooldown, the hourly
+    count and the caps are not spent, and the previous code (if any) still works.
     """
+    watch_ceiling()
     at = clock.now()
     with transaction():
         _raise_if_locked(account_id, purpose, at)
@@ -117,17 +126,16 @@ def issue_code(account_id: int, purpose: str, destination: str, channel: str,
             raise RateLimitError(f"Please wait {wait} s before asking for a new code.", "code")
         same_kind = (Code.purpose.in_(NOTICE_PURPOSES) if purpose in NOTICE_PURPOSES
                      else Code.purpose.not_in(NOTICE_PURPOSES))
-        sent_last_hour = (Code.select(fn.COUNT(Code.id))
-                          .where(Code.destination == destination, same_kind,
-                                 Code.delivered_at > at - timedelta(hours=1)).scalar())
+        this_hour = (Code.account == account_id, Code.destination == destination, same_kind,
+                     Code.delivered_at > at - timedelta(hours=1))
+        sent_last_hour = Code.select(fn.COUNT(Code.id)).where(*this_hour).scalar()
         if sent_last_hour >= SENDS_PER_HOUR:
-            oldest = (Code.select(fn.MIN(Code.delivered_at))
-                      .where(Code.destination == destination, same_kind,
-                             Code.delivered_at > at - timedelta(hours=1)).scalar())
+            oldest = Code.select(fn.MIN(Code.delivered_at)).where(*this_hour).scalar()
             raise RateLimitError(
                 f"{SENDS_PER_HOUR} codes were sent to this destination in the last hour. "
                 f"Try again in {_minutes_until(oldest + timedelta(hours=1), at)} minute(s).",
                 "code")
+        send_id = count_against_caps(asker, channel, destination)
         code = f"{secrets.randbelow(1_000_000):06d}"
         row = Code.create(account=account_id, purpose=purpose, destination=destination,
                           channel=channel, code_hash=_code_hash(account_id, purpose,
@@ -138,6 +146,7 @@ def issue_code(account_id: int, purpose: str, destination: str, channel: str,
     except BaseException:
         with transaction():
             Code.delete().where(Code.id == row.id).execute()
+            MessageSend.delete().where(MessageSend.id == send_id).execute()
         raise
     with transaction():
         Code.update(voided_at=at).where(

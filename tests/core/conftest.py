@@ -75,10 +75,24 @@ def query_elsewhere(sql: str, params: tuple = ()) -> list[tuple]:
         conn.close()
 
 
-def make_account(email: str, country: str = "SG", password: str = STRONG_PASSWORD):
+def make_account(email: str, country: str = "SG", password: str = STRONG_PASSWORD,
+                 origin: str = "local"):
     from core.accounts import sign_up
 
-    return sign_up(country, email, password, password, True)
+    return sign_up(country, email, password, password, True, origin=origin)
+
+
+def make_verified_account(email: str, country: str = "SG", password: str = STRONG_PASSWORD,
+                          origin: str = "local"):
+    """An account that verified its email (F2 by email): a sign-up with this email is then a
+    decoy, not an email claim. Returns the SignUpResult (its token is logged on)."""
+    from core.verify_account import confirm_code, send_code
+    from tests.conftest import latest_code
+
+    result = make_account(email, country, password, origin)
+    send_code(result.token, "signup", "email")
+    confirm_code(result.token, "signup", "email", latest_code(email))
+    return result
 
 
 @dataclass

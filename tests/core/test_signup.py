@@ -19,6 +19,11 @@ from tests.core.conftest import CODE_RUN, rows
 EMAIL = "alice@example.com"
 
 
+def verify_by_email(token: str, email: str = EMAIL) -> None:
+    send_code(token, "signup", "email")
+    confirm_code(token, "signup", "email", latest_code(email))
+
+
 def signup(password: str, email: str = EMAIL, confirm: str | None = None, country: str = "SG",
            agreed: bool = True) -> SignUpResult:
     return sign_up(country, email, password, password if confirm is None else confirm, agreed)
@@ -148,9 +153,10 @@ def test_password_is_stored_only_as_an_argon2id_hash(db, cloudacct_home):
 @pytest.mark.parametrize("variant", ["ALICE@EXAMPLE.COM", "Alice@Example.com",
                                      "  alice@example.COM  "])
 def test_case_variants_are_the_same_account(db, variant):
-    signup(STRONG_PASSWORD)
+    first = signup(STRONG_PASSWORD)
     assert log_on(variant, STRONG_PASSWORD).account.email == EMAIL
-    signup("another Strong passw0rd!", email=variant)
+    verify_by_email(first.token)
+    signup("another Strong passw0rd!", email=variant)  # a decoy: the email is verified
     assert rows(Account) == 1
 
 
@@ -233,15 +239,15 @@ def test_new_account_is_unverified(db):
 
 def test_duplicate_email_reveals_nothing(db, cloudacct_home):
     first = signup(STRONG_PASSWORD)
+    verify_by_email(first.token)
     owner = Account.get()
     hash_before = owner.password_hash
     second = signup("Another strong passphrase 42", email="ALICE@example.com", country="GB")
     assert type(second) is type(first)
     assert second.email_masked == first.email_masked == "a•••e@example.com"
     # The Verify screen of the decoy masks the address like a real one would.
-    for result in (first, second):
-        state = verify_state(result.token, "signup", "email")
-        assert state.destination_masked == result.email_masked
+    assert verify_state(second.token, "signup", "email").destination_masked \
+        == first.email_masked
     assert second.country == "GB"
     assert isinstance(second.token, str) and len(second.token) == len(first.token)
     assert second.token != first.token
@@ -256,13 +262,13 @@ def test_duplicate_email_reveals_nothing(db, cloudacct_home):
 def test_duplicate_signup_sends_the_owner_a_notice_without_a_code(db):
     from core.delivery import read_outbox
 
-    signup(STRONG_PASSWORD)
+    verify_by_email(signup(STRONG_PASSWORD).token)
     decoy = signup("Another strong passphrase 42")
     state = send_code(decoy.token, "signup", "email")
     assert state.status.sent  # the decoy's screen looks like a real one
     assert state.destination_masked == "a•••e@example.com"
     messages = read_outbox(EMAIL)
-    assert len(messages) == 1
+    assert len(messages) == 2  # the owner's own code, then the notice
     assert not CODE_RUN.search(messages[0].body)
     assert not CODE_RUN.search(messages[0].subject or "")
     assert "sign up" in messages[0].subject.lower()
@@ -271,16 +277,17 @@ def test_duplicate_signup_sends_the_owner_a_notice_without_a_code(db):
 def test_decoy_can_never_verify_even_with_the_right_digits(db, monkeypatch):
     import core.verification
 
-    signup(STRONG_PASSWORD)  # the owner has not verified yet
+    verify_by_email(signup(STRONG_PASSWORD).token)
+    verified_at = Account.get().email_verified_at
     decoy = signup("Another strong passphrase 42")
     monkeypatch.setattr(core.verification.secrets, "randbelow", lambda _n: 123456)
     send_code(decoy.token, "signup", "email")
     with pytest.raises(CodeError):
         confirm_code(decoy.token, "signup", "email", "123456")
     owner = Account.get()
-    assert owner.status == "unverified"
-    assert owner.email_verified_at is None
-    assert Code.select().where(Code.used_at.is_null(False)).count() == 0
+    assert owner.email_verified_at == verified_at
+    assert rows(Account) == 1
+    assert Code.select().where(Code.used_at.is_null(False)).count() == 1  # the owner's own
 
 
 def test_decoy_does_not_disturb_the_owners_own_verification(db):
@@ -303,17 +310,26 @@ def test_deleted_accounts_email_can_sign_up_again(db):
 
 
 def test_strangers_sign_up_attempts_cannot_block_the_owners_codes(db, clock):
+    """An email nobody verified yet: each stranger's sign-up with it is an email claim with
+    codes of its own, and none of them blocks the owner's code."""
+    owner = signup(STRONG_PASSWORD)  # not verified yet
+    for _ in range(6):
+        stranger = signup("Another strong passphrase 42")
+        send_code(stranger.token, "signup", "email")
+        clock.advance(timedelta(minutes=1))
+    send_code(owner.token, "signup", "email")
+    assert confirm_code(owner.token, "signup", "email", latest_code(EMAIL)).status == "active"
+    assert rows(Account) == 1  # the strangers' claims went once the owner verified the email
+
+
+def test_notices_of_strangers_sign_ups_are_limited_to_5_an_hour(db, clock):
     from core.errors import RateLimitError
 
-    owner = signup(STRONG_PASSWORD)  # not verified yet
+    verify_by_email(signup(STRONG_PASSWORD).token)
     for _ in range(5):
         decoy = signup("Another strong passphrase 42")
         send_code(decoy.token, "signup", "email")
         clock.advance(timedelta(minutes=1))
-    # The notices are limited too: a 6th within the hour is refused ...
     decoy = signup("Another strong passphrase 42")
     with pytest.raises(RateLimitError):
         send_code(decoy.token, "signup", "email")
-    # ... but the owner still gets a code, and verifies.
-    send_code(owner.token, "signup", "email")
-    assert confirm_code(owner.token, "signup", "email", latest_code(EMAIL)).status == "active"

@@ -121,11 +121,21 @@ async def test_double_confirm_signs_up_once():
     assert Session.select().count() == 1
 
 
-async def test_existing_email_looks_the_same_and_the_owner_gets_a_notice(db):
+def verified_owner(email: str = "owner@example.com") -> None:
+    """An account that verified its email: a sign-up with it is a decoy."""
     from core.accounts import sign_up as core_sign_up
+    from core.verify_account import confirm_code, send_code
+    from tests.conftest import latest_code
+
+    token = core_sign_up("SG", email, STRONG_PASSWORD, STRONG_PASSWORD, True).token
+    send_code(token, "signup", "email")
+    confirm_code(token, "signup", "email", latest_code(email))
+
+
+async def test_existing_email_looks_the_same_and_the_owner_gets_a_notice(db):
     from core.delivery import read_outbox
 
-    core_sign_up("SG", "owner@example.com", STRONG_PASSWORD, STRONG_PASSWORD, True)
+    verified_owner()
     app = CloudAcctApp()
     async with app.run_test(size=SIZE) as pilot:
         await open_sign_up(app, pilot)
@@ -134,6 +144,34 @@ async def test_existing_email_looks_the_same_and_the_owner_gets_a_notice(db):
         await pilot.click("#send")
         await settle(pilot)
         assert "Tries left" in shown(pilot, "#code-status")
+    assert "tried to sign up" in read_outbox("owner@example.com")[0].subject
+    assert stored_accounts() == 1
+
+
+async def test_phone_path_of_an_existing_email_texts_a_code_then_says_so(db):
+    """Like a new sign-up's, the phone path texts a real code; the right code then says that
+    the email has an account, beside the code, and the console stays on Verify."""
+    from core.delivery import read_outbox
+    from core.verify_account import EMAIL_HAS_ACCOUNT
+    from tests.conftest import latest_code
+    from tests.tui.helpers import fill
+
+    verified_owner()
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_sign_up(app, pilot)
+        await sign_up(pilot, "SG", "owner@example.com", "another strong pass phrase 7")
+        await pilot.click("#use-phone")
+        await pilot.pause()
+        fill(pilot, "#phone", "+65 8123 4567")
+        await pilot.click("#send-message")
+        await settle(pilot)
+        assert "Tries left" in shown(pilot, "#code-status")
+        fill(pilot, "#code", latest_code("+6581234567"))
+        await pilot.click("#verify")
+        await settle(pilot)
+        assert isinstance(app.screen, VerifyScreen)
+        assert shown(pilot, "#code-error") == EMAIL_HAS_ACCOUNT
     assert "tried to sign up" in read_outbox("owner@example.com")[0].subject
     assert stored_accounts() == 1
 
