@@ -174,7 +174,7 @@ def watch_ceiling() -> None:
                         "refused until the hourly count falls below it", limit, limit)
         elif not over and paused is not None:
             SendPause.delete().where(SendPause.name == _CEILING).execute()
-            log.warning("message sends resumed after a pause since %s (ceiling %d an hour)",
+            log.info("message sends resumed after a pause since %s (ceiling %d an hour)",
                         clock.iso(paused.since), limit)
 
 
