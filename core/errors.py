@@ -62,3 +62,18 @@ class Refused(DomainError):
 
 class StorageError(DomainError):
     """The database could not be written (busy, full or read-only)."""
+
+
+class FormErrors(ValidationError):
+    """Every refusal of one form at once, by field (CONTRACT `#<field>-error`).
+
+    A flow checks every field before it refuses, so a person learns all the problems with one
+    press. `message` and `field` are the first error's, for callers that show only one.
+    """
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        if not errors:
+            raise ValueError("FormErrors needs at least one error")
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field)
+        self.errors = dict(errors)

@@ -1,0 +1,139 @@
+"""The one typed way screens call the core (tui/core_calls.py): results, refusals beside their
+fields, double presses, focus, ended sessions and bugs."""
+
+from __future__ import annotations
+
+import threading
+
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+from textual.widgets import Button, Input
+
+from core.errors import FormErrors, Refused, SessionExpired
+from tests.tui.helpers import settle
+from tui.core_calls import CallsCore
+from tui.widgets.safe_text import FieldError
+
+release = threading.Event()
+calls: list[tuple[str, str]] = []
+
+
+def save_names(first: str, last: str) -> str:
+    """Stands in for a core flow: refuses every empty field at once."""
+    calls.append((first, last))
+    errors = {}
+    if not first:
+        errors["first"] = "Enter your first name."
+    if not last:
+        errors["last"] = "Enter your last name."
+    if errors:
+        raise FormErrors(errors)
+    if first == "wait":
+        release.wait(10)
+    if first == "refuse":
+        raise Refused("Not now.")
+    if first == "ended":
+        raise SessionExpired("Your session has ended.")
+    if first == "bug":
+        raise RuntimeError("a bug")
+    return f"{first} {last}"
+
+
+class NamesScreen(CallsCore, Screen):
+    FORM_ERROR = "names"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Input(id="first")
+        yield FieldError("first")
+        yield Input(id="last")
+        yield FieldError("last")
+        yield Button("Save", id="save")
+        yield FieldError("names")
+
+    def on_button_pressed(self) -> None:
+        self.call(save_names, self.query_one("#first", Input).value,
+                  self.query_one("#last", Input).value).then(
+            self.saved.append, busy=self.query_one("#save", Button))
+
+
+class NamesApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended: list[str] = []
+        self.bugs: list[BaseException] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(NamesScreen())
+
+    def session_ended(self, message: str) -> None:
+        self.ended.append(message)
+
+    def report_unexpected(self, error: BaseException) -> None:
+        self.bugs.append(error)
+
+
+async def _press_save(pilot, first: str, last: str) -> NamesScreen:
+    screen = pilot.app.screen
+    screen.query_one("#first", Input).value = first
+    screen.query_one("#last", Input).value = last
+    screen.query_one("#save").focus()
+    await pilot.pause()
+    screen.on_button_pressed()  # not pilot.press: a Button ignores Enter while it still flashes
+    await settle(pilot)
+    return screen
+
+
+async def test_the_typed_result_reaches_done() -> None:
+    async with NamesApp().run_test() as pilot:
+        screen = await _press_save(pilot, "Mei", "Tan")
+        assert screen.saved == ["Mei Tan"]
+
+
+async def test_every_field_error_is_shown_at_once_and_typed_values_are_kept() -> None:
+    async with NamesApp().run_test() as pilot:
+        screen = await _press_save(pilot, "", "")
+        assert screen.query_one("#first-error", FieldError).text == "Enter your first name."
+        assert screen.query_one("#last-error", FieldError).text == "Enter your last name."
+        assert screen.focused is screen.query_one("#first")
+        screen = await _press_save(pilot, "Mei", "")
+        assert screen.query_one("#first-error", FieldError).text == ""
+        assert screen.query_one("#last-error", FieldError).text == "Enter your last name."
+        assert screen.query_one("#first", Input).value == "Mei"
+        assert screen.focused is screen.query_one("#last")
+
+
+async def test_a_refusal_of_no_field_goes_to_the_form_line_and_focus_comes_back() -> None:
+    async with NamesApp().run_test() as pilot:
+        screen = await _press_save(pilot, "refuse", "x")
+        assert screen.query_one("#names-error", FieldError).text == "Not now."
+        assert screen.focused is screen.query_one("#save")
+
+
+async def test_a_double_press_acts_once() -> None:
+    calls.clear()
+    release.clear()
+    async with NamesApp().run_test() as pilot:
+        screen = pilot.app.screen
+        screen.query_one("#first", Input).value = "wait"
+        screen.query_one("#last", Input).value = "x"
+        screen.on_button_pressed()
+        screen.on_button_pressed()
+        assert screen.query_one("#save", Button).disabled
+        release.set()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert calls == [("wait", "x")]
+        assert screen.saved == ["wait x"]
+        assert not screen.query_one("#save", Button).disabled
+
+
+async def test_an_ended_session_goes_to_the_app_and_a_bug_to_its_one_handler() -> None:
+    async with NamesApp().run_test() as pilot:
+        await _press_save(pilot, "ended", "x")
+        assert pilot.app.ended == ["Your session has ended."]
+        await _press_save(pilot, "bug", "x")
+        assert [str(b) for b in pilot.app.bugs] == ["a bug"]
