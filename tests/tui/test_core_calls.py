@@ -3,14 +3,15 @@ fields, double presses, focus, ended sessions and bugs."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Button, Input
+from textual.worker import WorkerFailed
 
 from core.errors import FormErrors, Refused, SessionExpired
-from tests.tui.helpers import settle
 from tui.core_calls import CallsCore
 from tui.widgets.safe_text import FieldError
 
@@ -74,6 +75,15 @@ class NamesApp(App[None]):
 
     def report_unexpected(self, error: BaseException) -> None:
         self.bugs.append(error)
+
+
+async def settle(pilot) -> None:
+    """Until the workers have ended and their outcomes were handled (a worker that raised is
+    an outcome here, not a test failure)."""
+    for _ in range(4):
+        with contextlib.suppress(WorkerFailed):
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 async def _press_save(pilot, first: str, last: str) -> NamesScreen:
