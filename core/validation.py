@@ -227,6 +227,20 @@ def _typed_phone(text: str | None, missing: str, field: str) -> str:
     return raw
 
 
+E164_MAX_DIGITS = 15
+
+
+def _valid_number(number, field: str, message: str) -> str:
+    """The number in E.164, if phonenumbers finds it valid and it fits E.164's 15 digits
+    (phonenumbers' metadata admits some longer German numbers that no E.164 field can hold)."""
+    import phonenumbers
+
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not phonenumbers.is_valid_number(number) or len(e164) - 1 > E164_MAX_DIGITS:
+        raise ValidationError(message, field)
+    return e164
+
+
 def check_phone(text: str | None, country: str, *, for_sms: bool = False,
                 field: str = "phone") -> Phone:
     """A number of `country` (parsed with it as the default region), in E.164."""
@@ -238,9 +252,8 @@ def check_phone(text: str | None, country: str, *, for_sms: bool = False,
         number = phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError("That is not a phone number we can read.", field) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            f"That is not a valid phone number for {country_name(country)}.", field)
+    e164 = _valid_number(number, field,
+                         f"That is not a valid phone number for {country_name(country)}.")
     region = phonenumbers.region_code_for_number(number)
     if region != country:
         raise ValidationError(
@@ -251,7 +264,6 @@ def check_phone(text: str | None, country: str, *, for_sms: bool = False,
         raise ValidationError(
             "That number cannot receive text messages. Use a mobile number, or choose "
             "Call immediately.", field)
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Phone(e164=e164, country=country, can_receive_sms=mobile)
 
 
@@ -429,11 +441,9 @@ def check_contact_phone(text: str | None, country: str,
     except phonenumbers.NumberParseException as exc:
         raise ValidationError("That is not a phone number we can read. Start it with + and "
                               "the country code.", field) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            f"That is not a valid phone number of {country_name(country)}. For another country, "
-            "start it with + and the country code.", field)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return _valid_number(number, field,
+                         f"That is not a valid phone number of {country_name(country)}. For "
+                         "another country, start it with + and the country code.")
 
 
 # --- bank cards -----------------------------------------------------------------------------

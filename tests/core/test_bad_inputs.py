@@ -286,3 +286,17 @@ def test_decoy_checks_phones_against_the_country_it_was_given(db):
         send_code(decoy.token, "signup", "sms", "8123 4567")
     assert err.value.field == "phone"
     send_code(decoy.token, "signup", "sms", "07400 123456")
+
+
+def test_a_phone_number_longer_than_e164_allows_is_refused() -> None:
+    """phonenumbers' metadata finds +49 30 followed by 13 digits valid; E.164 has 15 at most
+    (Hypothesis found it in test_check_contact_phone)."""
+    import pytest
+
+    from core.errors import ValidationError
+    from core.validation import check_contact_phone, check_phone
+
+    for check in (check_phone, check_contact_phone):
+        with pytest.raises(ValidationError):
+            check("+4930000000000000", "DE")
+    assert check_contact_phone("+49 30 901820", "DE") == "+4930901820"
