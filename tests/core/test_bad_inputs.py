@@ -291,9 +291,6 @@ def test_decoy_checks_phones_against_the_country_it_was_given(db):
 def test_a_phone_number_longer_than_e164_allows_is_refused() -> None:
     """phonenumbers' metadata finds +49 30 followed by 13 digits valid; E.164 has 15 at most
     (Hypothesis found it in test_check_contact_phone)."""
-    import pytest
-
-    from core.errors import ValidationError
     from core.validation import check_contact_phone, check_phone
 
     for check in (check_phone, check_contact_phone):
