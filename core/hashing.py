@@ -22,6 +22,8 @@ _key: bytes | None = None
 
 
 def secret_key() -> bytes:
+    """The key of every keyed hash: CLOUDACCT_SECRET_KEY, or secret.key in the data directory
+    (made once, 0600, in a 0700 directory). A damaged one is a StorageError saying so."""
     global _key
     if _key is not None:
         return _key
@@ -30,14 +32,16 @@ def secret_key() -> bytes:
             return _key
         env = os.environ.get("CLOUDACCT_SECRET_KEY", "").strip()
         if env:
-            _key = bytes.fromhex(env)
+            _key = _key_from_hex(env, "CLOUDACCT_SECRET_KEY")
             return _key
+        from core.files import private_dir
+
         path = settings().secret_key_path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            _key = bytes.fromhex(path.read_text().strip())
+            _key = _key_from_hex(path.read_text(errors="replace").strip(), str(path))
         else:
             key = secrets.token_bytes(32)
             with os.fdopen(fd, "w") as handle:
@@ -46,6 +50,20 @@ def secret_key() -> bytes:
                 os.fsync(handle.fileno())
             _key = key
         return _key
+
+
+def _key_from_hex(text: str, where: str) -> bytes:
+    from core.errors import StorageError
+
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) < 16:
+        raise StorageError(f"the secret key in {where} is damaged (it must be at least 32 hex "
+                           "digits); restore it from a backup: codes and keyed hashes depend "
+                           "on it")
+    return key
 
 
 def forget_secret_key() -> None:

@@ -336,8 +336,9 @@ def export_data(token: str | None) -> Path:
     `settings().exports_dir`; returns its path (`cloudacct-export-<id>-<UTC time>.json`)."""
     account = require_account(token)
     document = export_document(account.id)
-    directory = settings().exports_dir
-    directory.mkdir(parents=True, exist_ok=True)
+    from core.files import private_dir
+
+    directory = private_dir(settings().exports_dir)
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     path = directory / f"cloudacct-export-{account.id}-{stamp}.json"
     tmp = path.with_suffix(".json.tmp")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -73,13 +74,29 @@ def _redact(address: str) -> str:
     return mask_email(address) if "@" in address else address
 
 
+def _private_maildir():
+    """mailbox.Maildir whose messages are 0600 whatever the umask (the standard one creates
+    them 0666 less the umask; its directories are 0700 already)."""
+    import mailbox
+
+    class PrivateMaildir(mailbox.Maildir):
+        def _create_tmp(self):
+            handle = super()._create_tmp()
+            os.fchmod(handle.fileno(), 0o600)  # before a byte of the message is written
+            return handle
+
+    return PrivateMaildir
+
+
 def _store_in_maildir(message: EmailMessage) -> None:
     import mailbox
 
+    from core.files import private_dir
+
     try:
         # Maildir() makes only the last directory: the data directory may not exist yet.
-        settings().maildir.parent.mkdir(parents=True, exist_ok=True)
-        box = mailbox.Maildir(settings().maildir, create=True)
+        private_dir(settings().maildir.parent)
+        box = _private_maildir()(settings().maildir, create=True)
         box.add(mailbox.MaildirMessage(message))
     except OSError as exc:
         raise DeliveryError(

@@ -169,8 +169,10 @@ class SandboxGateway:
         crash tests kill it); only a power cut could lose the last of them, and this is a
         test-mode gateway, not cloudacct's own books, which stay at FULL.
         """
+        from core.files import private_dir, private_file
+
         path = self.path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             inode = path.stat().st_ino
         except FileNotFoundError:
@@ -178,6 +180,8 @@ class SandboxGateway:
         if self._conn is not None and self._conn_key == (os.getpid(), path, inode):
             return self._conn
         self._close()
+        if inode is None:
+            private_file(path)  # 0600 before SQLite opens it: its -wal and -shm take its mode
         conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         try:
             conn.row_factory = sqlite3.Row
