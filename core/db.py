@@ -83,6 +83,29 @@ def _private_database_file(path: Path) -> None:
         side = path.with_name(path.name + suffix)
         if side.exists():
             private_file(side)
+    _switch_to_wal(path)
+
+
+def _switch_to_wal(path: Path) -> None:
+    """Put the file in WAL mode (it stays so) before peewee's connections set their pragmas.
+
+    Switching a fresh file to WAL needs an exclusive lock taken while holding a shared one, so
+    SQLite answers "database is locked" at once, without waiting, when another process starts
+    at the same moment: processes starting together retry here, for up to the busy timeout."""
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute("PRAGMA journal_mode = wal")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        finally:
+            conn.close()
+        time.sleep(0.005)
 
 
 class StartupError(StorageError):
