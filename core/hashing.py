@@ -1,8 +1,9 @@
 """Keyed hashes and password hashing.
 
-Codes, card fingerprints and the audit hash of a deleted email are HMAC-SHA256 under a key kept
-in the data directory (created once, mode 0600) or given by `CLOUDACCT_SECRET_KEY` (hex) so that
-several machines sharing one database agree. Passwords are argon2id hashes.
+Codes, PayPal/Paytm fingerprints and the audit hash of a deleted email are HMAC-SHA256 under a
+key kept in the data directory (created once, mode 0600) or given by `CLOUDACCT_SECRET_KEY`
+(hex) so that several machines sharing one database agree. Card fingerprints are the gateway's
+(core.payments), never made under this key. Passwords are argon2id hashes.
 """
 
 from __future__ import annotations
