@@ -109,8 +109,15 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """Does `password` match? A text that is not valid Unicode (a lone surrogate) never does:
+    no stored password can hold one, as it cannot be hashed; it is a wrong password, not an
+    UnicodeEncodeError, on every path that re-enters a password."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    from core.validation import is_valid_text
+
+    if not is_valid_text(password):
+        return False
     try:
         return _hasher(settings().hash_profile).verify(
             password_hash, normalise_password(password)
