@@ -169,11 +169,19 @@ def check_password_again(account: Account, password: str | None, field: str) -> 
         raise AuthenticationError("The password is not correct.", field)
 
 
+@dataclass(frozen=True)
+class PasswordChanged:
+    sessions_ended: int  # other sessions of the account, logged off
+    keys_removed: int  # trusted SSH keys removed with the change
+
+
 def change_password(token: str | None, current: str | None, new: str | None,
-                    confirmation: str | None) -> int:
+                    confirmation: str | None, *,
+                    remove_trusted_keys: bool = True) -> PasswordChanged:
     """Change the password (fields `current-password`, `new-password`,
     `new-password-confirm`); every other session of the account ends, in every process, and
-    the current one stays. Returns how many other sessions were ended."""
+    the current one stays. With `remove_trusted_keys` (the default) the account's trusted SSH
+    keys go in the same transaction. Returns how many sessions ended and keys went."""
     account = require_account(token)
     if not current:
         raise ValidationError("Enter your current password.", "current-password")
@@ -200,8 +208,11 @@ def change_password(token: str | None, current: str | None, new: str | None,
             raise Refused("Your password was changed in another session in the meantime. "
                           "Log on again.", "current-password")
         ended = end_account_sessions(account.id, "password_changed", except_token=token)
+        removed = 0
+        if remove_trusted_keys:
+            removed = TrustedKey.delete().where(TrustedKey.account == account.id).execute()
     _notify_password_changed(account.email)
-    return ended
+    return PasswordChanged(sessions_ended=ended, keys_removed=removed)
 
 
 def _notify_password_changed(email: str) -> None:
