@@ -10,7 +10,7 @@ across every process and machine sharing the database, as on SQLite, while reads
 transaction never wait. Each flow's read-then-write inside `transaction()` therefore means the
 same thing on both engines.
 
-Start-up (`init_database`) makes the data directory private (core.files) and turns every way
+Start-up (`init_database`) makes the data directory private (core.private_files) and turns every way
 the data directory or the database can fail to open into one StartupError whose message says
 what is wrong and what to do: the `cloudacct` command prints it as its one line on stderr.
 """
@@ -76,7 +76,7 @@ def open_database(url: str) -> Database:
 def _private_database_file(path: Path) -> None:
     """The SQLite file made 0600 before SQLite opens it (its -wal and -shm take its mode),
     and the -wal/-shm an older version left open tightened."""
-    from core.files import private_file
+    from core.private_files import private_file
 
     private_file(path)
     for suffix in ("-wal", "-shm", "-journal"):
@@ -122,7 +122,7 @@ def init_database(url: str) -> Database:
 
     home = settings().home
     try:
-        from core.files import secure_home
+        from core.private_files import secure_home
 
         secure_home(home)
     except OSError as exc:

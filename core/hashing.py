@@ -35,7 +35,7 @@ def secret_key() -> bytes:
         if env:
             _key = _key_from_hex(env, "CLOUDACCT_SECRET_KEY")
             return _key
-        from core.files import private_dir
+        from core.private_files import private_dir
 
         path = settings().secret_key_path
         private_dir(path.parent)

@@ -215,7 +215,7 @@ def _store_licence(path: Path, field: str = "rn-licence") -> Path:
 
     The copy re-checks the type and size on the bytes actually read (the file may change
     between the check and the copy), and is written to a temporary name then renamed."""
-    from core.files import private_dir
+    from core.private_files import private_dir
 
     uploads = private_dir(settings().uploads_dir)
     tmp = uploads / f".incoming-{secrets.token_hex(8)}"

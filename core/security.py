@@ -347,7 +347,7 @@ def export_data(token: str | None) -> Path:
     `settings().exports_dir`; returns its path (`cloudacct-export-<id>-<UTC time>.json`)."""
     account = require_account(token)
     document = export_document(account.id)
-    from core.files import private_dir
+    from core.private_files import private_dir
 
     directory = private_dir(settings().exports_dir)
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")

@@ -236,7 +236,7 @@ def _run_serve_ssh(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from core.files import keep_files_private
+    from core.private_files import keep_files_private
 
     keep_files_private()  # before anything is created: every file of the data directory 0600
     args = _parser().parse_args(argv)

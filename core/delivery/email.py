@@ -98,7 +98,7 @@ def _private_maildir():
 def _store_in_maildir(message: EmailMessage) -> None:
     import mailbox
 
-    from core.files import private_dir
+    from core.private_files import private_dir
 
     try:
         # Maildir() makes only the last directory: the data directory may not exist yet.

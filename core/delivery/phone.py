@@ -32,7 +32,7 @@ class OutboxPhoneProvider:
                   "seq": time.time_ns()}
         name = f"{record['seq']}-{uuid.uuid4().hex[:12]}-{channel}.json"
         try:
-            from core.files import private_dir
+            from core.private_files import private_dir
 
             private_dir(directory)
             tmp = directory / f".{name}.tmp"

@@ -180,7 +180,7 @@ class SandboxGateway:
         crash tests kill it); only a power cut could lose the last of them, and this is a
         test-mode gateway, not cloudacct's own books, which stay at FULL.
         """
-        from core.files import private_dir, private_file
+        from core.private_files import private_dir, private_file
 
         path = self.path
         private_dir(path.parent)

@@ -182,7 +182,7 @@ def test_a_shared_sticky_home_keeps_its_mode(tmp_path, monkeypatch, loose_umask)
 
 
 def test_private_dir_makes_every_missing_parent_0700(tmp_path, loose_umask):
-    from core.files import private_dir
+    from core.private_files import private_dir
 
     private_dir(tmp_path / "a" / "b" / "c")
     for path in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"):
