@@ -9,16 +9,21 @@ transaction-scoped advisory lock (WRITE_LOCK_KEY), so write transactions run one
 across every process and machine sharing the database, as on SQLite, while reads outside a
 transaction never wait. Each flow's read-then-write inside `transaction()` therefore means the
 same thing on both engines.
+
+Start-up (`init_database`) makes the data directory private (core.private_files) and turns every way
+the data directory or the database can fail to open into one StartupError whose message says
+what is wrong and what to do: the `cloudacct` command prints it as its one line on stderr.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from peewee import Database, DatabaseProxy, OperationalError
+from peewee import Database, DatabaseProxy, OperationalError, PeeweeException
 
 from core.errors import StorageError
 
@@ -53,7 +58,7 @@ def open_database(url: str) -> Database:
 
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_database_file(Path(path).expanduser())
         return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
                               timeout=10)
     from playhouse.db_url import connect as connect_url
@@ -68,21 +73,157 @@ def open_database(url: str) -> Database:
     )
 
 
+def _private_database_file(path: Path) -> None:
+    """The SQLite file made 0600 before SQLite opens it (its -wal and -shm take its mode),
+    and the -wal/-shm an older version left open tightened."""
+    from core.private_files import private_file
+
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            private_file(side)
+    _switch_to_wal(path)
+
+
+def _switch_to_wal(path: Path) -> None:
+    """Put the file in WAL mode (it stays so) before peewee's connections set their pragmas.
+
+    Switching a fresh file to WAL needs an exclusive lock taken while holding a shared one, so
+    SQLite answers "database is locked" at once, without waiting, when another process starts
+    at the same moment: processes starting together retry here, for up to the busy timeout."""
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute("PRAGMA journal_mode = wal")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        finally:
+            conn.close()
+        time.sleep(0.005)
+
+
+class StartupError(StorageError):
+    """The data directory or the database cannot be used: nothing can start. The message is
+    one line for the operator (the command line prints it after "cloudacct: ")."""
+
+
 def init_database(url: str) -> Database:
-    """Bind the proxy to `url` (once per process and URL) and apply pending migrations."""
+    """Make the data directory private, bind the proxy to `url` (once per process and URL)
+    and apply pending migrations. Raises StartupError when any of it fails."""
     global _bound_url
+    from core.config import settings
     from core.migrations import migrate
 
-    with _lock:
-        if _bound_url == url and database.obj is not None:
-            return database.obj
-        if database.obj is not None:
-            database.obj.close()
-        db = open_database(url)
-        database.initialize(db)
-        _bound_url = url
-    migrate(db)
+    home = settings().home
+    try:
+        from core.private_files import secure_home
+
+        secure_home(home)
+    except OSError as exc:
+        raise StartupError(data_directory_message(home, exc)) from exc
+    try:
+        with _lock:
+            if _bound_url == url and database.obj is not None:
+                return database.obj
+            if database.obj is not None:
+                database.obj.close()
+            _bound_url = None
+            db = open_database(url)
+            database.initialize(db)
+            _bound_url = url
+        migrate(db)
+    except StartupError:
+        raise
+    except StorageError as exc:  # a URL of an unknown kind
+        _unbind()
+        raise StartupError(exc.message) from exc
+    except (OSError, ValueError, ImportError, PeeweeException, sqlite3.Error) as exc:
+        _unbind()
+        raise StartupError(database_message(url, exc)) from exc
     return db
+
+
+def _unbind() -> None:
+    """Forget a database that failed to open, so the next start tries afresh."""
+    global _bound_url
+    with _lock:
+        if database.obj is not None:
+            with suppress(PeeweeException, sqlite3.Error):
+                database.obj.close()
+        database.initialize(None)
+        _bound_url = None
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of what went wrong, without the exception's class name."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    cause = exc.__cause__ or exc.__context__
+    text = str(exc).strip() or (str(cause).strip() if cause else "") or type(exc).__name__
+    return " ".join(text.splitlines()[0].split()) if text else type(exc).__name__
+
+
+def data_directory_message(home: Path, exc: OSError, action: str = "write") -> str:
+    """"cannot write the data directory /x: Permission denied; set CLOUDACCT_HOME …"."""
+    import errno
+
+    reason = _reason(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"the data directory {home} is full ({reason}): free some disk space and "
+                "start again")
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(home) else ""
+    return (f"cannot {action} the data directory {home}: {reason}{where}; set CLOUDACCT_HOME "
+            f"to a directory you can {action}, or fix its permissions")
+
+
+def shown_url(url: str) -> str:
+    """The database URL without its password, for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    except ValueError:
+        return "CLOUDACCT_DATABASE_URL"
+
+
+def database_message(url: str, exc: BaseException) -> str:
+    """What stops the database at `url` from opening, and what to do, in one line."""
+    if isinstance(exc, OperationalError):
+        exc = _first_cause(exc)
+    reason = _reason(exc)
+    text = reason.lower()
+    if isinstance(exc, ImportError):
+        return ("cannot open the database: PostgreSQL needs the psycopg2 driver; install "
+                "cloudacct with its [postgres] extra")
+    if not url.startswith("sqlite:"):
+        return (f"cannot open the database {shown_url(url)}: {reason}; check that PostgreSQL "
+                "is running and CLOUDACCT_DATABASE_URL is right")
+    where = url.split(":///", 1)[1] if ":///" in url else url
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"the database {where} is damaged or is not a cloudacct database ({reason}); "
+                "restore it from a backup, or move it away to start with an empty one")
+    if "full" in text or "no space" in text or "too large" in text:
+        return (f"the database {where} cannot be written: the disk is full ({reason}); free "
+                "some disk space and start again")
+    if "disk i/o error" in text:
+        return (f"the database {where} cannot be written ({reason}): the disk may be full or "
+                "failing; free some disk space or check the disk, then start again")
+    if "readonly" in text or "read-only" in text:
+        return (f"the database {where} is read-only ({reason}); check the permissions of the "
+                "file and its directory")
+    return (f"cannot open the database {where}: {reason}; check CLOUDACCT_DATABASE_URL and "
+            "that the file and its directory can be written")
 
 
 def close_database() -> None:

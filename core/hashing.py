@@ -1,8 +1,9 @@
 """Keyed hashes and password hashing.
 
-Codes, card fingerprints and the audit hash of a deleted email are HMAC-SHA256 under a key kept
-in the data directory (created once, mode 0600) or given by `CLOUDACCT_SECRET_KEY` (hex) so that
-several machines sharing one database agree. Passwords are argon2id hashes.
+Codes, PayPal/Paytm fingerprints and the audit hash of a deleted email are HMAC-SHA256 under a
+key kept in the data directory (created once, mode 0600) or given by `CLOUDACCT_SECRET_KEY`
+(hex) so that several machines sharing one database agree. Card fingerprints are the gateway's
+(core.payments), never made under this key. Passwords are argon2id hashes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ _key: bytes | None = None
 
 
 def secret_key() -> bytes:
+    """The key of every keyed hash: CLOUDACCT_SECRET_KEY, or secret.key in the data directory
+    (made once, 0600, in a 0700 directory). A damaged one is a StorageError saying so."""
     global _key
     if _key is not None:
         return _key
@@ -30,14 +33,16 @@ def secret_key() -> bytes:
             return _key
         env = os.environ.get("CLOUDACCT_SECRET_KEY", "").strip()
         if env:
-            _key = bytes.fromhex(env)
+            _key = _key_from_hex(env, "CLOUDACCT_SECRET_KEY")
             return _key
+        from core.private_files import private_dir
+
         path = settings().secret_key_path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            _key = bytes.fromhex(path.read_text().strip())
+            _key = _key_from_hex(path.read_text(errors="replace").strip(), str(path))
         else:
             key = secrets.token_bytes(32)
             with os.fdopen(fd, "w") as handle:
@@ -46,6 +51,20 @@ def secret_key() -> bytes:
                 os.fsync(handle.fileno())
             _key = key
         return _key
+
+
+def _key_from_hex(text: str, where: str) -> bytes:
+    from core.errors import StorageError
+
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) < 16:
+        raise StorageError(f"the secret key in {where} is damaged (it must be at least 32 hex "
+                           "digits); restore it from a backup: codes and keyed hashes depend "
+                           "on it")
+    return key
 
 
 def forget_secret_key() -> None:
@@ -90,8 +109,15 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """Does `password` match? A text that is not valid Unicode (a lone surrogate) never does:
+    no stored password can hold one, as it cannot be hashed; it is a wrong password, not an
+    UnicodeEncodeError, on every path that re-enters a password."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    from core.validation import is_valid_text
+
+    if not is_valid_text(password):
+        return False
     try:
         return _hasher(settings().hash_profile).verify(
             password_hash, normalise_password(password)

@@ -66,13 +66,29 @@ def _abuse_limits(db: Database) -> None:
                      safe=True)
 
 
+def _drop_keyed_card_fingerprints(db: Database) -> None:
+    """Card fingerprints come from the gateway now (core.payments): the keyed hashes of card
+    numbers under secret.key, which anyone with the data directory could brute-force from a
+    known BIN, are erased. A card saved before gets the gateway's fingerprint for its token
+    the next time its account saves a card (core.payments._adopt_gateway_fingerprints)."""
+    db.execute_sql("UPDATE payment_method SET fingerprint = NULL WHERE kind = 'card'")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "accounts, sessions, codes, billing, payments, resources, ledger", _create_schema),
     (2, "billing runs start from what is due: partial indexes", _billing_due_indexes),
     (3, "abuse limits: message caps, log-on throttle per address, email claims", _abuse_limits),
+    (4, "card fingerprints come from the gateway: keyed card hashes erased",
+     _drop_keyed_card_fingerprints),
 ]
 
 LATEST = MIGRATIONS[-1][0]
+
+
+def applied_versions(db: Database) -> set[int]:
+    if "schema_version" not in db.get_tables():
+        return set()
+    return {int(row[0]) for row in db.execute_sql("SELECT version FROM schema_version")}
 
 
 def current_version(db: Database) -> int:
@@ -102,8 +118,10 @@ def migrate(db: Database) -> int:
             if not sqlite:
                 db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK_KEY,))
             # Re-read inside the (IMMEDIATE on SQLite) transaction: two processes starting at
-            # once apply each migration exactly once.
-            if current_version(db) >= version:
+            # once apply each migration exactly once. By version applied, not the highest one:
+            # migrations written side by side (3 and 4) are each applied whatever the order
+            # they reached a database in.
+            if version in applied_versions(db):
                 continue
             apply(db)
             param = "?" if sqlite else "%s"

@@ -1,7 +1,7 @@
 """Peewee models: the whole schema. Times are naive UTC; money is integer cents (USD).
 
-Secrets are never columns: passwords are argon2id hashes, codes and card fingerprints keyed
-hashes, cards a gateway token plus brand, last 4 and expiry.
+Secrets are never columns: passwords are argon2id hashes, codes keyed hashes, cards a gateway
+token plus brand, last 4, expiry and the gateway's own card fingerprint.
 """
 
 from __future__ import annotations
@@ -201,7 +201,8 @@ class PaymentMethod(BaseModel):
     exp_month = IntegerField(null=True)
     exp_year = IntegerField(null=True)
     holder_name = CharField(max_length=200, null=True)
-    fingerprint = CharField(max_length=64, null=True, index=True)  # keyed hash of the number
+    # Cards: the gateway's fingerprint; PayPal/Paytm: a keyed hash of the email/phone.
+    fingerprint = CharField(max_length=64, null=True, index=True)
     display = CharField(max_length=120)  # "Visa •••• 4242", "PayPal b•••r@example.com"
     is_default = BooleanField(default=False)
     created_at = DateTimeField()

@@ -215,8 +215,9 @@ def _store_licence(path: Path, field: str = "rn-licence") -> Path:
 
     The copy re-checks the type and size on the bytes actually read (the file may change
     between the check and the copy), and is written to a temporary name then renamed."""
-    uploads = settings().uploads_dir
-    uploads.mkdir(parents=True, exist_ok=True)
+    from core.private_files import private_dir
+
+    uploads = private_dir(settings().uploads_dir)
     tmp = uploads / f".incoming-{secrets.token_hex(8)}"
     try:
         with path.open("rb") as src:

@@ -172,11 +172,19 @@ def check_password_again(account: Account, password: str | None, field: str) -> 
     clear_reentry_failures(account.email_key)
 
 
+@dataclass(frozen=True)
+class PasswordChanged:
+    sessions_ended: int  # other sessions of the account, logged off
+    keys_removed: int  # trusted SSH keys removed with the change
+
+
 def change_password(token: str | None, current: str | None, new: str | None,
-                    confirmation: str | None) -> int:
+                    confirmation: str | None, *,
+                    remove_trusted_keys: bool = True) -> PasswordChanged:
     """Change the password (fields `current-password`, `new-password`,
     `new-password-confirm`); every other session of the account ends, in every process, and
-    the current one stays. Returns how many other sessions were ended."""
+    the current one stays. With `remove_trusted_keys` (the default) the account's trusted SSH
+    keys go in the same transaction. Returns how many sessions ended and keys went."""
     account = require_account(token)
     if not current:
         raise ValidationError("Enter your current password.", "current-password")
@@ -203,8 +211,11 @@ def change_password(token: str | None, current: str | None, new: str | None,
             raise Refused("Your password was changed in another session in the meantime. "
                           "Log on again.", "current-password")
         ended = end_account_sessions(account.id, "password_changed", except_token=token)
+        removed = 0
+        if remove_trusted_keys:
+            removed = TrustedKey.delete().where(TrustedKey.account == account.id).execute()
     _notify_password_changed(account.email, account.id, token)
-    return ended
+    return PasswordChanged(sessions_ended=ended, keys_removed=removed)
 
 
 def _notify_password_changed(email: str, account_id: int, token: str | None) -> None:
@@ -349,8 +360,9 @@ def export_data(token: str | None) -> Path:
     `settings().exports_dir`; returns its path (`cloudacct-export-<id>-<UTC time>.json`)."""
     account = require_account(token)
     document = export_document(account.id)
-    directory = settings().exports_dir
-    directory.mkdir(parents=True, exist_ok=True)
+    from core.private_files import private_dir
+
+    directory = private_dir(settings().exports_dir)
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     path = directory / f"cloudacct-export-{account.id}-{stamp}.json"
     tmp = path.with_suffix(".json.tmp")

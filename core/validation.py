@@ -25,6 +25,16 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in text)
 
 
+def is_valid_text(text: str) -> bool:
+    """Can `text` be stored and hashed (UTF-8)? Not when it holds a lone surrogate, which a
+    terminal never types but a decoder with `surrogateescape` or a script can hand over."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def clean_line(text: str | None, field: str, label: str, *, max_length: int = 200,
                required: bool = True) -> str:
     """A one-line text field: trimmed, no control characters, within length."""
@@ -156,6 +166,9 @@ def check_password(password: str | None, email: Email | None = None,
     """The NFKC password if it meets the policy (SPEC F1). Spaces are kept as typed."""
     from core.hashing import normalise_password
 
+    if not is_valid_text(password or ""):
+        raise ValidationError("The password holds a character that is not valid text. Type "
+                              "it again.", field)
     value = normalise_password(password or "")
     if len(value) < PASSWORD_MIN:
         raise ValidationError(f"Use at least {PASSWORD_MIN} characters.", field)

@@ -1,6 +1,8 @@
 """The `cloudacct` command line (CONTRACT.md, "Command line").
 
-Exit codes: 0 success, 2 bad usage, 1 a refused operation (one line on stderr).
+Exit codes: 0 success, 2 bad usage, 1 a refused operation (one line on stderr). Start-up
+failures too (a data directory that cannot be made or written, a database that cannot be opened
+or migrated, a console that cannot be built) end with one line and exit 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,9 +85,16 @@ def _fail(message: str) -> int:
 
 
 def _run_outbox(args: argparse.Namespace) -> int:
+    from core.config import settings
+    from core.db import data_directory_message
     from core.delivery import read_outbox
 
-    messages = read_outbox(args.to)
+    home = settings().home
+    try:
+        _data_directory_readable(home)
+        messages = read_outbox(args.to)
+    except OSError as exc:
+        return _fail(data_directory_message(home, exc, "read"))
     if args.limit is not None:
         messages = messages[: max(0, args.limit)]
     if args.json:
@@ -103,6 +113,20 @@ def _run_outbox(args: argparse.Namespace) -> int:
             print(f"  {line}")
         print()
     return 0
+
+
+def _data_directory_readable(home: Path) -> None:
+    """A data directory not made yet holds nothing; one that cannot be (a path through a
+    file) or is not a directory is an OSError."""
+    import errno
+    import stat
+
+    try:
+        info = home.stat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(home))
 
 
 def _open_database() -> None:
@@ -167,10 +191,28 @@ def _run_review(args: argparse.Namespace) -> int:
 
 
 def _run_console() -> int:
+    from core.errors import DomainError
     from tui.app import CloudAcctApp
 
-    CloudAcctApp().run()
+    try:
+        app = CloudAcctApp()
+    except DomainError:
+        raise  # a StartupError from the data directory or the database: main prints it
+    except OSError as exc:
+        from core.config import settings
+        from core.db import data_directory_message
+
+        return _fail(data_directory_message(settings().home, exc))
+    except Exception as exc:  # noqa: BLE001 (one line instead of a traceback, as promised)
+        return _fail(f"the console could not start ({type(exc).__name__}: "
+                     f"{_first_line(exc)})")
+    app.run()
     return 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return " ".join(text.splitlines()[0].split()) if text else "no details"
 
 
 def _run_serve_ssh(args: argparse.Namespace) -> int:
@@ -194,6 +236,9 @@ def _run_serve_ssh(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.private_files import keep_files_private
+
+    keep_files_private()  # before anything is created: every file of the data directory 0600
     args = _parser().parse_args(argv)
     from core.errors import DomainError
 

@@ -1,9 +1,17 @@
-"""Email: SMTP when CLOUDACCT_SMTP_URL is set (STARTTLS when offered), else the local Maildir."""
+"""Email: SMTP when CLOUDACCT_SMTP_URL is set (STARTTLS when offered), else the local Maildir.
+
+The mail password never goes out in clear: with a user and password in the URL, a server that
+offers no STARTTLS (or one whose STARTTLS a man in the middle removed) is refused before AUTH,
+nothing is sent, unless the URL says so explicitly with `?insecure_auth=1`. Certificates are
+verified against the system's CAs, or the `?cafile=/path/ca.pem` of the URL.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlparse
@@ -73,13 +81,29 @@ def _redact(address: str) -> str:
     return mask_email(address) if "@" in address else address
 
 
+def _private_maildir():
+    """mailbox.Maildir whose messages are 0600 whatever the umask (the standard one creates
+    them 0666 less the umask; its directories are 0700 already)."""
+    import mailbox
+
+    class PrivateMaildir(mailbox.Maildir):
+        def _create_tmp(self):
+            handle = super()._create_tmp()
+            os.fchmod(handle.fileno(), 0o600)  # before a byte of the message is written
+            return handle
+
+    return PrivateMaildir
+
+
 def _store_in_maildir(message: EmailMessage) -> None:
     import mailbox
 
+    from core.private_files import private_dir
+
     try:
         # Maildir() makes only the last directory: the data directory may not exist yet.
-        settings().maildir.parent.mkdir(parents=True, exist_ok=True)
-        box = mailbox.Maildir(settings().maildir, create=True)
+        private_dir(settings().maildir.parent)
+        box = _private_maildir()(settings().maildir, create=True)
         box.add(mailbox.MaildirMessage(message))
     except OSError as exc:
         raise DeliveryError(
@@ -88,34 +112,98 @@ def _store_in_maildir(message: EmailMessage) -> None:
         ) from exc
 
 
+SMTP_OPTIONS = frozenset({"insecure_auth", "cafile"})
+_YES = frozenset({"1", "true", "yes", "on"})
+_NO = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """CLOUDACCT_SMTP_URL, read: where to connect and the rules of the connection."""
+
+    tls_from_start: bool  # smtps://
+    host: str
+    port: int
+    user: str | None
+    password: str = field(repr=False)
+    insecure_auth: bool  # the URL allows the password over a connection without TLS
+    cafile: str | None
+
+
+def smtp_target(url: str) -> SmtpTarget:
+    """Read the URL (DeliveryError when it is not one cloudacct can use)."""
+    from urllib.parse import parse_qs
+
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+        options = parse_qs(parsed.query, keep_blank_values=True)
+    except ValueError as exc:
+        raise DeliveryError(f"CLOUDACCT_SMTP_URL is not a valid URL ({exc}).") from exc
+    if parsed.scheme not in ("smtp", "smtps"):
+        raise DeliveryError("CLOUDACCT_SMTP_URL must start with smtp:// or smtps://.")
+    unknown = sorted(set(options) - SMTP_OPTIONS)
+    if unknown:
+        raise DeliveryError(f"CLOUDACCT_SMTP_URL has an unknown option {unknown[0]!r} (known: "
+                            "insecure_auth, cafile).")
+    flag = (options.get("insecure_auth") or ["0"])[-1].strip().lower()
+    if flag not in _YES | _NO:
+        raise DeliveryError("CLOUDACCT_SMTP_URL: insecure_auth must be 1 (allow the password "
+                            "without TLS) or 0.")
+    return SmtpTarget(
+        tls_from_start=parsed.scheme == "smtps", host=parsed.hostname or "localhost",
+        port=port or (465 if parsed.scheme == "smtps" else 25),
+        user=unquote(parsed.username) if parsed.username else None,
+        password=unquote(parsed.password or ""), insecure_auth=flag in _YES,
+        cafile=(options.get("cafile") or [""])[-1] or None)
+
+
+NO_TLS_FOR_PASSWORD = (
+    "The email could not be sent: the mail server offers no TLS, and the mail password is "
+    "never sent in clear (use smtps://, a server with STARTTLS, or add ?insecure_auth=1 to "
+    "CLOUDACCT_SMTP_URL to allow it). Nothing was recorded; please try again.")
+
+
 def _send_smtp(url: str, message: EmailMessage) -> None:
     import smtplib
     import ssl
 
-    parsed = urlparse(url)
-    if parsed.scheme not in ("smtp", "smtps"):
-        raise DeliveryError("CLOUDACCT_SMTP_URL must start with smtp:// or smtps://.")
-    host = parsed.hostname or "localhost"
-    port = parsed.port or (465 if parsed.scheme == "smtps" else 25)
-    context = ssl.create_default_context()
+    target = smtp_target(url)
     try:
-        if parsed.scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_S,
-                                                    context=context)
+        # Certificates and host names are verified (the default context); a CA file of the
+        # URL replaces the system's CAs, for a private CA.
+        context = ssl.create_default_context(cafile=target.cafile)
+    except OSError as exc:
+        raise DeliveryError(f"The CA file of CLOUDACCT_SMTP_URL cannot be read "
+                            f"({exc.strerror or exc}).") from exc
+    try:
+        if target.tls_from_start:
+            client: smtplib.SMTP = smtplib.SMTP_SSL(target.host, target.port,
+                                                    timeout=SMTP_TIMEOUT_S, context=context)
         else:
-            client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_S)
+            client = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT_S)
         with client:
             client.ehlo()
-            if parsed.scheme == "smtp" and client.has_extn("starttls"):
+            encrypted = target.tls_from_start
+            if not encrypted and client.has_extn("starttls"):
                 client.starttls(context=context)
                 client.ehlo()
-            if parsed.username:
-                client.login(unquote(parsed.username), unquote(parsed.password or ""))
+                encrypted = True
+            if target.user:
+                if not encrypted and not target.insecure_auth:
+                    log.warning("SMTP server %s:%s offers no STARTTLS: the password was not "
+                                "sent (CLOUDACCT_SMTP_URL ?insecure_auth=1 allows it)",
+                                target.host, target.port)
+                    raise DeliveryError(NO_TLS_FOR_PASSWORD)
+                client.login(target.user, target.password)
             refused = client.send_message(message)
             if refused:
                 raise DeliveryError("The mail server refused the address. Check it and retry.")
     except DeliveryError:
         raise
+    except UnicodeError as exc:  # smtplib sends user names and passwords as ASCII only
+        raise DeliveryError("The email could not be sent: the mail user name and password of "
+                            "CLOUDACCT_SMTP_URL must be ASCII. Nothing was recorded.") from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(
             f"The email could not be sent ({type(exc).__name__}: {exc}). "

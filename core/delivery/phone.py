@@ -1,5 +1,6 @@
 """SMS and voice through a provider interface. The built-in provider writes each message as a
-JSON file in the outbox directory of the data directory (atomically: a reader never sees half)."""
+JSON file in the outbox directory of the data directory (atomically: a reader never sees half),
+0600 in a 0700 directory: a live code is in it."""
 
 from __future__ import annotations
 
@@ -31,9 +32,12 @@ class OutboxPhoneProvider:
                   "seq": time.time_ns()}
         name = f"{record['seq']}-{uuid.uuid4().hex[:12]}-{channel}.json"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            from core.private_files import private_dir
+
+            private_dir(directory)
             tmp = directory / f".{name}.tmp"
-            with open(tmp, "w", encoding="utf-8") as handle:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(record, handle, ensure_ascii=False)
                 handle.flush()
                 os.fsync(handle.fileno())

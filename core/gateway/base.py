@@ -1,8 +1,12 @@
 """The payment gateway interface. The sandbox implements it; a real gateway's adapter would too.
 
 Card numbers and security codes go to `tokenize_card` and nowhere else: everything after works
-on the token. Every call that moves money takes an idempotency key, so a retried call (after a
-crash or a timeout) never moves money twice.
+on the token. Duplicate cards are told apart by the gateway's own card fingerprint (as Stripe's
+`card.fingerprint`): the same number gives the same fingerprint at one merchant, and only the
+gateway holds what makes it, so nothing the merchant keeps lets anyone test a card number.
+
+Every call that moves money takes an idempotency key, so a retried call (after a crash or a
+timeout) never moves money twice.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class CardToken:
     last4: str
     exp_month: int
     exp_year: int
+    fingerprint: str  # the gateway's: equal for every token of one card number, at most 64
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,12 @@ class GatewayRecord:
 class PaymentGateway(Protocol):
     def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvv: str,
                       holder: str) -> CardToken: ...
+
+    def card_fingerprint(self, token: str) -> str | None:
+        """The fingerprint of the card behind a token (None: no such card token, or one the
+        gateway has no fingerprint for). For cards saved before fingerprints came from the
+        gateway."""
+        ...
 
     def authorize(self, token: str, amount_cents: int, *,
                   idempotency_key: str) -> Authorization: ...

@@ -3,8 +3,11 @@
 It keeps its own books OUTSIDE cloudacct's database, as a real gateway would: a small SQLite
 file of its own (`<CLOUDACCT_HOME>/sandbox-gateway.db`, WAL, plain `sqlite3`), holding
 
-- tokens: brand, last 4, expiry and the test behaviour of the card (never its number or
-  security code), PayPal billing agreements and Paytm links;
+- tokens: brand, last 4, expiry, the test behaviour and the fingerprint of the card (never its
+  number or security code), PayPal billing agreements and Paytm links;
+- its own fingerprint key (`gateway_keys`), made once per store: a card's fingerprint is an
+  HMAC of the number under it, so cloudacct (which keeps only the fingerprint) cannot test a
+  card number against it, as with a real gateway;
 - authorizations (held / voided / declined), charges (succeeded / declined), refunds;
 - operations: every money-moving call by idempotency key, so a repeated call with the same key
   returns the first result (or the same decline) and moves no money twice;
@@ -18,6 +21,8 @@ declines come when money is asked for: at `authorize` (the pre-authorization hol
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -73,6 +78,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     kind TEXT NOT NULL,              -- card | paypal | paytm
     brand TEXT, last4 TEXT, exp_month INTEGER, exp_year INTEGER,
     behaviour TEXT NOT NULL DEFAULT 'ok',
+    fingerprint TEXT,                -- cards: HMAC of the number under the gateway's key
     detail TEXT,                     -- PayPal email, Paytm phone
     created_at TEXT NOT NULL,
     revoked_at TEXT
@@ -117,6 +123,10 @@ CREATE TABLE IF NOT EXISTS refunds (
     idempotency_key TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS gateway_keys (
+    name TEXT PRIMARY KEY,
+    key BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS paypal_sessions (
     id TEXT PRIMARY KEY,
     email TEXT NOT NULL,
@@ -149,6 +159,7 @@ class SandboxGateway:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._conn_key: tuple[int, Path, int] = (0, Path(), 0)
+        self._fingerprint_key: bytes | None = None
 
     # --- storage -------------------------------------------------------------------------
 
@@ -169,8 +180,10 @@ class SandboxGateway:
         crash tests kill it); only a power cut could lose the last of them, and this is a
         test-mode gateway, not cloudacct's own books, which stay at FULL.
         """
+        from core.private_files import private_dir, private_file
+
         path = self.path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             inode = path.stat().st_ino
         except FileNotFoundError:
@@ -178,6 +191,8 @@ class SandboxGateway:
         if self._conn is not None and self._conn_key == (os.getpid(), path, inode):
             return self._conn
         self._close()
+        if inode is None:
+            private_file(path)  # 0600 before SQLite opens it: its -wal and -shm take its mode
         conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         try:
             conn.row_factory = sqlite3.Row
@@ -187,13 +202,28 @@ class SandboxGateway:
             if path not in self._ready or inode is None:
                 conn.execute("PRAGMA journal_mode = WAL")
                 # One transaction: a process killed here leaves all of the tables or none.
-                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}")
+                self._upgrade(conn)
+                conn.execute("COMMIT")
                 self._ready.add(path)
+            row = conn.execute("SELECT key FROM gateway_keys WHERE name = 'card_fingerprint'"
+                               ).fetchone()
         except BaseException:
             conn.close()
             raise
+        self._fingerprint_key = bytes(row["key"])
         self._conn, self._conn_key = conn, (os.getpid(), path, path.stat().st_ino)
         return conn
+
+    @staticmethod
+    def _upgrade(conn: sqlite3.Connection) -> None:
+        """A store made before card fingerprints gains the column and its key (its older card
+        tokens have no fingerprint: their numbers were never kept)."""
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(tokens)")}
+        if "fingerprint" not in columns:
+            conn.execute("ALTER TABLE tokens ADD COLUMN fingerprint TEXT")
+        conn.execute("INSERT OR IGNORE INTO gateway_keys (name, key) VALUES (?, ?)",
+                     ("card_fingerprint", secrets.token_bytes(32)))
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None
@@ -309,13 +339,27 @@ class SandboxGateway:
         behaviour = TEST_CARDS.get(digits, "ok")
         token = _new_id("card")
         with self._tx() as conn:
+            fingerprint = self._fingerprint(digits)
             conn.execute(
                 "INSERT INTO tokens (token, kind, brand, last4, exp_month, exp_year, behaviour, "
-                "created_at) VALUES (?,?,?,?,?,?,?,?)",
+                "fingerprint, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (token, "card", brand, digits[-4:], exp_month, exp_year, behaviour,
-                 _now_text()))
+                 fingerprint, _now_text()))
         return CardToken(token=token, brand=brand, last4=digits[-4:], exp_month=exp_month,
-                         exp_year=exp_year)
+                         exp_year=exp_year, fingerprint=fingerprint)
+
+    def _fingerprint(self, digits: str) -> str:
+        """`fp_` and 128 bits of HMAC-SHA256 of the number under this store's own key. Call
+        with a connection open (it loads the key)."""
+        assert self._fingerprint_key is not None
+        mac = hmac.new(self._fingerprint_key, b"card-fingerprint\x1f" + digits.encode("ascii"),
+                       hashlib.sha256)
+        return "fp_" + mac.hexdigest()[:32]
+
+    def card_fingerprint(self, token: str) -> str | None:
+        rows = self._rows("SELECT fingerprint FROM tokens WHERE token = ? AND kind = 'card'",
+                          (token or "",))
+        return rows[0]["fingerprint"] if rows else None
 
     def authorize(self, token: str, amount_cents: int, *,
                   idempotency_key: str) -> Authorization:

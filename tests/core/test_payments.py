@@ -251,7 +251,7 @@ def test_saving_a_card_holds_and_releases_one_dollar(payer, sandbox):
     assert sandbox.lookup(entries[0].idempotency_key).state == "voided"
     row = PaymentMethod.get_by_id(method.id)
     assert row.gateway_token == auths[0]["token"]
-    assert row.fingerprint and len(row.fingerprint) == 64
+    assert row.fingerprint == sandbox.tokens()[0]["fingerprint"]  # the gateway's
     assert list_payment_methods(payer) == [method]
 
 
@@ -296,7 +296,10 @@ def test_the_same_card_twice_is_refused(payer, sandbox):
     with pytest.raises(ValidationError) as info:
         save_card(payer, "4242-4242-4242-4242", "01/31", "456", "Someone")
     assert info.value.field == "card-number" and "already" in info.value.message
-    assert methods() == 1 and len(sandbox.tokens()) == 1
+    # The gateway tells a duplicate once the card is tokenized: that token is revoked, unheld.
+    assert methods() == 1 and sorted(t["revoked_at"] is None for t in sandbox.tokens()) == [
+        False, True]
+    assert len(sandbox.authorizations()) == 1 and LedgerEntry.select().count() == 2
 
 
 def test_another_account_may_save_the_same_card(payer, db):

@@ -50,7 +50,7 @@ def test_change_password_ends_every_other_session_but_this_one(active, cloudacct
     token, _ = active
     account_id = current_account(token).id
     others = [log_on(EMAIL, STRONG_PASSWORD).token, ssh_log_on()]
-    assert change(token) == 2
+    assert change(token).sessions_ended == 2
     for other in others:
         assert session_alive(other) == ("Your password was changed in another session. "
                                         "Please log on again.")
@@ -105,7 +105,7 @@ def test_wrong_current_passwords_lock_for_a_while(active, clock):
     with pytest.raises(LockedError):
         change(token)
     clock.advance(timedelta(minutes=15, seconds=1))
-    assert change(token) == 0
+    assert change(token).sessions_ended == 0
 
 
 @pytest.mark.parametrize("new,confirmation,field", [
@@ -148,6 +148,69 @@ def test_an_ended_session_cannot_change_the_password(active):
     log_off(token)
     with pytest.raises(SessionExpired):
         change(token)
+
+
+def test_change_password_removes_the_trusted_keys_by_default(active):
+    """SPEC F9: a key trusted by whoever knew the old password stops opening the console; the
+    keys of another account stay."""
+    from core.accounts import log_on_with_trusted_key
+    from core.models import TrustedKey
+    from core.security import change_password, trust_current_key, trusted_keys
+    from core.sessions import require_account
+    from tests.core.conftest import make_account
+
+    token, _ = active
+    trust_current_key(ssh_log_on())
+    trust_current_key(ssh_log_on(key=KEY[:-1] + "A"))
+    other = make_account("bob@example.com")
+    TrustedKey.create(account=require_account(other.token).id, fingerprint="SHA256:bob",
+                      created_at=require_account(other.token).created_at)
+    result = change_password(token, STRONG_PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
+    assert (result.sessions_ended, result.keys_removed) == (2, 2)
+    assert trusted_keys(token) == ()
+    assert log_on_with_trusted_key(KEY, "203.0.113.5") is None
+    assert TrustedKey.select().where(TrustedKey.fingerprint == "SHA256:bob").count() == 1
+
+
+def test_change_password_may_keep_the_trusted_keys(active):
+    from core.accounts import log_on_with_trusted_key
+    from core.security import change_password, trust_current_key, trusted_keys
+
+    token, _ = active
+    key = trust_current_key(ssh_log_on())
+    result = change_password(token, STRONG_PASSWORD, NEW_PASSWORD, NEW_PASSWORD,
+                             remove_trusted_keys=False)
+    assert (result.sessions_ended, result.keys_removed) == (1, 0)
+    assert trusted_keys(token) == (key,)
+    assert log_on_with_trusted_key(KEY, "203.0.113.5").account.email == EMAIL
+
+
+def test_a_refused_change_removes_no_key(active, monkeypatch):
+    """The keys go in the password's transaction: a change that does not happen keeps them."""
+    import core.security as security
+    from core.hashing import hash_password
+    from core.models import Account
+
+    token, _ = active
+    key = trust_current_key_over_ssh()
+    with pytest.raises(ValidationError):
+        security.change_password(token, STRONG_PASSWORD, "short", "short")
+
+    def changed_meanwhile(password: str) -> str:
+        """Another session changes the password between the check and the write."""
+        Account.update(password_hash=hash_password("changed elsewhere 42 x")).execute()
+        return hash_password(password)
+
+    monkeypatch.setattr(security, "hash_password", changed_meanwhile)
+    with pytest.raises(Refused):
+        security.change_password(token, STRONG_PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
+    assert security.trusted_keys(token) == (key,)
+
+
+def trust_current_key_over_ssh():
+    from core.security import trust_current_key
+
+    return trust_current_key(ssh_log_on())
 
 
 # --- the overview ------------------------------------------------------------------------------

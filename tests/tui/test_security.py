@@ -12,6 +12,7 @@ from tests.tui.helpers import fill, settle, shown, snapshot_ready
 from tui.app import CloudAcctApp
 from tui.screens.console import ConsoleScreen
 from tui.screens.modals.change_password import ChangePasswordModal
+from tui.screens.modals.confirm_key import ConfirmKeyModal
 
 SIZE = (100, 40)
 EMAIL = "alice@example.com"
@@ -109,15 +110,92 @@ async def test_trust_and_remove_the_key_of_an_ssh_session():
         assert rows_of(pilot, "#logons")[0][1:] == ["SSH from 198.51.100.7", "this session"]
         assert FINGERPRINT in shown(pilot, "#keys-message")
         await press(pilot, "#trust-this-key")
+        assert isinstance(app.screen, ConfirmKeyModal)  # asks first, naming the key
+        assert shown(pilot, "#confirm-key-fingerprint") == FINGERPRINT
+        assert trusted_keys(token) == ()
+        await press(pilot, "#confirm-key")
         assert [k.fingerprint for k in trusted_keys(token)] == [FINGERPRINT]
         assert rows_of(pilot, "#trusted-keys")[0][0] == FINGERPRINT
         assert not app.screen.query("#trust-this-key")  # trusted now: nothing more to trust
 
         app.screen.query_one("#trusted-keys", DataTable).move_cursor(row=0)
         await press(pilot, "#remove-key")
+        assert isinstance(app.screen, ConfirmKeyModal)
+        assert shown(pilot, "#confirm-key-fingerprint") == FINGERPRINT
+        assert len(trusted_keys(token)) == 1
+        await press(pilot, "#confirm-key")
         assert trusted_keys(token) == ()
         assert rows_of(pilot, "#trusted-keys") == [["No trusted keys.", "", ""]]
         assert app.screen.query("#trust-this-key")  # it can be trusted again
+
+
+async def test_trusting_and_removing_a_key_can_be_cancelled():
+    """Cancel or Escape in the confirmation changes nothing; Enter alone is Cancel."""
+    from core.security import trusted_keys
+
+    token = active_account()
+    ssh = another_session(origin="198.51.100.7", key_fingerprint=FINGERPRINT)
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_security(pilot, ssh)
+        await press(pilot, "#trust-this-key")
+        await pilot.press("enter")  # focus starts on Cancel
+        await settle(pilot)
+        assert isinstance(app.screen, ConsoleScreen) and trusted_keys(token) == ()
+        await press(pilot, "#trust-this-key")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConsoleScreen) and trusted_keys(token) == ()
+        assert app.screen.query("#trust-this-key")
+
+        await press(pilot, "#trust-this-key")
+        await press(pilot, "#confirm-key")
+        app.screen.query_one("#trusted-keys", DataTable).move_cursor(row=0)
+        await press(pilot, "#remove-key")
+        await press(pilot, "#confirm-key-cancel")
+        assert isinstance(app.screen, ConsoleScreen)
+        assert [k.fingerprint for k in trusted_keys(token)] == [FINGERPRINT]
+        assert rows_of(pilot, "#trusted-keys")[0][0] == FINGERPRINT
+
+
+async def test_change_password_removes_trusted_keys_unless_unchecked():
+    from core.models import TrustedKey
+    from core.security import trusted_keys
+    from core.sessions import require_account
+    from tests.conftest import START
+
+    token = active_account()
+    account_id = require_account(token).id
+    for n in range(2):
+        TrustedKey.create(account=account_id, fingerprint=f"{FINGERPRINT[:-1]}{n}",
+                          created_at=START)
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_security(pilot, token)
+        await press(pilot, "#change-password")
+        assert app.screen.query_one("#remove-trusted-keys").value is True  # on by default
+        fill(pilot, "#current-password", STRONG_PASSWORD)
+        fill(pilot, "#new-password", NEW_PASSWORD)
+        fill(pilot, "#new-password-confirm", NEW_PASSWORD)
+        await press(pilot, "#change-password-save")
+        assert isinstance(app.screen, ConsoleScreen)
+        assert shown(pilot, "#security-message") == (
+            "Password changed; 0 other sessions were logged off. 2 trusted SSH keys were "
+            "removed.")
+        assert trusted_keys(token) == ()
+        assert rows_of(pilot, "#trusted-keys") == [["No trusted keys.", "", ""]]
+
+        TrustedKey.create(account=account_id, fingerprint=FINGERPRINT, created_at=START)
+        await press(pilot, "#change-password")
+        fill(pilot, "#current-password", NEW_PASSWORD)
+        fill(pilot, "#new-password", STRONG_PASSWORD)
+        fill(pilot, "#new-password-confirm", STRONG_PASSWORD)
+        await press(pilot, "#remove-trusted-keys", "space")
+        assert app.screen.query_one("#remove-trusted-keys").value is False
+        await press(pilot, "#change-password-save")
+        assert shown(pilot, "#security-message") == \
+            "Password changed; 0 other sessions were logged off."
+        assert [k.fingerprint for k in trusted_keys(token)] == [FINGERPRINT]
 
 
 async def test_change_password_ends_another_session():

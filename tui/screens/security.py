@@ -12,6 +12,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
 from tui.screens.modals.change_password import ChangePasswordModal, password_changed_message
+from tui.screens.modals.confirm_key import ConfirmKeyModal
 from tui.screens.modals.delete_account import DeleteAccountModal, hidden, set_line
 from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import SafeStatic, clean_text
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from core.deletion import DeletionCheck
-    from core.security import SecurityView, TrustedKeyView
+    from core.security import PasswordChanged, SecurityView, TrustedKeyView
 
 DELETE_AREA_TEXT = (
     "You can delete your account if you no longer use it. Once it is deleted you are logged "
@@ -172,9 +173,9 @@ class SecuritySection(Section):
         event.stop()
         email = self.security.email if self.security else ""
 
-        def done(ended: int | None) -> None:
-            if ended is not None:
-                self.say(password_changed_message(ended))
+        def done(result: PasswordChanged | None) -> None:
+            if result is not None:
+                self.say(password_changed_message(result))
                 self.load()
 
         self.app.push_screen(ChangePasswordModal(email), done)
@@ -188,8 +189,14 @@ class SecuritySection(Section):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if not key or key == "none":
             return
-        if self.start_busy("remove-key", self.query_one("#remove-key", Button)):
-            self.remove_key(key)
+        keys = self.security.trusted_keys if self.security else ()
+        fingerprint = next((k.fingerprint for k in keys if str(k.id) == key), "")
+
+        def confirmed(go: bool | None) -> None:
+            if go and self.start_busy("remove-key", self.query_one("#remove-key", Button)):
+                self.remove_key(key)
+
+        self.app.push_screen(ConfirmKeyModal("remove", fingerprint), confirmed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="remove-key")
     def remove_key(self, key_id: str) -> tuple[TrustedKeyView, ...]:
@@ -200,8 +207,16 @@ class SecuritySection(Section):
     @on(Button.Pressed, "#trust-this-key")
     def _trust(self, event: Button.Pressed) -> None:
         event.stop()
-        if self.start_busy("trust-key", self.query_one("#trust-this-key", Button)):
-            self.trust_key()
+        fingerprint = self.security.current_key_fingerprint if self.security else None
+        if not fingerprint:
+            return
+
+        def confirmed(go: bool | None) -> None:
+            trust = self.query("#trust-this-key")
+            if go and trust and self.start_busy("trust-key", trust.first(Button)):
+                self.trust_key()
+
+        self.app.push_screen(ConfirmKeyModal("trust", fingerprint), confirmed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="trust-key")
     def trust_key(self) -> TrustedKeyView:

@@ -1,5 +1,6 @@
 """Change password (F9): the current password, a new one with its live strength, and the new one
-again. On success every other session of the account ends; the window returns how many."""
+again, and whether to remove the trusted SSH keys too (checked by default). On success every
+other session of the account ends; the window returns how many, and how many keys went."""
 
 from __future__ import annotations
 
@@ -11,28 +12,36 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.password_strength import PasswordStrength
 from tui.widgets.safe_text import FieldError
 
 if TYPE_CHECKING:
+    from core.security import PasswordChanged
     from core.validation import Strength
 
 FIELDS = ("current-password", "new-password", "new-password-confirm")
 STRENGTH_DELAY = 0.25
 
 
-def password_changed_message(ended: int) -> str:
-    """"Password changed; N other sessions were logged off." (singular for one)."""
-    if ended == 1:
-        return "Password changed; 1 other session was logged off."
-    return f"Password changed; {ended} other sessions were logged off."
+def password_changed_message(result: PasswordChanged) -> str:
+    """"Password changed; N other sessions were logged off." (singular for one), and how many
+    trusted SSH keys were removed with it, if any."""
+    ended = result.sessions_ended
+    text = ("Password changed; 1 other session was logged off." if ended == 1
+            else f"Password changed; {ended} other sessions were logged off.")
+    keys = result.keys_removed
+    if keys:
+        text += (" 1 trusted SSH key was removed." if keys == 1
+                 else f" {keys} trusted SSH keys were removed.")
+    return text
 
 
-class ChangePasswordModal(CoreWork, ModalScreen[int | None]):
-    """Returns how many other sessions were ended, or None when closed without a change."""
+class ChangePasswordModal(CoreWork, ModalScreen["PasswordChanged | None"]):
+    """Returns what the change did (sessions ended, keys removed), or None when closed without
+    a change."""
 
     DEFAULT_CSS = """
     ChangePasswordModal #change-password-window {
@@ -75,6 +84,9 @@ class ChangePasswordModal(CoreWork, ModalScreen[int | None]):
                 yield Input(placeholder="the new password again", password=True,
                             id="new-password-confirm", compact=True)
             yield FieldError("new-password-confirm", classes="field-note")
+            # A key trusted by whoever knew the old password would go on opening the console.
+            yield Checkbox("Also remove my trusted SSH keys", value=True,
+                           id="remove-trusted-keys", compact=True)
             with Horizontal(classes="button-row"):
                 yield Button("Change password", id="change-password-save",
                              variant="primary", compact=True)
@@ -141,20 +153,22 @@ class ChangePasswordModal(CoreWork, ModalScreen[int | None]):
             return
         for error in self.query(FieldError):
             error.clear()
-        self.submit(*(self.query_one(f"#{field}", Input).value for field in FIELDS))
+        self.submit(*(self.query_one(f"#{field}", Input).value for field in FIELDS),
+                    remove_keys=self.query_one("#remove-trusted-keys", Checkbox).value)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="change-password")
-    def submit(self, current: str, new: str, confirmation: str) -> int:
+    def submit(self, current: str, new: str, confirmation: str, *,
+               remove_keys: bool) -> PasswordChanged:
         from core.security import change_password
 
         return call_core(change_password, self.app.token,  # type: ignore[attr-defined]
-                         current, new, confirmation)
+                         current, new, confirmation, remove_trusted_keys=remove_keys)
 
     def core_done(self, group: str, result: Any) -> None:
         if group == "strength":
             self.query_one(PasswordStrength).show(result)
         elif group == "change-password":
-            self.dismiss(int(result))
+            self.dismiss(result)
 
     def core_refused(self, group: str, error: Exception) -> None:
         if group != "change-password":
