@@ -23,53 +23,27 @@ Decisions
 
 from __future__ import annotations
 
-import calendar
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from core import catalogue, clock
-from core.catalogue import BILLING_METHODS, PRODUCTS, REGIONS, Region, subscription_price_cents
+from core.catalogue import (
+    BILLING_METHODS,
+    PRODUCTS,
+    REGIONS,
+    Region,
+    add_months,
+    months_between,  # noqa: F401 (named here too: callers know it from this module)
+    subscription_price_cents,
+    usage_cost_cents,
+)
 from core.db import transaction
 from core.errors import NotFound, Refused, StorageError
 from core.models import Account, Bill, BillingAddress, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
 from core.validation import parse_object_id
-
-# --- time and money helpers -----------------------------------------------------------------
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day and time `months` calendar months later (clamped to the month's last day)."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def months_between(start: datetime, end: datetime) -> int:
-    """Whole calendar months from `start` to an `end` made by `add_months(start, n)`."""
-    return (end.year - start.year) * 12 + (end.month - start.month)
-
-
-def _whole_seconds(start: datetime, end: datetime) -> int:
-    return max(0, int((end - start).total_seconds()))
-
-
-def usage_cost_cents(hourly_cents: int, anchor: datetime, start: datetime,
-                     end: datetime) -> int:
-    """Pay-As-You-Go cost of [start, end) for a resource that started at `anchor`.
-
-    Use is charged per second; the total from `anchor` is rounded up to the whole cent, and a
-    period costs the difference of the totals at its ends, so however usage is cut into bills
-    they add up to exactly the rounded total."""
-
-    def total(until: datetime) -> int:
-        return -(-hourly_cents * _whole_seconds(anchor, until) // 3600)
-
-    return max(0, total(end) - total(start))
-
 
 # --- the purchase gate ----------------------------------------------------------------------
 
