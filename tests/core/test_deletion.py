@@ -483,7 +483,7 @@ def test_a_decoy_sign_up_for_the_deleted_email_ends(buyer):
 # --- the same email again -------------------------------------------------------------------
 
 def test_the_same_email_signs_up_again_as_a_fresh_account(buyer, clock):
-    from core.accounts import log_on, overview
+    from core.accounts import log_on, overview_page
     from core.billing import billing_page, list_bills
     from core.billing_run import run_billing
     from core.models import Account
@@ -510,7 +510,7 @@ def test_the_same_email_signs_up_again_as_a_fresh_account(buyer, clock):
     confirm_code(fresh.token, "signup", "email", latest_code(EMAIL))
     new = Account.get(Account.email_key == "alice@example.com")
     assert new.id != old_id and new.status == "active"
-    home = overview(fresh.token)
+    home = overview_page(fresh.token)
     assert not home.has_billing_address and home.payment_methods == 0
     assert home.real_name_status is None
     assert [s.key for s in home.next_steps] == ["billing-address", "payment-method",
