@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.errors import ValidationError
+from core.wording import with_article
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256
@@ -579,7 +580,8 @@ def check_card_number(text: str | None, field: str = "card-number") -> tuple[str
     if len(digits) not in lengths:
         allowed = ", ".join(str(n) for n in lengths[:-1])
         allowed = f"{allowed} or {lengths[-1]}" if allowed else str(lengths[-1])
-        raise ValidationError(f"A {brand} card number has {allowed} digits.", field)
+        raise ValidationError(
+            f"{with_article(brand, capital=True)} card number has {allowed} digits.", field)
     return digits, brand
 
 
