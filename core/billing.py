@@ -1,11 +1,11 @@
-"""F8 Billing: billing runs, bills, paying what is outstanding.
+"""F8 Billing: the Billing page, bills, charging them, and the billing a run does.
 
 Decisions
 - Pay-As-You-Go usage is cut into *usage periods* that end at the start of each UTC calendar
   month and at release. A period's bill is issued by the first billing run at or after 48 hours
   past the period's end (`USAGE_BILL_DELAY`): a resource released at T is billed at T + 48 h,
   not at T + 48 h − 1 s. The amount is the difference of the rounded-up running totals
-  (core.products.usage_cost_cents), so bills add up to the resource's exact running cost.
+  (core.catalogue.usage_cost_cents), so bills add up to the resource's exact running cost.
   `Resource.billed_until` records how far usage is billed; a period of zero cents advances it
   without a bill.
 - A bill is charged to the default method when issued. A failed charge leaves it `outstanding`;
@@ -24,15 +24,14 @@ Decisions
   value it read, so two runs cannot issue the same bill. On PostgreSQL that transaction claims
   the resource row FOR UPDATE SKIP LOCKED instead of taking core.db's global write lock, so two
   machines running billing at once split the due items; a bill being charged is claimed too
-  (core.claims). Charges use
-  deterministic idempotency keys `bill-<id>-<attempt>` (attempt = 1 + earlier attempts in the
-  ledger), so a retry after a crash reuses the key of the attempt that may have reached the
-  gateway. A bill whose charge was never attempted (a crash between issuing and charging) is
-  charged by the next run.
+  (core.claims). Charges use deterministic idempotency keys `bill-<id>-<attempt>` (attempt =
+  1 + earlier attempts in the ledger), so a retry after a crash reuses the key of the attempt
+  that may have reached the gateway. A bill whose charge was never attempted (a crash between
+  issuing and charging) is charged by the next run.
 - Reading never bills: `billing_page` shows what is issued, and usage whose 48 hours are over
   but whose bill the billing run has not issued yet is shown as due ("billed by the next billing
   run"). Bills are issued only by the billing run (`core.billing_run.run_billing`: `cloudacct
-  billing run`, or the sandbox's schedule) and when Delete My Account settles an account first.
+  billing run`, by hand or from cron) and when Delete My Account settles an account first.
 - This module never imports core.deletion: the billing run and paying, which may complete a
   pending deletion (F10), are core.billing_run, above both flows.
 """
