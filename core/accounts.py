@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from peewee import IntegrityError
 
 from core import clock
+from core.catalogue import add_months
 from core.db import transaction
 from core.errors import AuthenticationError, ValidationError
+from core.forms import FormCheck
 from core.hashing import hash_password, spend_equal_time, verify_password
 from core.logon_throttle import (
     FREE_FAILURES,
@@ -24,8 +27,10 @@ from core.logon_throttle import (
     throttle_logon_failure,
 )
 from core.models import Account, BillingAddress, EmailClaim, PaymentMethod, RealNameRegistration
+from core.money import format_usd
 from core.sessions import end_session, require_account, start_session
 from core.validation import (
+    Email,
     check_country,
     check_email,
     check_password,
@@ -34,6 +39,10 @@ from core.validation import (
     mask_email,
     mask_phone,
 )
+from core.wording import count
+
+if TYPE_CHECKING:
+    from core.billing import Owed
 
 WRONG_CREDENTIALS = "The email or password is not correct."
 LOGON_FAILURES_BEFORE_LOCK = FREE_FAILURES  # failures in a row before the first delay
@@ -124,21 +133,46 @@ def _sign_up_as(address, country_code: str, password_hash: str, origin: str,
                          signup_country=country_code)
 
 
+AGREEMENT_REFUSAL = ("Check the box to agree to the Membership Agreement, Privacy Policy, "
+                     "Product Terms and Terms of Use.")
+
+
+@dataclass(frozen=True)
+class SignUpForm:
+    """The sign-up form, checked: the country, the email and the NFKC password."""
+
+    country: str
+    email: Email
+    password: str
+
+
+def check_sign_up(country: str | None, email: str | None, password: str | None,
+                  password_confirm: str | None, agreed: bool) -> SignUpForm:
+    """Every field of the sign-up form checked at once (F1): FormErrors by field (`country`,
+    `email`, `password`, `password-confirm`, `agree`), in the form's order. The password is
+    judged with the email when the email is valid (it must not contain the email's name)."""
+    form = FormCheck()
+    country_code = form.check(check_country, country)
+    address = form.check(check_email, email)
+    clean_password = form.check(check_password, password, address)
+    form.check(check_password_confirmation, password, password_confirm)
+    if agreed is not True:
+        form.refuse("agree", AGREEMENT_REFUSAL)
+    form.raise_errors()
+    assert country_code is not None and address is not None and clean_password is not None
+    return SignUpForm(country_code, address, clean_password)
+
+
 def sign_up(country: str | None, email: str | None, password: str | None,
             password_confirm: str | None, agreed: bool, *, origin: str = "local") -> SignUpResult:
-    """Create an unverified account and a session for it (F1).
+    """Create an unverified account and a session for it (F1). FormErrors names every field
+    in error at once (`check_sign_up`).
 
     The same result whatever the email: new (an account), held by an account that never
     verified it (an account with an email claim, see `email_is_claimable`), or held by a
     verified account (a decoy session: the owner is told instead, core.verify_account)."""
-    country_code = check_country(country)
-    address = check_email(email)
-    clean_password = check_password(password, address)
-    check_password_confirmation(password, password_confirm)
-    if not agreed:
-        raise ValidationError(
-            "Check the box to agree to the Membership Agreement, Privacy Policy, Product Terms "
-            "and Terms of Use.", "agree")
+    form = check_sign_up(country, email, password, password_confirm, agreed)
+    country_code, address, clean_password = form.country, form.email, form.password
     password_hash = hash_password(clean_password)  # slow: before the transaction
     at = clock.now()
     try:
@@ -191,51 +225,143 @@ def current_account(token: str | None) -> AccountView:
 
 @dataclass(frozen=True)
 class NextStep:
-    key: str  # billing-address | payment-method | real-name | verify
+    key: str  # verify | billing-address | payment-method | real-name | billing
     title: str
     detail: str
 
 
+STATUS_LABELS = {"unverified": "Unverified", "active": "Active",
+                 "deletion_pending": "Deletion pending"}
+REAL_NAME_LABELS = {None: "Not registered", "pending": "Pending review",
+                    "approved": "Approved", "rejected": "Rejected"}
+REAL_NAME_STEP_DETAILS = {
+    None: "Needed only to buy in the regions of mainland China.",
+    "pending": "Waiting for review (about 3 business days).",
+    "rejected": "Rejected: correct it and submit again.",
+}
+NOTHING_LEFT = "Nothing left to do: you can buy products and services."
+EXPIRY_WARNING_DAYS = 30  # F17: the Overview shows the default card's expiry this close
+
+
 @dataclass(frozen=True)
-class Overview:
+class OverviewPage:
+    """The account at a glance and each step still to do, read at one moment (F3, F17)."""
+
     account: AccountView
-    next_steps: tuple[NextStep, ...]
+    status_label: str  # "Active", "Deletion pending"
+    next_steps: tuple[NextStep, ...]  # in the seed's order
+    note: str | None  # shown with the steps: the pending deletion, or that nothing is left
     has_billing_address: bool
     payment_methods: int
+    default_method: str | None  # "Visa •••• 4242"
+    default_method_expiry: str | None  # "10/26" (cards)
+    default_method_expired: bool
+    default_method_expires_soon: bool  # within EXPIRY_WARNING_DAYS (and not yet expired)
     real_name_status: str | None  # None | pending | approved | rejected
+    real_name_label: str  # "Not registered", "Pending review", ...
+    outstanding_cents: int  # bills issued and not paid
+    unbilled_cents: int  # Pay-As-You-Go usage not billed yet
+    deletion_pending: bool
+
+    @property
+    def owed_cents(self) -> int:
+        """Everything still to pay: outstanding bills and usage not billed yet."""
+        return self.outstanding_cents + self.unbilled_cents
+
+    @property
+    def owed_text(self) -> str:
+        return format_usd(self.owed_cents)
 
 
-def overview(token: str | None) -> Overview:
-    """The account's status and each step still to do, in the seed's order."""
+def _card_expiry(method: PaymentMethod, at: datetime) -> tuple[str | None, bool, bool]:
+    """(MM/YY, expired, expires within EXPIRY_WARNING_DAYS) of a card; a card is valid
+    through the last day of its expiry month."""
+    if method.exp_month is None or method.exp_year is None:
+        return None, False, False
+    text = f"{method.exp_month:02d}/{method.exp_year % 100:02d}"
+    expired = (method.exp_year, method.exp_month) < (at.year, at.month)
+    last_day = add_months(datetime(method.exp_year, method.exp_month, 1), 1)
+    soon = not expired and last_day - at <= timedelta(days=EXPIRY_WARNING_DAYS)
+    return text, expired, soon
+
+
+def _deletion_note(owed: Owed) -> str:
+    """What a pending deletion still waits for, in words (the Overview's note)."""
+    left: list[str] = []
+    if owed.outstanding_bills:
+        left.append(f"{format_usd(owed.outstanding_cents)} in "
+                    f"{count(owed.outstanding_bills, 'outstanding bill')} (pay it in Billing)")
+    if owed.unbilled_cents or owed.bills_due_by is not None:
+        when = (f", billed by {owed.bills_due_by:%Y-%m-%d %H:%M} UTC"
+                if owed.bills_due_by is not None else "")
+        left.append(f"{format_usd(owed.unbilled_cents)} of Pay-As-You-Go usage not billed "
+                    f"yet{when}")
+    text = "Your account is being deleted: nothing new can be bought."
+    if left:
+        text += " Left to pay: " + "; ".join(left) + "."
+    return text + (" It is deleted automatically once everything is billed and paid; until "
+                   "then you can log on, see and pay your bills.")
+
+
+def overview_page(token: str | None) -> OverviewPage:
+    """The Overview section: the account, its status, what is owed and each step still to
+    do, in one transaction."""
+    from core.billing import owed as owed_by
+
     account = require_account(token)
-    has_address = BillingAddress.select().where(BillingAddress.account == account.id).exists()
-    methods = PaymentMethod.select().where(PaymentMethod.account == account.id,
-                                           PaymentMethod.removed_at.is_null()).count()
-    registration = (RealNameRegistration.select()
-                    .where(RealNameRegistration.account == account.id)
-                    .order_by(RealNameRegistration.submitted_at.desc(),
-                              RealNameRegistration.id.desc()).first())
+    at = clock.now()
+    with transaction():
+        account = Account.get_by_id(account.id)
+        has_address = BillingAddress.select().where(
+            BillingAddress.account == account.id).exists()
+        methods = list(PaymentMethod.select().where(PaymentMethod.account == account.id,
+                                                    PaymentMethod.removed_at.is_null()))
+        registration = (RealNameRegistration.select(RealNameRegistration.status)
+                        .where(RealNameRegistration.account == account.id)
+                        .order_by(RealNameRegistration.submitted_at.desc(),
+                                  RealNameRegistration.id.desc()).first())
+        owed = owed_by(account.id, at)
+    default = next((m for m in methods if m.is_default), methods[0] if methods else None)
+    expiry, expired, soon = _card_expiry(default, at) if default is not None else (None,) * 3
     real_name = registration.status if registration else None
+    deleting = account.status == "deletion_pending"
     steps: list[NextStep] = []
     if account.status == "unverified":
         steps.append(NextStep("verify", "Verify your account",
                               "Enter the code sent to your email or phone."))
-    if not has_address:
-        steps.append(NextStep("billing-address", "Add billing address",
-                              "Needed before you can buy products and services."))
-    if methods == 0:
-        steps.append(NextStep("payment-method", "Add payment method",
-                              "A bank card, PayPal or Paytm, needed before you can buy."))
-    if real_name != "approved":
-        detail = {
-            None: "Needed only to buy in the regions of mainland China.",
-            "pending": "Submitted: waiting for review (about 3 business days).",
-            "rejected": "Rejected: correct it and submit again.",
-        }[real_name]
-        steps.append(NextStep("real-name", "Real-name registration", detail))
-    return Overview(account=account_view(account), next_steps=tuple(steps),
-                    has_billing_address=has_address, payment_methods=methods,
-                    real_name_status=real_name)
+    if deleting:
+        if owed.outstanding_bills:
+            steps.append(NextStep("billing", "Pay outstanding bills",
+                                  f"{format_usd(owed.outstanding_cents)} is outstanding."))
+    else:
+        if not has_address:
+            steps.append(NextStep("billing-address", "Add billing address",
+                                  "Needed before you can buy products and services."))
+        if not methods:
+            steps.append(NextStep("payment-method", "Add payment method",
+                                  "A bank card, PayPal or Paytm, needed before you can buy."))
+    if default is not None and expired:
+        steps.append(NextStep(
+            "payment-method", "Update payment method",
+            f"Your default card {default.display} expired {expiry}: add a new card or choose "
+            "another default."))
+    if real_name != "approved" and not deleting:
+        steps.append(NextStep("real-name", "Real-name registration",
+                              REAL_NAME_STEP_DETAILS[real_name]))
+    if deleting:
+        note: str | None = _deletion_note(owed)
+    else:
+        note = None if steps else NOTHING_LEFT
+    return OverviewPage(
+        account=account_view(account),
+        status_label=STATUS_LABELS.get(account.status, account.status.capitalize()),
+        next_steps=tuple(steps), note=note, has_billing_address=has_address,
+        payment_methods=len(methods), default_method=default.display if default else None,
+        default_method_expiry=expiry, default_method_expired=bool(expired),
+        default_method_expires_soon=bool(soon), real_name_status=real_name,
+        real_name_label=REAL_NAME_LABELS.get(real_name, (real_name or "").capitalize()),
+        outstanding_cents=owed.outstanding_cents, unbilled_cents=owed.unbilled_cents,
+        deletion_pending=deleting)
 
 
 def log_on_with_trusted_key(fingerprint: str | None, origin: str = "local") -> LogOnResult | None:

@@ -1,15 +1,15 @@
-"""F8 Billing: billing runs, bills, paying what is outstanding.
+"""F8 Billing: the Billing page, bills, charging them, and the billing a run does.
 
 Decisions
 - Pay-As-You-Go usage is cut into *usage periods* that end at the start of each UTC calendar
   month and at release. A period's bill is issued by the first billing run at or after 48 hours
   past the period's end (`USAGE_BILL_DELAY`): a resource released at T is billed at T + 48 h,
   not at T + 48 h − 1 s. The amount is the difference of the rounded-up running totals
-  (core.products.usage_cost_cents), so bills add up to the resource's exact running cost.
+  (core.catalogue.usage_cost_cents), so bills add up to the resource's exact running cost.
   `Resource.billed_until` records how far usage is billed; a period of zero cents advances it
   without a bill.
 - A bill is charged to the default method when issued. A failed charge leaves it `outstanding`;
-  the person pays it with `pay_outstanding`.
+  the person pays it with `core.billing_run.pay_outstanding`.
 - Subscriptions at their period end: with auto-renewal on, a `renewal` bill for the next period
   is issued and charged and the period extended. A declined renewal leaves the bill outstanding
   and *suspends* the resource (state `suspended`); paying the bill before the new period ends
@@ -23,33 +23,44 @@ Decisions
   advances the resource (billed_until / period_end) with a conditional UPDATE that re-checks the
   value it read, so two runs cannot issue the same bill. On PostgreSQL that transaction claims
   the resource row FOR UPDATE SKIP LOCKED instead of taking core.db's global write lock, so two
-  machines running billing at once split the due items; a bill being charged and a pending
-  deletion being completed are claimed too ("claiming what is due" below). Charges use
-  deterministic idempotency keys `bill-<id>-<attempt>` (attempt = 1 + earlier attempts in the
-  ledger), so a retry after a crash reuses the key of the attempt that may have reached the
-  gateway. A bill whose charge was never attempted (a crash between issuing and charging) is
-  charged by the next run.
-- `complete_pending_deletions()` is the hook the deletion flow (F10) fills in; a run calls it
-  last.
+  machines running billing at once split the due items; a bill being charged is claimed too
+  (core.claims). Charges use deterministic idempotency keys `bill-<id>-<attempt>` (attempt =
+  1 + earlier attempts in the ledger), so a retry after a crash reuses the key of the attempt
+  that may have reached the gateway. A bill whose charge was never attempted (a crash between
+  issuing and charging) is charged by the next run.
+- Reading never bills: `billing_page` shows what is issued, and usage whose 48 hours are over
+  but whose bill the billing run has not issued yet is shown as due ("billed by the next billing
+  run"). Bills are issued only by the billing run (`core.billing_run.run_billing`: `cloudacct
+  billing run`, by hand or from cron) and when Delete My Account settles an account first.
+- This module never imports core.deletion: the billing run and paying, which may complete a
+  pending deletion (F10), are core.billing_run, above both flows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import SQL, ModelSelect, OperationalError
+from peewee import SQL
 
 from core import clock
-from core.catalogue import PRODUCTS, subscription_price_cents
-from core.db import database, is_sqlite, storage_message, transaction
-from core.errors import DomainError, Refused, StorageError
+from core.catalogue import (
+    PRODUCTS,
+    add_months,
+    months_between,
+    period_label,
+    subscription_price_cents,
+    usage_cost_cents,
+)
+from core.claims import CLAIM_BILL, claim_row, claim_transaction, claimed
+from core.db import database, is_sqlite, transaction
+from core.errors import DomainError, Refused
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
-from core.products import add_months, months_between, usage_cost_cents
 from core.sessions import require_account
+from core.wording import count
 
 USAGE_BILL_DELAY = timedelta(hours=48)
 _MAX_STEPS_PER_RESOURCE = 1000  # a safety net for a clock far in the future
@@ -63,6 +74,12 @@ LEDGER_LABELS = {
     "charge_failed": "Charge declined",
     "refund": "Refund",
 }
+LEDGER_STATUS_LABELS = {"done": "Done", "failed": "Failed", "started": "In progress"}
+BILL_STATUS_LABELS = {"outstanding": "Outstanding", "paid": "Paid"}
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,17 @@ class BillView:
     def amount_text(self) -> str:
         return format_usd(self.amount_cents)
 
+    @property
+    def issued_text(self) -> str:
+        return _when(self.issued_at)
+
+    @property
+    def status_label(self) -> str:
+        """"Outstanding", or "Paid 2026-12-03"."""
+        if self.status == "paid" and self.paid_at is not None:
+            return f"Paid {self.paid_at:%Y-%m-%d}"
+        return BILL_STATUS_LABELS.get(self.status, self.status.capitalize())
+
 
 @dataclass(frozen=True)
 class LedgerView:
@@ -90,7 +118,7 @@ class LedgerView:
     label: str
     amount_cents: int
     description: str
-    status: str
+    status: str  # started | done | failed
     created_at: datetime
     bill_id: int | None
     method: str | None  # "Visa •••• 4242"
@@ -98,6 +126,15 @@ class LedgerView:
     @property
     def amount_text(self) -> str:
         return format_usd(self.amount_cents)
+
+    @property
+    def when_text(self) -> str:
+        return _when(self.created_at)
+
+    @property
+    def status_label(self) -> str:
+        """"Done", "Failed", "In progress"."""
+        return LEDGER_STATUS_LABELS.get(self.status, self.status.capitalize())
 
 
 @dataclass(frozen=True)
@@ -111,12 +148,34 @@ class PendingUsage:
     amount_cents: int  # so far
     running: bool
     bill_due_at: datetime | None  # when the last of it is billed (None while running)
+    due: bool = False  # its 48 hours are over: the next billing run issues its bill
+
+    @property
+    def amount_text(self) -> str:
+        return format_usd(self.amount_cents)
+
+    @property
+    def text(self) -> str:
+        """"ECS instance #3 usage in …: 0.16 USD so far" / ", billed 2026-12-03 12:00" /
+        ", due: billed by the next billing run"."""
+        if self.running:
+            when = " so far"
+        elif self.due:
+            when = ", due: billed by the next billing run"
+        elif self.bill_due_at is not None:
+            when = f", billed {_when(self.bill_due_at)} UTC"
+        else:
+            when = ""
+        return f"{self.description}: {self.amount_text}{when}"
 
 
 @dataclass(frozen=True)
-class BillingSummary:
+class BillingPage:
+    """What the Billing section shows, read at one moment; reading it issues no bill."""
+
+    at: datetime
     outstanding_cents: int
-    outstanding: tuple[BillView, ...]
+    outstanding: tuple[BillView, ...]  # newest first, as `paid`
     paid: tuple[BillView, ...]
     ledger: tuple[LedgerView, ...]  # holds and releases, charges, refunds; newest first
     pending_usage: tuple[PendingUsage, ...]
@@ -124,6 +183,22 @@ class BillingSummary:
     @property
     def outstanding_text(self) -> str:
         return format_usd(self.outstanding_cents)
+
+    @property
+    def outstanding_line(self) -> str:
+        """"Outstanding: 0.80 USD (1 bill)", or "Outstanding: 0.00 USD"."""
+        bills = f" ({count(len(self.outstanding), 'bill')})" if self.outstanding else ""
+        return f"Outstanding: {self.outstanding_text}{bills}"
+
+    @property
+    def bills(self) -> tuple[BillView, ...]:
+        """Every bill as the bills table lists them: outstanding first, then paid."""
+        return (*self.outstanding, *self.paid)
+
+    @property
+    def usage_due(self) -> bool:
+        """Some usage is due for billing: the billing run has not issued its bill yet."""
+        return any(u.due for u in self.pending_usage)
 
 
 def bill_view(row: Bill) -> BillView:
@@ -181,28 +256,57 @@ def pending_usage(account_id: int, at: datetime | None = None) -> list[PendingUs
         if not running and end <= start:
             continue
         amount = usage_cost_cents(row.hourly_cents, row.created_at, start, end)
+        due_at = None if running else end + USAGE_BILL_DELAY
+        # Running usage is due too once a month's cut is 48 hours behind (billed per month).
+        due = (due_at is not None and due_at <= at) or \
+            (running and _next_cut(start) + USAGE_BILL_DELAY <= at)
         found.append(PendingUsage(row.id, _usage_description(row, start, end), start, end,
-                                  amount, running,
-                                  None if running else end + USAGE_BILL_DELAY))
+                                  amount, running, due_at, due))
     return found
 
 
-def billing_summary(token: str | None) -> BillingSummary:
-    """What the billing screen shows: outstanding and paid bills, and the ledger."""
+@dataclass(frozen=True)
+class Owed:
+    """What the account still has to pay: outstanding bills, and usage not billed yet."""
+
+    outstanding_cents: int
+    outstanding_bills: int
+    unbilled_cents: int  # Pay-As-You-Go usage so far, not billed yet
+    bills_due_by: datetime | None  # when the last released usage is billed
+
+    @property
+    def total_cents(self) -> int:
+        return self.outstanding_cents + self.unbilled_cents
+
+
+def owed(account_id: int, at: datetime | None = None) -> Owed:
+    """What `account_id` owes at `at` (other flows' pages: the Overview)."""
+    bills = outstanding_bills(account_id)
+    usage = pending_usage(account_id, at)
+    dues = [u.bill_due_at for u in usage if u.bill_due_at is not None]
+    return Owed(sum(b.amount_cents for b in bills), len(bills),
+                sum(u.amount_cents for u in usage), max(dues) if dues else None)
+
+
+def billing_page(token: str | None) -> BillingPage:
+    """The Billing section: outstanding and paid bills, the ledger and the usage not billed yet,
+    in one transaction. It only reads: a bill that is due is issued by the billing run."""
     account = require_account(token)
-    bills = [bill_view(r) for r in _bills(account.id)]
+    at = clock.now()
+    with transaction():
+        bills = [bill_view(r) for r in _bills(account.id)]
+        methods = {m.id: m.display for m in
+                   PaymentMethod.select(PaymentMethod.id, PaymentMethod.display)
+                   .where(PaymentMethod.account == account.id)}
+        ledger = tuple(_ledger_view(e, methods) for e in
+                       LedgerEntry.select().where(LedgerEntry.account == account.id)
+                       .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
+        usage = tuple(pending_usage(account.id, at))
     outstanding = tuple(b for b in bills if b.status == "outstanding")
-    methods = {m.id: m.display for m in
-               PaymentMethod.select().where(PaymentMethod.account == account.id)}
-    ledger = (LedgerEntry.select().where(LedgerEntry.account == account.id)
-              .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
-    return BillingSummary(
-        outstanding_cents=sum(b.amount_cents for b in outstanding),
-        outstanding=outstanding,
-        paid=tuple(b for b in bills if b.status == "paid"),
-        ledger=tuple(_ledger_view(e, methods) for e in ledger),
-        pending_usage=tuple(pending_usage(account.id)),
-    )
+    return BillingPage(
+        at=at, outstanding_cents=sum(b.amount_cents for b in outstanding),
+        outstanding=outstanding, paid=tuple(b for b in bills if b.status == "paid"),
+        ledger=ledger, pending_usage=usage)
 
 
 # --- charging a bill ----------------------------------------------------------------------------
@@ -264,6 +368,13 @@ class PaymentResult:
     def total_cents(self) -> int:
         return sum(b.amount_cents for b in self.paid)
 
+    @property
+    def text(self) -> str:
+        """"Paid 2 bills: 1.20 USD.", or "Nothing was outstanding."."""
+        if not self.paid:
+            return "Nothing was outstanding."
+        return f"Paid {count(len(self.paid), 'bill')}: {format_usd(self.total_cents)}."
+
 
 class PaymentFailed(Refused):
     """Paying outstanding bills stopped at a declined charge (`.reason`; `.paid` went through)."""
@@ -275,34 +386,33 @@ class PaymentFailed(Refused):
         text = reason.rstrip(".")
         message = f"The payment did not go through: {text}."
         if paid:
-            message += f" {len(paid)} bill(s) were paid first."
+            paid_first = "was" if len(paid) == 1 else "were"
+            message += f" {count(len(paid), 'bill')} {paid_first} paid first."
         message += f" {format_usd(still_outstanding)} is still outstanding."
         super().__init__(message)
 
 
-def pay_outstanding(token: str | None) -> PaymentResult:
-    """Pay every outstanding bill, oldest first, with the default method. A decline stops
-    there with PaymentFailed (the bill stays outstanding; those paid before stay paid)."""
-    account = require_account(token)
+def charge_outstanding(account_id: int) -> PaymentResult:
+    """Charge every outstanding bill of the account, oldest first, to its default method. A
+    decline stops there with PaymentFailed (the bill stays outstanding; those paid before stay
+    paid). The person's **Pay outstanding bills** is core.billing_run.pay_outstanding, which
+    also completes a pending deletion the payment settles."""
     paid: list[BillView] = []
-    for bill in outstanding_bills(account.id):
+    for bill in outstanding_bills(account_id):
         reason = _charge_bill(bill.id)
         if reason is not None:
-            remaining = sum(b.amount_cents for b in outstanding_bills(account.id))
+            remaining = sum(b.amount_cents for b in outstanding_bills(account_id))
             raise PaymentFailed(reason, tuple(paid), remaining)
         paid.append(bill_view(Bill.get_by_id(bill.id)))
-    if paid and account.status == "deletion_pending":
-        # The last bill paid may be all a pending deletion was waiting for (F10).
-        from core.deletion import complete_pending_deletions
-
-        complete_pending_deletions(account_id=account.id)
     return PaymentResult(tuple(paid))
 
 
-# --- the billing run ------------------------------------------------------------------------------
+# --- the billing run's billing ------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RunEvent:
+    """One thing a billing run did (core.billing_run.BillingRunReport lists them)."""
+
     kind: str  # bill | renewal | suspension | expiry | charge_retry | deletion | deletion_waiting
     text: str
     account_id: int | None = None
@@ -310,39 +420,6 @@ class RunEvent:
     bill_id: int | None = None
     amount_cents: int = 0
     charged: bool | None = None  # for bills: paid at issue, or left outstanding
-
-
-@dataclass(frozen=True)
-class BillingRunReport:
-    at: datetime
-    events: tuple[RunEvent, ...] = field(default_factory=tuple)
-
-    def _count(self, kind: str) -> int:
-        return sum(1 for e in self.events if e.kind == kind)
-
-    @property
-    def bills_issued(self) -> int:
-        return sum(1 for e in self.events if e.kind in ("bill", "renewal") and e.bill_id)
-
-    @property
-    def billed_cents(self) -> int:
-        return sum(e.amount_cents for e in self.events
-                   if e.kind in ("bill", "renewal") and e.bill_id)
-
-    @property
-    def outstanding(self) -> int:
-        return sum(1 for e in self.events
-                   if e.kind in ("bill", "renewal", "charge_retry") and e.charged is False)
-
-    def lines(self) -> list[str]:
-        return [e.text for e in self.events]
-
-    @property
-    def summary(self) -> str:
-        return (f"Billing run at {clock.iso(self.at)}: {self.bills_issued} bill(s) issued "
-                f"({format_usd(self.billed_cents)}), {self.outstanding} left outstanding; "
-                f"{self._count('renewal')} renewal(s), {self._count('expiry')} expiry(ies), "
-                f"{self._count('deletion')} deletion(s) completed.")
 
 
 def _email(account_id: int) -> str:
@@ -464,62 +541,6 @@ def bills_due_for_a_retry(at: datetime, account_id: int | None = None) -> list[i
     return [bill_id for bill_id in outstanding if bill_id not in declined]
 
 
-# --- claiming what is due (two machines may run billing at once) -------------------------------
-# Issuing is claimed with a row lock: on PostgreSQL the resource row is locked FOR UPDATE SKIP
-# LOCKED in a transaction that does not take core.db's global write lock, so two runs split the
-# due items instead of queueing behind each other (and behind people's own writes); a row
-# another run holds is skipped, as that run bills it. On SQLite the transaction is BEGIN
-# IMMEDIATE, one writer at a time. Either way the UPDATE that advances the resource re-checks
-# what was read, so an item is billed once even without the lock.
-#
-# Charging spans transactions and a gateway call, so a row lock cannot cover it: a bill being
-# charged (and a pending deletion being completed) is claimed with a session advisory lock
-# tried without waiting, pg_try_advisory_lock(class, id), which a crashed run's dropped
-# connection lets go. Two int4 keys: a key space apart from core.db's single bigint keys.
-
-CLAIM_BILL = 0x63610001  # a bill being charged by a run
-CLAIM_DELETION = 0x63610002  # a pending deletion being completed by a run
-
-
-@contextmanager
-def _claim_transaction() -> Iterator[None]:
-    """The transaction in which a run claims one due item and issues what it owes."""
-    if is_sqlite():
-        with transaction():
-            yield
-        return
-    try:
-        with database.atomic():
-            yield
-    except OperationalError as exc:
-        raise StorageError(storage_message(exc)) from exc
-
-
-def _claim(query: ModelSelect) -> Resource | None:
-    """The row of `query`, locked until the claim transaction ends; None when it is gone or
-    (PostgreSQL) another run holds it."""
-    if not is_sqlite():
-        query = query.for_update(skip_locked=True)
-    return query.first()
-
-
-@contextmanager
-def claimed(kind: int, item_id: int) -> Iterator[bool]:
-    """Whether this process may work on the item now, for the length of the block. False on
-    PostgreSQL when another run is working on it at this moment; always True on SQLite, where
-    the conditional writes and the idempotency keys make a second worker harmless."""
-    if is_sqlite():
-        yield True
-        return
-    ours = bool(database.execute_sql("SELECT pg_try_advisory_lock(%s, %s)",
-                                     (kind, item_id)).fetchone()[0])
-    try:
-        yield ours
-    finally:
-        if ours:
-            database.execute_sql("SELECT pg_advisory_unlock(%s, %s)", (kind, item_id))
-
-
 def _charge_issued(bill: Bill) -> tuple[bool | None, str]:
     """Charge a bill this run has just issued, unless another run already took it up (the
     retry of a run whose clock is later than this one's): that run charges it."""
@@ -536,8 +557,8 @@ def _bill_usage(row_id: int, at: datetime) -> list[RunEvent]:
     events: list[RunEvent] = []
     for _ in range(_MAX_STEPS_PER_RESOURCE):
         bill = None
-        with _claim_transaction():
-            row = _claim(Resource.select().where(Resource.id == row_id))
+        with claim_transaction():
+            row = claim_row(Resource.select().where(Resource.id == row_id))
             if row is None:
                 return events  # another run holds it, and bills it
             start = row.billed_until or row.created_at
@@ -572,8 +593,8 @@ def _renew_or_expire(row_id: int, at: datetime) -> list[RunEvent]:
     events: list[RunEvent] = []
     for _ in range(_MAX_STEPS_PER_RESOURCE):
         bill = None
-        with _claim_transaction():
-            row = _claim(Resource.select().where(Resource.id == row_id))
+        with claim_transaction():
+            row = claim_row(Resource.select().where(Resource.id == row_id))
             if row is None or row.state not in ("running", "suspended") \
                     or row.period_end is None or row.period_end > at:
                 return events
@@ -589,7 +610,7 @@ def _renew_or_expire(row_id: int, at: datetime) -> list[RunEvent]:
                 new_end = add_months(row.created_at,
                                      months_between(row.created_at, row.period_end) + months)
                 amount = subscription_price_cents(row.monthly_cents, months)
-                description = (f"{name}, renewal for {months} month(s), "
+                description = (f"{name}, renewal for {period_label(months)}, "
                                f"{row.period_end:%Y-%m-%d} – {new_end:%Y-%m-%d}")
                 if Resource.update(period_end=new_end).where(
                         Resource.id == row.id, Resource.state == "running",
@@ -642,20 +663,12 @@ def _retry_unattempted(at: datetime, account_id: int | None) -> list[RunEvent]:
     return events
 
 
-def complete_pending_deletions(at: datetime | None = None) -> list[RunEvent]:
-    """Delete the accounts in `deletion_pending` whose last usage is billed and whose bills are
-    all paid (F10, core.deletion): a `deletion` event for each one erased, a
-    `deletion_waiting` event for each one still waiting (and for what)."""
-    from core.deletion import complete_pending_deletions as complete
-
-    return complete(at or clock.now())
-
-
-def run_billing(at: datetime | None = None, *, account_id: int | None = None) -> BillingRunReport:
-    """Issue every bill due at `at` (default: now) and charge it, renew or expire subscriptions,
-    charge bills left uncharged by a crash, then complete pending deletions. Running it again
+def bill_due(at: datetime | None = None, *, account_id: int | None = None) -> list[RunEvent]:
+    """The billing of a billing run: issue every bill due at `at` (default: now) and charge
+    it, renew or expire subscriptions, charge bills left uncharged by a crash. Running it again
     issues nothing twice; two runs at once (two machines) split the work. `account_id` limits
-    it to one account (e.g. when its console opens)."""
+    it to one account (Delete My Account settles the account first). The whole run, pending
+    deletions included, is core.billing_run.run_billing."""
     at = at or clock.now()
     events: list[RunEvent] = []
     # Ids first: an open SELECT would hold its read snapshot into the write transactions.
@@ -664,9 +677,7 @@ def run_billing(at: datetime | None = None, *, account_id: int | None = None) ->
     for row_id in subscriptions_due(at, account_id):
         events += _renew_or_expire(row_id, at)
     events += _retry_unattempted(at, account_id)
-    if account_id is None:
-        events += complete_pending_deletions(at)
-    return BillingRunReport(at, tuple(events))
+    return events
 
 
 def unrecorded_order_charges() -> list[LedgerView]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from core import clock
 from core.db import transaction
 from core.errors import Refused, ValidationError
-from core.models import Account, BillingAddress, RealNameRegistration
+from core.forms import FormCheck
+from core.models import Account, BillingAddress, PaymentMethod, RealNameRegistration
 from core.sessions import require_account
 from core.validation import (
     check_contact_phone,
@@ -25,11 +27,16 @@ from core.validation import (
     check_postal_code,
     check_region,
     clean_line,
+    countries,
     country_name,
+    phone_example,
     postal_code_example,
     region_name,
 )
 from core.validation import regions_of as _regions_of
+
+if TYPE_CHECKING:
+    from core.verify_account import VerifyState
 
 ACCOUNT_TYPES = ("individual", "corporate")
 NAME_MAX = 200
@@ -129,6 +136,71 @@ def second_channel_required(token: str | None) -> str | None:
     return _missing_channel(account)
 
 
+@dataclass(frozen=True)
+class BillingAddressForm:
+    """What the Billing address section shows, read at one moment: the saved address (or the
+    empty form for the account's country), the choices that follow the country, and the
+    second channel still to verify before the first save."""
+
+    address: BillingAddressView | None  # None before the first save
+    account_type: str  # individual | corporate (the saved one, else individual)
+    full_name: str
+    company_name: str
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    country: str  # alpha-2: the saved address's, else the account's
+    region: str | None  # ISO 3166-2 code
+    city: str
+    street: str
+    street_2: str
+    postal_code: str
+    countries: tuple[tuple[str, str], ...]  # (alpha-2, name), every ISO 3166 country
+    regions: tuple[tuple[str, str], ...]  # of `country`; () when it has none
+    postal_code_example: str | None  # of `country`, for the placeholder
+    second_channel: str | None  # 'phone' | 'email' to verify before saving; None: nothing
+    second_channel_state: VerifyState | None  # the email's code state (a phone's follows
+    #                                           the number typed)
+    phone_region: str  # the account's country: phone numbers are read as of it (F2)
+    phone_example: str | None  # a mobile number of `phone_region`, for placeholders
+    has_payment_method: bool  # after saving, is adding a payment method the next step?
+
+
+def billing_address_form(token: str | None) -> BillingAddressForm:
+    """The Billing address section's page (F4), in one transaction."""
+    account = require_account(token)
+    with transaction():
+        account = Account.get_by_id(account.id)
+        row = BillingAddress.get_or_none(BillingAddress.account == account.id)
+        channel = _missing_channel(account) if row is None else None
+        state = None
+        if channel == "email" and account.status != "unverified":
+            from core.verify_account import verify_state
+
+            state = verify_state(token, "second_channel", "email")
+        has_method = PaymentMethod.select().where(PaymentMethod.account == account.id,
+                                                  PaymentMethod.removed_at.is_null()).exists()
+    saved = view(row) if row is not None else None
+    country = saved.country if saved is not None else account.country
+
+    def text(value: str | None) -> str:
+        return value or ""
+
+    return BillingAddressForm(
+        address=saved, account_type=saved.account_type if saved else "individual",
+        full_name=text(saved and saved.full_name),
+        company_name=text(saved and saved.company_name),
+        contact_name=text(saved and saved.contact_name),
+        contact_phone=text(saved and saved.contact_phone),
+        contact_email=text(saved and saved.contact_email), country=country,
+        region=saved.region if saved else None, city=text(saved and saved.city),
+        street=text(saved and saved.street), street_2=text(saved and saved.street_2),
+        postal_code=text(saved and saved.postal_code), countries=tuple(countries()),
+        regions=tuple(regions_of(country)), postal_code_example=postal_code_hint(country),
+        second_channel=channel, second_channel_state=state, phone_region=account.country,
+        phone_example=phone_example(account.country), has_payment_method=has_method)
+
+
 def _missing_channel(account: Account) -> str | None:
     if account.verified_channel == "phone":
         return None if account.email_verified_at is not None else "email"
@@ -159,35 +231,48 @@ class _Clean:
     postal_code: str | None
 
 
+def _account_type(value: str | None) -> str:
+    kind = (value or "").strip().casefold()
+    if kind not in ACCOUNT_TYPES:
+        raise ValidationError("Choose Individual or Corporate.", "type")
+    return kind
+
+
 def check_billing_address(*, account_type: str | None, full_name: str | None = None,
                           company_name: str | None = None, contact_name: str | None = None,
                           contact_phone: str | None = None, contact_email: str | None = None,
                           country: str | None, region: str | None = None,
                           city: str | None, street: str | None, street_2: str | None = None,
                           postal_code: str | None = None) -> _Clean:
-    """Every field checked, in the form's order; the first problem raises ValidationError."""
-    kind = (account_type or "").strip().casefold()
-    if kind not in ACCOUNT_TYPES:
-        raise ValidationError("Choose Individual or Corporate.", "type")
+    """Every field checked at once, in the form's order: FormErrors by field (the CONTRACT
+    ids). The fields of the account type only (none while the type is unknown), and the
+    region, postal code and contact phone only once the country is known (they follow it)."""
+    form = FormCheck()
+    kind = form.check(_account_type, account_type)
+    name = company = contact = phone = email = None
     if kind == "individual":
-        name = clean_line(full_name, "full-name", "your full name", max_length=NAME_MAX)
-        company = contact = phone = email = None
-    else:
-        name = None
-        company = clean_line(company_name, "company-name", "the company name",
+        name = form.check(clean_line, full_name, "full-name", "your full name",
+                          max_length=NAME_MAX)
+    elif kind == "corporate":
+        company = form.check(clean_line, company_name, "company-name", "the company name",
                              max_length=NAME_MAX)
-        contact = clean_line(contact_name, "contact-name", "the contact person's name",
-                             max_length=NAME_MAX)
-    code = check_country(country, "address-country")
+        contact = form.check(clean_line, contact_name, "contact-name",
+                             "the contact person's name", max_length=NAME_MAX)
+    code = form.check(check_country, country, "address-country")
     if kind == "corporate":
-        phone = check_contact_phone(contact_phone, code, "contact-phone")
-        email = check_email(contact_email, "contact-email").address
-    subdivision = check_region(region, code, "region")
-    town = clean_line(city, "city", "the city", max_length=CITY_MAX)
-    line_1 = clean_line(street, "street", "the street address", max_length=STREET_MAX)
-    line_2 = clean_line(street_2, "street-2", "the second street line", max_length=STREET_MAX,
-                        required=False) or None
-    postal = check_postal_code(postal_code, code, "postal-code")
+        if code is not None:
+            phone = form.check(check_contact_phone, contact_phone, code, "contact-phone")
+        address = form.check(check_email, contact_email, "contact-email")
+        email = address.address if address is not None else None
+    subdivision = form.check(check_region, region, code, "region") if code else None
+    town = form.check(clean_line, city, "city", "the city", max_length=CITY_MAX)
+    line_1 = form.check(clean_line, street, "street", "the street address",
+                        max_length=STREET_MAX)
+    line_2 = form.check(clean_line, street_2, "street-2", "the second street line",
+                        max_length=STREET_MAX, required=False) or None
+    postal = form.check(check_postal_code, postal_code, code, "postal-code") if code else None
+    form.raise_errors()
+    assert kind is not None and code is not None and town is not None and line_1 is not None
     return _Clean(kind, name, company, contact, phone, email, code, subdivision, town, line_1,
                   line_2, postal)
 
@@ -201,9 +286,10 @@ def save_billing_address(token: str | None, *, account_type: str | None,
                          postal_code: str | None = None) -> BillingAddressView:
     """Add or edit the billing address (F4), all in one transaction.
 
-    Raises ValidationError (field = the CONTRACT id), SecondChannelRequired (a Refused, field
-    'code') before the first save while the other channel is unverified, Refused for
-    Corporate → Individual after an approved enterprise registration.
+    Raises FormErrors naming every field in error (field = the CONTRACT id), then
+    SecondChannelRequired (a Refused, field 'code') before the first save while the other
+    channel is unverified, Refused for Corporate → Individual after an approved enterprise
+    registration.
     """
     clean = check_billing_address(
         account_type=account_type, full_name=full_name, company_name=company_name,

@@ -5,13 +5,14 @@ The flow
   is, what to do and when it clears), the Pay-As-You-Go usage not yet billed, and what pressing
   **Delete My Account** would do now (`outcome`: `blocked`, `pending` or `now`).
 - `request_deletion(token, password, disclaimer_checked)` first brings the account's billing up
-  to date (`core.billing.run_billing(account_id=…)`: usage due is billed and charged, ended
+  to date (`core.billing.bill_due(account_id=…)`: usage due is billed and charged, ended
   subscriptions expire), then:
   - any blocker → `DeletionBlocked` (a Refused) with `.blockers`; nothing changes;
   - only released Pay-As-You-Go usage not yet billed → the account becomes `deletion_pending`
     (`Account.deletion_requested_at`); it can still log on, pay and export; the billing run
-    (`core.billing.run_billing` → `complete_pending_deletions`) deletes it once the last bill is
-    issued and paid, and pressing Delete again once everything is settled deletes it at once;
+    (`core.billing_run.run_billing` → `complete_pending_deletions`) deletes it once the last
+    bill is issued and paid (paying it, `core.billing_run.pay_outstanding`, does so at once),
+    and pressing Delete again once everything is settled deletes it at once;
   - nothing at all → erased now (`erase_account`); every session ends, so the console logs off.
   Pressing twice does nothing twice: after the deletion the session is gone (SessionExpired);
   while pending the same pending result comes back.
@@ -60,15 +61,9 @@ from datetime import datetime
 from pathlib import Path
 
 from core import clock
-from core.billing import (
-    CLAIM_DELETION,
-    PendingUsage,
-    RunEvent,
-    claimed,
-    outstanding_bills,
-    pending_usage,
-)
+from core.billing import PendingUsage, RunEvent, bill_due, outstanding_bills, pending_usage
 from core.catalogue import PRODUCTS
+from core.claims import CLAIM_DELETION, claimed
 from core.config import settings
 from core.db import is_sqlite, transaction
 from core.errors import (
@@ -362,11 +357,9 @@ def request_deletion(token: str | None, password: str | None,
         raise ValidationError("Check the disclaimer to confirm that you want to delete your "
                               "account.", DISCLAIMER_FIELD)
     check_password_again(account, password, PASSWORD_FIELD)
-    from core.billing import run_billing
-
     # Settle what is due first: usage whose 48 hours are over is billed and charged, ended
     # subscriptions expire. Idempotent, like every billing run.
-    run_billing(account_id=account.id)
+    bill_due(account_id=account.id)
     at = clock.now()
     with transaction():
         _lock_resources(account.id)
@@ -669,7 +662,7 @@ def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureRepo
 def complete_pending_deletions(at: datetime | None = None, *,
                                account_id: int | None = None) -> list[RunEvent]:
     """Erase every `deletion_pending` account whose usage is all billed, with no outstanding
-    bill and no other blocker (core.billing.run_billing calls this last). An account still
+    bill and no other blocker (core.billing_run.run_billing calls this last). An account still
     waiting gets a `deletion_waiting` event saying for what; a completed one a `deletion`."""
     at = at or clock.now()
     pending = Account.select(Account.id).where(Account.status == "deletion_pending")
@@ -679,7 +672,7 @@ def complete_pending_deletions(at: datetime | None = None, *,
     events: list[RunEvent] = []
     for account_id in ids:  # noqa: B020 - the parameter was only the filter above
         # Two runs at once (two machines) split the pending deletions: one that another run
-        # is completing right now is left to it (PostgreSQL; see core.billing.claimed).
+        # is completing right now is left to it (PostgreSQL; see core.claims.claimed).
         with claimed(CLAIM_DELETION, account_id) as ours:
             if ours:
                 events += _complete_pending_deletion(account_id, at)

@@ -46,6 +46,7 @@ from core.errors import LockedError
 from core.models import LogonAttempt, LogonThrottle, Session
 from core.sessions import address_key
 from core.validation import mask_email
+from core.wording import count
 
 log = logging.getLogger("cloudacct.abuse")
 
@@ -66,8 +67,8 @@ KEEP_UNKNOWN = timedelta(days=1)
 
 LOG_ON = "log_on"
 RE_ENTRY = "re_entry"
-LOG_ON_MESSAGE = "Too many failed log-ons. Try again in {minutes} minute(s)."
-RE_ENTRY_MESSAGE = "Too many wrong passwords. Try again in {minutes} minute(s)."
+LOG_ON_MESSAGE = "Too many failed log-ons. Try again in {wait}."
+RE_ENTRY_MESSAGE = "Too many wrong passwords. Try again in {wait}."
 
 
 def _delay(steps: int) -> timedelta:
@@ -150,7 +151,8 @@ def refuse_throttled_logon(email_key: str, origin: str | None, account_id: int |
              _address_until(where, at)]
     until = max((w for w in waits if w is not None), default=None)
     if until is not None and until > at:
-        raise LockedError(LOG_ON_MESSAGE.format(minutes=_minutes(until, at)), "log-on")
+        wait = count(_minutes(until, at), "minute")
+        raise LockedError(LOG_ON_MESSAGE.format(wait=wait), "log-on")
 
 
 def _prune(at: datetime) -> None:
@@ -215,7 +217,7 @@ def refuse_throttled_reentry(email_key: str, at: datetime, field: str) -> None:
     Failed log-ons never count here: nobody outside the account can delay it."""
     until = _pair_until(email_key, RE_ENTRY, "", at)
     if until is not None and until > at:
-        raise LockedError(RE_ENTRY_MESSAGE.format(minutes=_minutes(until, at)), field)
+        raise LockedError(RE_ENTRY_MESSAGE.format(wait=count(_minutes(until, at), "minute")), field)
 
 
 def throttle_reentry_failure(email_key: str, account_id: int, at: datetime) -> None:

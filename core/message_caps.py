@@ -43,6 +43,7 @@ from core.errors import RateLimitError
 from core.hashing import keyed_hash
 from core.models import Account, MessageSend, SendPause
 from core.sessions import address_key, resolve_session
+from core.wording import count
 
 log = logging.getLogger("cloudacct.abuse")
 
@@ -125,10 +126,10 @@ def _refuse_over_account(asker: Asker, channel: str, at: datetime) -> None:
     if phone:
         raise RateLimitError(
             f"You have reached today's limit of {limit} text messages and calls for this "
-            f"account. Try again in {hours} hour(s), or use email.", "code")
+            f"account. Try again in {count(hours, 'hour')}, or use email.", "code")
     raise RateLimitError(
         f"You have reached today's limit of {limit} emails for this account. Try again in "
-        f"{hours} hour(s).", "code")
+        f"{count(hours, 'hour')}.", "code")
 
 
 def _refuse_over_address(origin: str, at: datetime) -> None:
@@ -139,7 +140,7 @@ def _refuse_over_address(origin: str, at: datetime) -> None:
     hours = _hours_until(_oldest(today) + DAY, at)
     raise RateLimitError(
         f"{MESSAGES_PER_ADDRESS_PER_DAY} messages were sent from your network address today, "
-        f"the most we send for one address. Try again in {hours} hour(s).", "code")
+        f"the most we send for one address. Try again in {count(hours, 'hour')}.", "code")
 
 
 def _last_hour(at: datetime):
@@ -153,7 +154,7 @@ def _refuse_over_ceiling(at: datetime) -> None:
     minutes = _minutes_until(_oldest(last_hour) + HOUR, at)
     raise RateLimitError(
         "Sending codes is paused for a while: unusually many messages are going out. Please "
-        f"try again in {minutes} minute(s).", "code")
+        f"try again in {count(minutes, 'minute')}.", "code")
 
 
 def watch_ceiling() -> None:

@@ -23,53 +23,31 @@ Decisions
 
 from __future__ import annotations
 
-import calendar
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from core import catalogue, clock
-from core.catalogue import BILLING_METHODS, PRODUCTS, REGIONS, Region, subscription_price_cents
+from core.billing import USAGE_BILL_DELAY
+from core.catalogue import (
+    BILLING_METHODS,
+    PRODUCTS,
+    REGIONS,
+    Product,
+    Region,
+    add_months,
+    default_region,
+    months_between,  # noqa: F401 (named here too: callers know it from this module)
+    subscription_price_cents,
+    usage_cost_cents,
+)
 from core.db import transaction
 from core.errors import NotFound, Refused, StorageError
+from core.forms import FormCheck
 from core.models import Account, Bill, BillingAddress, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
 from core.validation import parse_object_id
-
-# --- time and money helpers -----------------------------------------------------------------
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day and time `months` calendar months later (clamped to the month's last day)."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def months_between(start: datetime, end: datetime) -> int:
-    """Whole calendar months from `start` to an `end` made by `add_months(start, n)`."""
-    return (end.year - start.year) * 12 + (end.month - start.month)
-
-
-def _whole_seconds(start: datetime, end: datetime) -> int:
-    return max(0, int((end - start).total_seconds()))
-
-
-def usage_cost_cents(hourly_cents: int, anchor: datetime, start: datetime,
-                     end: datetime) -> int:
-    """Pay-As-You-Go cost of [start, end) for a resource that started at `anchor`.
-
-    Use is charged per second; the total from `anchor` is rounded up to the whole cent, and a
-    period costs the difference of the totals at its ends, so however usage is cut into bills
-    they add up to exactly the rounded total."""
-
-    def total(until: datetime) -> int:
-        return -(-hourly_cents * _whole_seconds(anchor, until) // 3600)
-
-    return max(0, total(end) - total(start))
-
 
 # --- the purchase gate ----------------------------------------------------------------------
 
@@ -89,7 +67,8 @@ class PurchaseRefused(Refused):
         super().__init__(f"Before you can buy in {where.id}: {texts}.")
 
 
-def _gate(account: Account, where: Region) -> list[MissingStep]:
+def _steps_everywhere(account: Account) -> list[MissingStep]:
+    """The steps every region needs: an active account, a billing address, a payment method."""
     steps: list[MissingStep] = []
     if account.status != "active":
         steps.append(MissingStep("verify", "verify your account"))
@@ -98,17 +77,30 @@ def _gate(account: Account, where: Region) -> list[MissingStep]:
     if not PaymentMethod.select().where(PaymentMethod.account == account.id,
                                         PaymentMethod.removed_at.is_null()).exists():
         steps.append(MissingStep("payment-method", "add a payment method"))
-    if where.mainland_china:
-        from core.real_name import registration_status
+    return steps
 
-        status = registration_status(account.id)
-        if status != "approved":
-            text = {
-                "pending": "real-name registration required (yours is waiting for review)",
-                "rejected": "real-name registration required (yours was rejected: correct it "
-                            "and submit again)",
-            }.get(status, "real-name registration required")
-            steps.append(MissingStep("real-name", text))
+
+def _real_name_step(account: Account) -> MissingStep | None:
+    """The step a mainland China region needs too: approved real-name registration."""
+    from core.real_name import registration_status
+
+    status = registration_status(account.id)
+    if status == "approved":
+        return None
+    text = {
+        "pending": "real-name registration required (yours is waiting for review)",
+        "rejected": "real-name registration required (yours was rejected: correct it "
+                    "and submit again)",
+    }.get(status, "real-name registration required")
+    return MissingStep("real-name", text)
+
+
+def _gate(account: Account, where: Region) -> list[MissingStep]:
+    steps = _steps_everywhere(account)
+    if where.mainland_china:
+        step = _real_name_step(account)
+        if step is not None:
+            steps.append(step)
     return steps
 
 
@@ -124,6 +116,10 @@ def purchase_gate(token: str | None, region: str | None) -> list[MissingStep]:
 
 
 # --- resources ------------------------------------------------------------------------------
+
+STATE_LABELS = {"running": "Running", "suspended": "Suspended", "expired": "Expired",
+                "released": "Released"}
+
 
 @dataclass(frozen=True)
 class ResourceView:
@@ -154,14 +150,42 @@ class ResourceView:
         return self.billing_method == "subscription" and self.state in ("running", "suspended")
 
     @property
+    def state_label(self) -> str:
+        """"Running", "Suspended", "Expired", "Released"."""
+        return STATE_LABELS.get(self.state, self.state.capitalize())
+
+    @property
+    def renewal_label(self) -> str:
+        """Auto-renewal as the resources table shows it: "On", "Off", or "—" (Pay-As-You-Go)."""
+        if self.billing_method != "subscription":
+            return "—"
+        return "On" if self.auto_renew else "Off"
+
+    @property
     def cost_text(self) -> str:
-        """"Ends 2027-01-01" (Subscription) or "1.23 USD so far" (Pay-As-You-Go)."""
+        """"Ends 2027-01-01 00:00 UTC" (Subscription); "1.23 USD so far" while Pay-As-You-Go
+        runs; once released, "billed 1.23 USD" or what is still to bill and when."""
         if self.billing_method == "subscription":
             if self.period_end is None:
                 return ""
             verb = "Ended" if self.state == "expired" else "Ends"
             return f"{verb} {self.period_end:%Y-%m-%d %H:%M} UTC"
-        return f"{format_usd(self.running_cost_cents or 0)} so far"
+        total = format_usd(self.running_cost_cents or 0)
+        if self.released_at is None:
+            return f"{total} so far"
+        if self.unbilled_cents:
+            due = self.released_at + USAGE_BILL_DELAY
+            return f"{total}, billed {due:%Y-%m-%d %H:%M} UTC"
+        return f"billed {total}"
+
+    @property
+    def period_or_cost_text(self) -> str:
+        """The resources table's "Period end / cost": the end date of a subscription, the cost
+        of Pay-As-You-Go."""
+        if self.billing_method == "subscription" and self.period_end is not None:
+            verb = "Ended" if self.state == "expired" else "Ends"
+            return f"{verb} {self.period_end:%Y-%m-%d}"
+        return self.cost_text
 
 
 def resource_view(row: Resource, at: datetime | None = None) -> ResourceView:
@@ -194,13 +218,58 @@ def _own_resource(account_id: int, resource_id: int | str | None) -> Resource:
     return row
 
 
+def _resources(account_id: int, at: datetime) -> list[ResourceView]:
+    rows = (Resource.select().where(Resource.account == account_id)
+            .order_by(Resource.created_at.desc(), Resource.id.desc()))
+    return [resource_view(r, at) for r in rows]
+
+
 def list_resources(token: str | None) -> list[ResourceView]:
     """Every resource of the account, newest first."""
     account = require_account(token)
+    return _resources(account.id, clock.now())
+
+
+# --- the Products section's page ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProductsPage:
+    """What the Products section and its order form show, read at one moment."""
+
+    products: tuple[Product, ...]
+    regions: tuple[Region, ...]
+    billing_methods: tuple[tuple[str, str], ...]  # (id, label): subscription, payg
+    periods: tuple[int, ...]  # months a subscription may run (catalogue.SUBSCRIPTION_PERIODS)
+    default_region: str  # where the order form starts, by the account's country
+    resources: tuple[ResourceView, ...]  # newest first
+    missing_steps: tuple[MissingStep, ...]  # before buying anywhere (empty: may buy)
+    real_name_step: MissingStep | None  # also missing before buying in mainland China
+    deletion_pending: bool  # nothing new can be bought
+
+    def missing_for(self, region_id: str) -> tuple[MissingStep, ...]:
+        """Every step missing before buying in `region_id` (the purchase gate's answer)."""
+        where = REGIONS.get(region_id)
+        if where is not None and where.mainland_china and self.real_name_step is not None:
+            return (*self.missing_steps, self.real_name_step)
+        return self.missing_steps
+
+
+def products_page(token: str | None) -> ProductsPage:
+    """The catalogue, the account's resources and what it still needs before buying, in one
+    transaction."""
+    account = require_account(token)
     at = clock.now()
-    rows = (Resource.select().where(Resource.account == account.id)
-            .order_by(Resource.created_at.desc(), Resource.id.desc()))
-    return [resource_view(r, at) for r in rows]
+    with transaction():
+        account = Account.get_by_id(account.id)
+        resources = tuple(_resources(account.id, at))
+        missing = tuple(_steps_everywhere(account))
+        real_name = _real_name_step(account)
+    return ProductsPage(
+        products=tuple(catalogue.list_products()), regions=tuple(catalogue.list_regions()),
+        billing_methods=tuple(BILLING_METHODS.items()),
+        periods=catalogue.SUBSCRIPTION_PERIODS, default_region=default_region(account.country),
+        resources=resources, missing_steps=missing, real_name_step=real_name,
+        deletion_pending=account.status == "deletion_pending")
 
 
 def get_resource(token: str | None, resource_id: int | str) -> ResourceView:
@@ -208,17 +277,40 @@ def get_resource(token: str | None, resource_id: int | str) -> ResourceView:
     return resource_view(_own_resource(account.id, resource_id))
 
 
+@dataclass(frozen=True)
+class Order:
+    """An order form's choices, checked."""
+
+    product: Product
+    region: Region
+    billing_method: str  # subscription | payg
+    period_months: int | None  # Subscription only
+
+
+def check_order(product: str | None, region: str | None, billing_method: str | None,
+                period_months: int | str | None = None) -> Order:
+    """Every choice of the order form checked at once: FormErrors by field (`product`,
+    `purchase-region`, `billing-method`, `period`); the period only for a subscription."""
+    form = FormCheck()
+    item = form.check(catalogue.product, product)
+    where = form.check(catalogue.region, region)
+    method = form.check(catalogue.billing_method, billing_method)
+    months = form.check(catalogue.period, period_months) if method == "subscription" else None
+    form.raise_errors()
+    assert item is not None and where is not None and method is not None
+    return Order(item, where, method, months)
+
+
 def place_order(token: str | None, product: str | None, region: str | None,
                 billing_method: str | None, period_months: int | str | None = None,
                 auto_renew: bool = False) -> ResourceView:
-    """Buy a product (F7). Field errors name `product`, `purchase-region`, `billing-method` or
-    `period`; a missing step raises PurchaseRefused naming every one; a declined subscription
-    charge raises core.payments.PaymentDeclined and creates nothing."""
+    """Buy a product (F7). FormErrors names every bad choice (`check_order`); then a missing
+    step raises PurchaseRefused naming every one; a declined subscription charge raises
+    core.payments.PaymentDeclined and creates nothing."""
     account = require_account(token)
-    item = catalogue.product(product)
-    where = catalogue.region(region)
-    method = catalogue.billing_method(billing_method)
-    months = catalogue.period(period_months) if method == "subscription" else None
+    order = check_order(product, region, billing_method, period_months)
+    item, where, method, months = (order.product, order.region, order.billing_method,
+                                   order.period_months)
     _refuse_if_deleting(account)
     missing = _gate(account, where)
     if missing:

@@ -46,6 +46,7 @@ from core.gateway import payment_gateway
 from core.gateway.base import GatewayDecline, GatewayRecord
 from core.models import Bill, LedgerEntry, PaymentMethod
 from core.money import format_usd
+from core.wording import count
 
 logger = logging.getLogger("cloudacct.reconciliation")
 
@@ -86,11 +87,12 @@ class ReconciliationReport:
     def summary(self) -> str:
         if not self.fixes:
             return "Reconciliation: nothing to fix."
-        return (f"Reconciliation: {self.count('hold_released') + self.count('orphan_hold_voided')}"
-                f" hold(s) released, {self.count('charge_recorded')} charge(s) recorded, "
-                f"{self.count('charge_failed')} interrupted charge(s) marked failed, "
-                f"{self.count('refund')} unrecorded order(s) refunded, "
-                f"{len(self.errors)} error(s).")
+        holds = self.count("hold_released") + self.count("orphan_hold_voided")
+        return (f"Reconciliation: {count(holds, 'hold')} released, "
+                f"{count(self.count('charge_recorded'), 'charge')} recorded, "
+                f"{count(self.count('charge_failed'), 'interrupted charge')} marked failed, "
+                f"{count(self.count('refund'), 'unrecorded order')} refunded, "
+                f"{count(len(self.errors), 'error')}.")
 
 
 def _set(entry_id: int, **changes) -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.errors import ValidationError
+from core.wording import with_article
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256
@@ -137,6 +138,10 @@ class Strength:
     label: str
     warning: str
     suggestions: tuple[str, ...]
+    # Whether the password would be accepted: a score of MIN_STRENGTH or more for the
+    # estimator alone (`password_strength`); every rule of `check_password` for
+    # `password_verdict`.
+    acceptable: bool = False
 
 
 _LABELS = ("Very weak", "Weak", "Fair", "Strong", "Very strong")
@@ -158,7 +163,34 @@ def password_strength(password: str, user_inputs: tuple[str, ...] = ()) -> Stren
         label=_LABELS[int(result["score"])],
         warning=feedback.get("warning") or "",
         suggestions=tuple(feedback.get("suggestions") or ()),
+        acceptable=int(result["score"]) >= MIN_STRENGTH,
     )
+
+
+def _password_inputs(email: Email | None) -> tuple[str, ...]:
+    return (email.local_part, email.address) if email is not None else ()
+
+
+def _rule_refusal(value: str, email: Email | None) -> str | None:
+    """The refusal of a normalised password by the rules other than its strength."""
+    if len(value) < PASSWORD_MIN:
+        return f"Use at least {PASSWORD_MIN} characters."
+    if len(value) > PASSWORD_MAX:
+        return f"Use at most {PASSWORD_MAX} characters."
+    if has_control_characters(value.replace("\t", "")):
+        return "A password cannot contain line breaks or control characters."
+    if email is not None:
+        local = email.local_part.casefold()
+        if len(local) >= 3 and local in value.casefold():
+            return "Your password must not contain your email name."
+    return None
+
+
+def _strength_refusal(strength: Strength) -> str | None:
+    if strength.score >= MIN_STRENGTH:
+        return None
+    hint = strength.warning or (strength.suggestions[0] if strength.suggestions else "")
+    return "This password is too easy to guess. " + (hint or "Add more words or characters.")
 
 
 def check_password(password: str | None, email: Email | None = None,
@@ -170,29 +202,36 @@ def check_password(password: str | None, email: Email | None = None,
         raise ValidationError("The password holds a character that is not valid text. Type "
                               "it again.", field)
     value = normalise_password(password or "")
-    if len(value) < PASSWORD_MIN:
-        raise ValidationError(f"Use at least {PASSWORD_MIN} characters.", field)
-    if len(value) > PASSWORD_MAX:
-        raise ValidationError(f"Use at most {PASSWORD_MAX} characters.", field)
-    if has_control_characters(value.replace("\t", "")):
-        raise ValidationError("A password cannot contain line breaks or control characters.",
-                              field)
-    inputs: tuple[str, ...] = ()
-    if email is not None:
-        local = email.local_part.casefold()
-        if len(local) >= 3 and local in value.casefold():
-            raise ValidationError("Your password must not contain your email name.", field)
-        inputs = (email.local_part, email.address)
-    strength = password_strength(value, inputs)
-    if strength.score < MIN_STRENGTH:
-        hint = strength.warning or (strength.suggestions[0] if strength.suggestions else "")
-        message = "This password is too easy to guess."
-        if hint:
-            message += f" {hint}"
-        else:
-            message += " Add more words or characters."
-        raise ValidationError(message, field)
+    refusal = _rule_refusal(value, email) or _strength_refusal(
+        password_strength(value, _password_inputs(email)))
+    if refusal is not None:
+        raise ValidationError(refusal, field)
     return value
+
+
+def password_verdict(password: str, email: str | None = None) -> Strength:
+    """What a live strength meter shows: the estimator's score, judged by every rule core
+    applies on submit (`check_password`: length, control characters, the email's name, the
+    score). A password core would refuse is never shown as strong enough: its score is held
+    below MIN_STRENGTH and the refusal is the warning. `email` is the email typed so far (its
+    name counts once it is a valid address, as on submit)."""
+    from core.hashing import normalise_password
+
+    address: Email | None = None
+    if email and "@" in email:
+        try:
+            address = check_email(email)
+        except ValidationError:
+            address = None
+    value = normalise_password(password or "")
+    strength = password_strength(value, _password_inputs(address))
+    if not value:
+        return strength
+    refusal = _rule_refusal(value, address)
+    if refusal is None:
+        return strength
+    score = min(strength.score, MIN_STRENGTH - 1)
+    return Strength(score, _LABELS[score], refusal, strength.suggestions, False)
 
 
 def check_password_confirmation(password: str | None, confirmation: str | None,
@@ -278,6 +317,21 @@ def check_phone(text: str | None, country: str, *, for_sms: bool = False,
             "That number cannot receive text messages. Use a mobile number, or choose "
             "Call immediately.", field)
     return Phone(e164=e164, country=country, can_receive_sms=mobile)
+
+
+@lru_cache(maxsize=64)
+def phone_example(country: str) -> str | None:
+    """A mobile number of `country` as people write it with its country code, for a
+    placeholder ("+91 81234 56789"); None when the country has no example."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+    code = (country or "").strip().upper()
+    number = (phonenumbers.example_number_for_type(code, PhoneNumberType.MOBILE)
+              if code else None)
+    if number is None:
+        return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
 
 
 def mask_email(address: str) -> str:
@@ -549,7 +603,8 @@ def check_card_number(text: str | None, field: str = "card-number") -> tuple[str
     if len(digits) not in lengths:
         allowed = ", ".join(str(n) for n in lengths[:-1])
         allowed = f"{allowed} or {lengths[-1]}" if allowed else str(lengths[-1])
-        raise ValidationError(f"A {brand} card number has {allowed} digits.", field)
+        raise ValidationError(
+            f"{with_article(brand, capital=True)} card number has {allowed} digits.", field)
     return digits, brand
 
 

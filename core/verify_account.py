@@ -35,6 +35,7 @@ from core.models import Account, EmailClaim, Session
 from core.sessions import reason_message, require_account, resolve_session
 from core.validation import check_code_format, check_phone, mask_email, mask_phone
 from core.verification import CodeStatus, code_status, consume_code, issue_code
+from core.wording import with_article
 
 PURPOSES = ("signup", "second_channel")
 CHANNELS = ("email", "sms", "voice")
@@ -165,8 +166,9 @@ def _tell_email_has_account(subject: _Subject, phone: str) -> None:
                 "instead of signing up again. If it was not you, you can ignore this email.")
     else:
         subject_line = f"Someone tried to sign up to {brand} with this email"
-        body = (f"Someone tried to create a {brand} account with this email address and the "
-                f"phone number {mask_phone(phone)}. This address is used by a {brand} account "
+        body = (f"Someone tried to create {with_article(brand)} account with this email address "
+                f"and the phone number {mask_phone(phone)}. This address is used by "
+                f"{with_article(brand)} account "
                 "that has never confirmed it.\n\nIf the address is yours, sign up with it and "
                 "verify it by email: it becomes yours alone, and the other account is closed. "
                 "If you did not sign up, you can ignore this email.")

@@ -55,3 +55,65 @@ def test_heavy_libraries_do_load_when_used():
     modules = _imported_after(
         "from core.validation import check_phone\ncheck_phone('8123 4567', 'SG')")
     assert "phonenumbers" in modules
+
+
+# --- imports between core's flow modules ---------------------------------------------------------
+
+# Known, and not this check's subject: core.verify_account closes a squatting account with
+# core.deletion's private erasure steps; that edge goes when deletion asks each store to erase
+# its own part (issue 12). It would otherwise close the circle billing → payments →
+# verify_account → deletion → billing.
+KNOWN_EDGES = {("core.verify_account", "core.deletion")}
+
+
+def _core_imports() -> dict[str, set[str]]:
+    """Each core module → the core modules it imports, at any depth of its code (the imports
+    inside functions too: a lazy import is still a dependency)."""
+    import ast
+
+    modules: dict[str, Path] = {}
+    for path in (ROOT / "core").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {node.module} & modules.keys()
+                found |= {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names} & modules.keys()
+        graph[name] = found - {name}
+    return graph
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for module in graph[todo.pop()]:
+            if module not in seen:
+                seen.add(module)
+                todo.append(module)
+    return seen
+
+
+def test_billing_never_imports_deletion():
+    """Deletion needs billing (its blockers are billing's, and it settles an account first);
+    billing needs nothing of deletion. The billing run and paying, which complete a pending
+    deletion, are core.billing_run, above both; the claims both take are core.claims."""
+    graph = _core_imports()
+    assert "core.billing" in graph["core.deletion"]
+    assert not graph["core.billing"] & {"core.deletion", "core.billing_run"}
+    assert not graph["core.claims"] & {"core.billing", "core.deletion", "core.billing_run"}
+    assert graph["core.billing_run"] >= {"core.billing", "core.deletion"}
+
+
+def test_no_import_cycle_joins_billing_and_deletion():
+    graph = _core_imports()
+    for source, target in KNOWN_EDGES:
+        graph[source].discard(target)
+    assert "core.deletion" not in _reachable(graph, "core.billing")
+    assert "core.billing_run" not in _reachable(graph, "core.deletion")

@@ -140,7 +140,7 @@ def _run_billing(args: argparse.Namespace) -> int:
     if args.billing_command != "run":
         print("usage: cloudacct billing run", file=sys.stderr)
         return 2
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.reconciliation import reconcile
 
     _open_database()

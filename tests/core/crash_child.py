@@ -43,7 +43,7 @@ def _payer(email: str, phone: str, origin: str) -> str:
 
 
 def main() -> None:
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.config import settings
     from core.db import init_database
     from core.deletion import request_deletion

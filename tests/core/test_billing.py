@@ -77,7 +77,8 @@ def test_format_usd_refuses_floats():
 # --- Pay-As-You-Go usage ------------------------------------------------------------------------
 
 def test_usage_is_billed_exactly_48_hours_after_release(buyer, clock):
-    from core.billing import list_bills, run_billing
+    from core.billing import list_bills
+    from core.billing_run import run_billing
     from core.models import Bill, LedgerEntry, Resource
 
     view = payg(buyer, 2)  # ECS 8 cents an hour → 16 cents
@@ -100,7 +101,7 @@ def test_usage_is_billed_exactly_48_hours_after_release(buyer, clock):
 
 
 def test_billing_twice_bills_once(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.models import Bill, LedgerEntry
 
     view = payg(buyer, 3)
@@ -115,7 +116,7 @@ def test_billing_twice_bills_once(buyer, clock):
 
 
 def test_concurrent_runs_do_not_double_bill(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.db import database
     from core.models import Bill, LedgerEntry
 
@@ -146,7 +147,8 @@ def test_concurrent_runs_do_not_double_bill(buyer, clock):
 
 
 def test_running_usage_is_billed_per_calendar_month(buyer, clock):
-    from core.billing import pending_usage, run_billing
+    from core.billing import pending_usage
+    from core.billing_run import run_billing
     from core.models import Bill
     from core.products import get_resource, place_order, release_resource
 
@@ -176,7 +178,7 @@ def test_running_usage_is_billed_per_calendar_month(buyer, clock):
 
 
 def test_released_within_the_second_creates_no_bill(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.models import Bill, Resource
     from core.products import place_order, release_resource
 
@@ -200,13 +202,8 @@ def test_pending_usage_for_deletion(buyer, clock):
 # --- declined charges, paying outstanding bills -------------------------------------------------
 
 def test_declined_usage_bill_stays_outstanding_and_is_paid_later(poor_buyer, clock):
-    from core.billing import (
-        BillingSummary,
-        PaymentFailed,
-        billing_summary,
-        pay_outstanding,
-        run_billing,
-    )
+    from core.billing import BillingPage, PaymentFailed, billing_page
+    from core.billing_run import pay_outstanding, run_billing
     from core.models import Bill, LedgerEntry
     from core.payments import list_payment_methods, save_card, set_default_method
 
@@ -220,7 +217,7 @@ def test_declined_usage_bill_stays_outstanding_and_is_paid_later(poor_buyer, clo
     # a later run does not charge a declined bill again (the person pays it)
     clock.advance(timedelta(hours=1))
     assert run_billing().events == ()
-    summary: BillingSummary = billing_summary(poor_buyer)
+    summary: BillingPage = billing_page(poor_buyer)
     assert summary.outstanding_cents == 8 and summary.outstanding_text == "0.08 USD"
     assert [b.id for b in summary.outstanding] == [bill.id] and summary.paid == ()
     kinds = {entry.kind for entry in summary.ledger}
@@ -236,7 +233,7 @@ def test_declined_usage_bill_stays_outstanding_and_is_paid_later(poor_buyer, clo
     result = pay_outstanding(poor_buyer)
     assert [b.id for b in result.paid] == [bill.id] and result.total_cents == 8
     assert Bill.get_by_id(bill.id).status == "paid"
-    assert billing_summary(poor_buyer).outstanding_cents == 0
+    assert billing_page(poor_buyer).outstanding_cents == 0
     assert pay_outstanding(poor_buyer).paid == ()  # nothing left: nothing charged
     keys = [e.idempotency_key for e in LedgerEntry.select().where(LedgerEntry.bill == bill.id)
             .order_by(LedgerEntry.id)]
@@ -244,7 +241,7 @@ def test_declined_usage_bill_stays_outstanding_and_is_paid_later(poor_buyer, clo
 
 
 def test_a_bill_left_uncharged_by_a_crash_is_charged_by_the_next_run(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.models import Bill
 
     account_id = account_of(buyer).id
@@ -258,21 +255,22 @@ def test_a_bill_left_uncharged_by_a_crash_is_charged_by_the_next_run(buyer, cloc
 
 
 def test_other_accounts_bills_are_not_shown(buyer, clock):
-    from core.billing import billing_summary, list_bills, run_billing
+    from core.billing import billing_page, list_bills
+    from core.billing_run import run_billing
 
     view = payg(buyer, 1)
     clock.set_now(view.released_at + H48)
     run_billing()
     other = activate("bob@example.com")
     assert list_bills(other) == []
-    summary = billing_summary(other)
+    summary = billing_page(other)
     assert summary.outstanding_cents == 0 and summary.paid == () and summary.ledger == ()
 
 
 # --- subscriptions ------------------------------------------------------------------------------
 
 def test_subscription_renews_at_period_end(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.models import Bill, Resource
     from core.products import place_order
 
@@ -293,7 +291,7 @@ def test_subscription_renews_at_period_end(buyer, clock):
 
 
 def test_missed_periods_are_renewed_one_by_one(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.models import Bill, Resource
     from core.products import place_order
 
@@ -306,7 +304,7 @@ def test_missed_periods_are_renewed_one_by_one(buyer, clock):
 
 
 def test_subscription_without_auto_renew_expires_and_is_released(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.models import Bill
     from core.products import get_resource, place_order, set_auto_renew
 
@@ -327,7 +325,7 @@ def test_subscription_without_auto_renew_expires_and_is_released(buyer, clock):
 
 
 def test_declined_renewal_suspends_until_paid(active, clock):
-    from core.billing import pay_outstanding, run_billing
+    from core.billing_run import pay_outstanding, run_billing
     from core.models import Bill
     from core.payments import list_payment_methods, save_card, set_default_method
     from core.products import get_resource, place_order
@@ -356,7 +354,7 @@ def test_declined_renewal_suspends_until_paid(active, clock):
 
 
 def test_unpaid_suspended_subscription_expires_at_the_next_end(poor_buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.models import Bill, LedgerEntry, Resource
 
     # bought while a good card was the default, then only the declining card remains default
@@ -390,16 +388,16 @@ def test_billing_run_cli(buyer, clock, capsys, monkeypatch):
     monkeypatch.setenv("CLOUDACCT_NOW", "2026-12-03T11:59:59Z")
     assert main(["billing", "run"]) == 0
     out = capsys.readouterr().out
-    assert "0 bill(s) issued" in out and rows(Bill) == 0
+    assert "0 bills issued" in out and rows(Bill) == 0
     monkeypatch.setenv("CLOUDACCT_NOW", "2026-12-03T12:00:00Z")
     assert view.released_at + H48 == datetime(2026, 12, 3, 12)
     assert main(["billing", "run"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("bill #") and "alice@example.com" in out[0]
     assert "0.16 USD" in out[0]
-    assert out[-1].startswith("Billing run at 2026-12-03T12:00:00Z: 1 bill(s) issued")
+    assert out[-1].startswith("Billing run at 2026-12-03T12:00:00Z: 1 bill issued")
     assert main(["billing", "run"]) == 0
-    assert "0 bill(s) issued" in capsys.readouterr().out
+    assert "0 bills issued" in capsys.readouterr().out
     assert rows(Bill) == 1
 
 
@@ -412,7 +410,11 @@ def test_billing_cli_bad_usage(db):
     assert info.value.code == 2
 
 
-def test_complete_pending_deletions_hook_exists(db):
-    from core.billing import complete_pending_deletions
+def test_the_run_completes_pending_deletions_through_deletion_itself(db):
+    """core.billing no longer reaches into deletion: the run (core.billing_run) calls it."""
+    import core.billing
+    from core.billing_run import run_billing
 
-    assert complete_pending_deletions() == []  # no account is deletion pending
+    assert not hasattr(core.billing, "complete_pending_deletions")
+    assert not hasattr(core.billing, "run_billing")
+    assert run_billing().events == ()  # no account is deletion pending

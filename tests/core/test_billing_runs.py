@@ -103,7 +103,7 @@ def table_scans(sql: str, params: tuple) -> list[str]:
 def test_no_query_of_a_billing_run_reads_a_whole_table(db, clock):
     """A run with every kind of work due: released and running usage, a renewal, an expiry, a
     declined bill, a bill a crash left uncharged, a pending deletion completed."""
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.deletion import request_deletion
     from core.models import Bill
     from core.products import place_order
@@ -153,7 +153,7 @@ def test_a_database_at_version_1_gains_the_billing_indexes(db):
 
 @pg_only
 def test_a_run_skips_usage_another_run_is_billing_and_does_not_wait(db, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.db import database
 
     token = buyer_with("skip@example.com")
@@ -176,7 +176,8 @@ def test_a_run_skips_usage_another_run_is_billing_and_does_not_wait(db, clock):
 
 @pg_only
 def test_a_bill_another_run_is_charging_is_left_to_it(db, clock):
-    from core.billing import CLAIM_BILL, run_billing
+    from core.billing_run import run_billing
+    from core.claims import CLAIM_BILL
     from core.models import Bill
 
     token = buyer_with("claim@example.com")
@@ -197,7 +198,8 @@ def test_a_bill_another_run_is_charging_is_left_to_it(db, clock):
 
 @pg_only
 def test_a_pending_deletion_another_run_is_completing_is_left_to_it(db, clock):
-    from core.billing import CLAIM_DELETION, run_billing
+    from core.billing_run import run_billing
+    from core.claims import CLAIM_DELETION
     from core.deletion import request_deletion
     from core.models import Account
 
@@ -222,7 +224,7 @@ def test_a_pending_deletion_another_run_is_completing_is_left_to_it(db, clock):
 def test_an_erasure_waits_for_a_bill_being_issued_and_sees_it(db, clock):
     """Another machine's run is issuing a bill for the account (its transaction holds the
     resource row) while the erasure checks: the erasure waits for it, then refuses."""
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.db import database
     from core.deletion import DeletionBlocked, erase_account
     from core.models import Account

@@ -83,7 +83,7 @@ def _sign_up(index: int, args: dict, errors: list[dict]):
 
 def _pay(index: int, args: dict, errors: list[dict]):
     """Half the children pay from their own session, half run billing."""
-    from core.billing import pay_outstanding, run_billing
+    from core.billing_run import pay_outstanding, run_billing
 
     try:
         if index < len(args["tokens"]):
@@ -98,7 +98,7 @@ def _pay(index: int, args: dict, errors: list[dict]):
 def _mixed(index: int, args: dict, errors: list[dict]):
     """A bounded random mix of buying, releasing, billing and paying on a shared account."""
     from core import clock
-    from core.billing import pay_outstanding, run_billing
+    from core.billing_run import pay_outstanding, run_billing
     from core.products import list_resources, place_order, release_resource
 
     rng = random.Random(args["seed"] * 100 + index)
@@ -131,7 +131,7 @@ def _mixed(index: int, args: dict, errors: list[dict]):
 
 def _billing_run(index: int, args: dict, errors: list[dict]):
     """One billing run (as on one of several machines): what it reported doing."""
-    from core.billing import run_billing
+    from core.billing_run import run_billing
 
     try:
         return [(e.kind, e.bill_id, e.resource_id, e.charged) for e in run_billing().events]
@@ -267,7 +267,7 @@ def test_the_same_bills_paid_from_two_sessions_are_charged_once(db):
 # --- (c) many processes billing, buying and releasing: the ledger balances ------------------------
 
 def test_billing_buying_and_releasing_at_once_balances_to_the_cent(db):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.models import Bill, LedgerEntry
 
     first, second = "one@example.com", "two@example.com"
@@ -309,7 +309,7 @@ def test_two_billing_runs_at_once_bill_each_item_exactly_once(db, clock):
     expire, and a bill whose charge a crash cut short: two runs started together issue each
     bill once, charge it once, and together leave nothing due. On PostgreSQL they split the
     work (row locks with SKIP LOCKED, claims on bills), so every item is reported by one run."""
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.db import is_sqlite
     from core.models import Bill, LedgerEntry, Resource
     from core.products import place_order, release_resource

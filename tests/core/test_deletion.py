@@ -242,7 +242,7 @@ def test_subscription_with_auto_renewal_blocks_until_off_and_over(buyer, clock):
 
 
 def test_suspended_subscription_and_its_unpaid_renewal_block(active, clock):
-    from core.billing import pay_outstanding, run_billing
+    from core.billing_run import pay_outstanding, run_billing
     from core.deletion import DeletionBlocked, deletion_blockers
     from core.models import Bill
     from core.payments import list_payment_methods, save_card, set_default_method
@@ -276,7 +276,7 @@ def test_suspended_subscription_and_its_unpaid_renewal_block(active, clock):
 
 
 def test_outstanding_bill_blocks_until_paid(poor_buyer, clock):
-    from core.billing import pay_outstanding, run_billing
+    from core.billing_run import pay_outstanding, run_billing
     from core.deletion import DeletionBlocked
     from core.models import Bill
 
@@ -323,7 +323,7 @@ def test_blockers_accept_an_account_or_its_id(buyer):
 
 def test_unbilled_usage_makes_deletion_pending_until_billed_and_paid(buyer, clock):
     from core.accounts import log_on
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.deletion import deletion_check
     from core.errors import Refused
     from core.models import Account, Bill
@@ -360,7 +360,7 @@ def test_unbilled_usage_makes_deletion_pending_until_billed_and_paid(buyer, cloc
     report = run_billing()
     assert [e.kind for e in report.events] == ["bill", "deletion"]
     assert report.events[1].account_id == account_id
-    assert "1 deletion(s) completed" in report.summary
+    assert "1 deletion completed" in report.summary
     assert "alice" not in " ".join(report.lines()[1:])
     assert status_of(account_id) == "deleted"
     (bill,) = Bill.select()
@@ -369,7 +369,7 @@ def test_unbilled_usage_makes_deletion_pending_until_billed_and_paid(buyer, cloc
 
 
 def test_a_declined_last_bill_keeps_it_pending_until_paid(poor_buyer, clock):
-    from core.billing import pay_outstanding, run_billing
+    from core.billing_run import pay_outstanding, run_billing
     from core.models import Bill
 
     account_id = account_of(poor_buyer).id
@@ -397,7 +397,7 @@ def test_a_declined_last_bill_keeps_it_pending_until_paid(poor_buyer, clock):
 
 def test_paying_the_last_bill_deletes_at_once_and_pressing_again_finds_it_gone(poor_buyer,
                                                                               clock):
-    from core.billing import pay_outstanding, run_billing
+    from core.billing_run import pay_outstanding, run_billing
     from core.errors import SessionExpired
 
     view = payg(poor_buyer, 1)
@@ -420,7 +420,7 @@ def test_usage_due_but_not_yet_billed_is_billed_when_delete_is_pressed(buyer, cl
 
 
 def test_complete_pending_deletions_leaves_other_accounts_alone(buyer, clock):
-    from core.billing import complete_pending_deletions
+    from core.deletion import complete_pending_deletions
 
     assert complete_pending_deletions() == []
     payg(buyer, 1)
@@ -483,8 +483,9 @@ def test_a_decoy_sign_up_for_the_deleted_email_ends(buyer):
 # --- the same email again -------------------------------------------------------------------
 
 def test_the_same_email_signs_up_again_as_a_fresh_account(buyer, clock):
-    from core.accounts import log_on, overview
-    from core.billing import billing_summary, list_bills, run_billing
+    from core.accounts import log_on, overview_page
+    from core.billing import billing_page, list_bills
+    from core.billing_run import run_billing
     from core.models import Account
     from core.payments import list_payment_methods
     from core.products import list_resources
@@ -509,13 +510,13 @@ def test_the_same_email_signs_up_again_as_a_fresh_account(buyer, clock):
     confirm_code(fresh.token, "signup", "email", latest_code(EMAIL))
     new = Account.get(Account.email_key == "alice@example.com")
     assert new.id != old_id and new.status == "active"
-    home = overview(fresh.token)
+    home = overview_page(fresh.token)
     assert not home.has_billing_address and home.payment_methods == 0
     assert home.real_name_status is None
     assert [s.key for s in home.next_steps] == ["billing-address", "payment-method",
                                                  "real-name"]
     assert list_payment_methods(fresh.token) == [] and list_resources(fresh.token) == []
-    assert list_bills(fresh.token) == [] and billing_summary(fresh.token).ledger == ()
+    assert list_bills(fresh.token) == [] and billing_page(fresh.token).ledger == ()
     assert real_name_status(fresh.token).status == "none"
     assert len(security_overview(fresh.token).recent_logons) == 1
     with pytest.raises(AuthenticationError):
@@ -577,8 +578,8 @@ def _forms(text: str) -> list[bytes]:
 @pytest.mark.sqlite_only
 def test_nothing_personal_remains_on_disk(active, cloudacct_home, tmp_path, clock):
     from core.accounts import log_on
-    from core.billing import run_billing
     from core.billing_address import save_billing_address
+    from core.billing_run import run_billing
     from core.db import database
     from core.deletion import deletion_check
     from core.models import Account

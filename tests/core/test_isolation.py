@@ -105,7 +105,7 @@ def test_a_session_can_never_change_or_read_another_accounts_objects(two_account
 
 
 def test_list_functions_never_return_another_accounts_data(two_accounts):
-    from core.billing import billing_summary, list_bills
+    from core.billing import billing_page, list_bills
     from core.payments import list_payment_methods
     from core.products import list_resources
     from core.security import export_data, security_overview, trusted_keys
@@ -117,7 +117,7 @@ def test_list_functions_never_return_another_accounts_data(two_accounts):
     assert {m.id for m in list_payment_methods(token_a)} == set(ids_a["method"])
     assert {k.id for k in trusted_keys(token_a)} == set(ids_a["key"])
     assert {b.id for b in list_bills(token_a)} == set(ids_a["bill"])
-    summary = billing_summary(token_a)
+    summary = billing_page(token_a)
     shown = {b.id for b in summary.outstanding + summary.paid}
     assert shown <= set(ids_a["bill"]) and not shown & set(ids_b["bill"])
     overview = security_overview(token_a)
@@ -234,8 +234,8 @@ def test_no_card_number_code_or_password_is_left_anywhere(cloudacct_home, db, cl
     import re
 
     from core.accounts import log_on
-    from core.billing import pay_outstanding, run_billing
     from core.billing_address import save_billing_address
+    from core.billing_run import pay_outstanding, run_billing
     from core.db import database
     from core.deletion import request_deletion
     from core.delivery import read_outbox

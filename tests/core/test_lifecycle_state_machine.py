@@ -271,13 +271,13 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule()
     def run_billing(self):
-        from core.billing import run_billing
+        from core.billing_run import run_billing
 
         run_billing()
 
     @rule(email=email_st)
     def pay_outstanding(self, email):
-        from core.billing import pay_outstanding
+        from core.billing_run import pay_outstanding
 
         token = self.token(email)
         if token is None:

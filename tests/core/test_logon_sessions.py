@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.accounts import current_account, log_off, log_on, overview
+from core.accounts import current_account, log_off, log_on, overview_page
 from core.db import transaction
 from core.errors import AuthenticationError, LockedError, SessionExpired, ValidationError
 from core.models import Account, LogonThrottle, Session
@@ -113,11 +113,11 @@ def test_unverified_account_logs_on_and_then_verifies(signed_up):
     _, email = signed_up
     result = log_on(email, STRONG_PASSWORD)
     assert result.account.status == "unverified"
-    assert [s.key for s in overview(result.token).next_steps][0] == "verify"
+    assert [s.key for s in overview_page(result.token).next_steps][0] == "verify"
     send_code(result.token, "signup", "email")
     view = confirm_code(result.token, "signup", "email", latest_code(email))
     assert view.status == "active"
-    assert "verify" not in [s.key for s in overview(result.token).next_steps]
+    assert "verify" not in [s.key for s in overview_page(result.token).next_steps]
 
 
 # --- idle and absolute limits ---------------------------------------------------------------

@@ -181,7 +181,7 @@ def test_credit_code_refusals(text, hint):
 # --- individual registration -------------------------------------------------------------------
 
 def test_individual_even_last_digit_is_approved_and_masked(token):
-    from core.accounts import overview
+    from core.accounts import overview_page
     from core.models import RealNameRegistration
     from core.real_name import real_name_status, submit_individual
 
@@ -195,7 +195,7 @@ def test_individual_even_last_digit_is_approved_and_masked(token):
     assert view.id_number_masked.startswith(number[:3]) and "•" in view.id_number_masked
     assert RealNameRegistration.get().id_number == number  # stored, shown masked
     assert not real_name_status(token).can_submit
-    assert overview(token).real_name_status == "approved"
+    assert overview_page(token).real_name_status == "approved"
 
 
 def test_individual_odd_last_digit_is_rejected_then_resubmitted(token):

@@ -233,7 +233,8 @@ def test_a_bill_charge_interrupted_is_paid_once(account, card, sandbox, when):
 
 def test_a_paid_bill_is_not_charged_by_the_billing_run_after_reconcile(account, card, sandbox,
                                                                        clock):
-    from core.billing import _charge_bill, run_billing
+    from core.billing import _charge_bill
+    from core.billing_run import run_billing
 
     bill = _bill(account)
     crash_in(sandbox, "charge")

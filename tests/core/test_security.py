@@ -375,7 +375,7 @@ def rich_account(active, clock, monkeypatch):
     add_address(account_of(token).id)
     save_card(token, "4242 4242 4242 4242", "12/30", "123", "Alice Tan")
     trust_current_key(ssh_log_on())
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.products import place_order, release_resource
 
     view = place_order(token, "ecs", "us-west-1", "payg")

@@ -402,7 +402,7 @@ def up_to_release(*, card: str = LATER_DECLINED_CARD) -> tuple[str, int]:
 def lifecycle() -> None:
     """The whole lifecycle; the first card declines the bill so that paying it is real work."""
     from core import clock
-    from core.billing import pay_outstanding, run_billing
+    from core.billing_run import pay_outstanding, run_billing
     from core.deletion import request_deletion
     from core.payments import list_payment_methods, save_card, set_default_method
 
@@ -584,7 +584,7 @@ class Scale:
 def measure_scale(work: Path, label: str, count: int, ops: int) -> Scale:
     from core import clock
     from core.accounts import log_on, sign_up
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.config import settings
     from core.db import init_database
     from core.hashing import hash_password

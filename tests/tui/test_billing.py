@@ -32,7 +32,8 @@ def usage(token: str, hours: int = 10):
 
 
 async def test_pay_an_outstanding_bill(clock):
-    from core.billing import list_bills, run_billing
+    from core.billing import list_bills
+    from core.billing_run import run_billing
     from core.payments import save_card, set_default_method
 
     token = ready_buyer(card=LATER_DECLINED_CARD)
@@ -58,14 +59,17 @@ async def test_pay_an_outstanding_bill(clock):
         set_default_method(token, method.method.id)
         await press(pilot, "#pay-outstanding")
         assert list_bills(token)[0].status == "paid"
-        assert "Paid 1 bill(s): 0.80 USD" in shown(pilot, "#pay-result")
+        assert "Paid 1 bill: 0.80 USD" in shown(pilot, "#pay-result")
         assert "Paid" in str(table.get_cell(str(bill.id), "status"))
         assert "0.00 USD" in shown(pilot, "#outstanding")
         assert app.screen.query_one("#pay-outstanding", Button).disabled
 
 
-async def test_opening_billing_issues_the_bills_due_by_now(clock):
+async def test_opening_billing_issues_no_bill_and_shows_the_due_usage(clock):
+    """Billing runs only in the billing run: the section shows usage whose 48 hours are over
+    as due, and the bill once `cloudacct billing run` (or the sandbox's schedule) issued it."""
     from core.billing import list_bills
+    from core.billing_run import run_billing
 
     token = ready_buyer()
     usage(token, hours=5)
@@ -74,19 +78,31 @@ async def test_opening_billing_issues_the_bills_due_by_now(clock):
     app = CloudAcctApp()
     async with app.run_test(size=SIZE) as pilot:
         await open_console(pilot, token, "billing")
-        [bill] = list_bills(token)
-        assert bill.status == "paid"  # charged to the good card when issued
+        assert list_bills(token) == []  # opening Billing billed nothing
+        assert "0.40 USD, due: billed by the next billing run" in shown(pilot, "#usage")
+        assert app.screen.query_one("#bills", DataTable).row_count == 0
+    run_billing()
+    [bill] = list_bills(token)
+    assert bill.status == "paid"  # charged to the good card when issued
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(pilot, token, "billing")
         assert str(bill.id) in [str(r.key.value) for r in
                                 app.screen.query_one("#bills", DataTable).ordered_rows]
         assert app.screen.query_one("#pay-outstanding", Button).disabled
         ledger = app.screen.query_one("#ledger", DataTable)
         assert ledger.row_count >= 3  # the card's hold, its release, the charge
+        assert "Done" in ledger.get_row_at(0)  # statuses read as labels, not "done"
+        assert shown(pilot, "#usage") == "None."
 
 
 def test_billing_snapshot(snap_compare, clock):
+    from core.billing_run import run_billing
+
     token = ready_buyer()
     usage(token, hours=10)
     clock.set_now(START + timedelta(hours=10 + 48))
+    run_billing()  # the bill due now (the section itself only reads)
 
     async def run_before(pilot: Pilot) -> None:
         await open_console(pilot, token, "billing")

@@ -171,6 +171,57 @@ async def test_bad_postal_code_is_shown_and_nothing_is_saved(db):
         assert get_billing_address(token) is None
 
 
+async def test_three_problems_are_shown_after_one_save(db):
+    """Issue 12: "the billing address took three Saves to learn three problems"."""
+    from core.billing_address import get_billing_address
+
+    token = active_account()
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(pilot, token, "billing-address")
+        fill_individual(pilot, postal_code="123")
+        fill(pilot, "#full-name", "   ")
+        fill(pilot, "#city", "")
+        await pilot.click("#save")
+        await settle(pilot)
+        assert shown(pilot, "#full-name-error") == "Enter your full name."
+        assert shown(pilot, "#city-error") == "Enter the city."
+        assert "postal code of Singapore" in shown(pilot, "#postal-code-error")
+        assert "3 fields need a change" in shown(pilot, "#save-error")
+        assert app.screen.query_one("#full-name").has_focus  # the first field in error
+        assert app.screen.query_one("#street", Input).value == "10 Marina Boulevard"  # kept
+        assert get_billing_address(token) is None
+
+
+async def test_an_indian_account_is_shown_an_indian_number(db):
+    token = active_account("priya@example.in", "IN")
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(pilot, token, "billing-address")
+        assert app.screen.query_one("#phone", Input).placeholder.startswith("+91 ")
+
+
+async def test_with_a_payment_method_saving_does_not_ask_for_one(db):
+    from core.payments import save_card
+    from tests.core.test_products import add_address
+
+    token = active_account()
+    from core.sessions import require_account
+
+    add_address(require_account(token).id)
+    save_card(token, "4242 4242 4242 4242", "12/30", "123", "Alice Tan")
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(pilot, token, "billing-address")
+        fill(pilot, "#city", "Singapore City")
+        await pilot.click("#save")
+        await settle(pilot)
+        assert "Your billing address is saved" in shown(pilot, "#saved-text")
+        assert not app.screen.query("#add-payment-method")
+        texts = [str(w.render()) for w in app.screen.query("#saved Static")]
+        assert not any("add a payment method" in t for t in texts)
+
+
 async def test_country_without_regions_disables_the_region(db):
     token = active_account()
     app = CloudAcctApp()

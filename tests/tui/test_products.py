@@ -263,3 +263,34 @@ def test_order_form_snapshot(snap_compare):
         await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_an_indian_account_orders_in_mumbai_by_default():
+    from core.accounts import sign_up
+    from core.verify_account import confirm_code, send_code
+
+    result = sign_up("IN", "priya@example.in", STRONG_PASSWORD, STRONG_PASSWORD, True)
+    send_code(result.token, "signup", "email")
+    confirm_code(result.token, "signup", "email", latest_code("priya@example.in"))
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(pilot, result.token, "products")
+        await press(pilot, "#buy")
+        assert isinstance(app.screen, OrderModal)
+        assert app.screen.query_one("#purchase-region", Select).value == "ap-south-1"
+
+
+async def test_every_bad_choice_is_shown_at_once():
+    token = ready_buyer()
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_console(pilot, token, "products")
+        await press(pilot, "#buy")
+        screen = app.screen
+        screen.query_one("#product", Select).clear()
+        screen.query_one("#purchase-region", Select).clear()
+        await pilot.pause()
+        await press(pilot, "#place-order")
+        error = shown(pilot, "#order-error")
+        assert "Choose a product." in error and "Choose a region." in error
+        assert isinstance(app.screen, OrderModal)

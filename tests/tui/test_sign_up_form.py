@@ -207,3 +207,32 @@ async def test_each_agreement_is_readable_and_escape_closes_it():
             await pilot.pause()
             assert isinstance(app.screen, SignUpScreen)
         assert stored_accounts() == 0
+
+
+async def test_the_meter_says_what_confirm_would_refuse_for_the_emails_name():
+    """The meter judges by core's rules (core.validation.password_verdict): a long, varied
+    password holding the email's name is not shown as strong enough."""
+    from textual.widgets import Input
+
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_sign_up(app, pilot)
+        app.screen.query_one("#email", Input).value = "bobbytables@example.com"
+        app.screen.query_one("#password", Input).value = "bobbytables-Violet-Harbour-1987"
+        app.screen._measure()  # what the quarter-second timer after typing calls
+        await settle(pilot)
+        meter = app.screen.query_one("#password-strength")
+        assert meter.score is not None and meter.score < 3
+        text = str(meter.render())
+        assert "not strong enough" in text and "must not contain your email name" in text
+        assert "Very strong" not in text
+
+
+def test_the_membership_agreement_says_an_alibaba_cloud_account(monkeypatch):
+    from core.config import reset_settings
+    from tui.screens.modals.agreement import agreement_text
+
+    assert "An Alibaba Cloud account lets you" in agreement_text("membership-agreement")
+    monkeypatch.setenv("CLOUDACCT_BRAND", "Nimbus")
+    reset_settings()
+    assert "A Nimbus account lets you" in agreement_text("membership-agreement")

@@ -4,9 +4,9 @@ Ids (CONTRACT.md): `#bills` (DataTable, row key the bill id as a string), `#pay-
 also `#outstanding` (the total), `#ledger` (holds and releases, charges, refunds),
 `#usage` (Pay-As-You-Go usage not billed yet) and `#billing-error`.
 
-When the section opens, the worker first runs the billing of this account
-(`core.billing.run_billing(account_id=...)`), so that bills due by now are issued (and charged)
-before they are shown.
+The section shows `core.billing.billing_page`, which only reads: opening Billing issues no
+bill. Usage whose 48 hours are over is listed as due until the billing run (`cloudacct billing
+run`) issues its bill.
 """
 
 from __future__ import annotations
@@ -23,23 +23,7 @@ from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
-    from core.billing import BillingSummary
-
-STATUS_LABELS = {"outstanding": "Outstanding", "paid": "Paid"}
-
-
-def _when(moment: Any) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else ""
-
-
-def load_summary(token: str | None) -> BillingSummary:
-    """Issue this account's bills due by now, then read the billing summary."""
-    from core.billing import billing_summary, run_billing
-    from core.sessions import require_account
-
-    account = require_account(token)
-    run_billing(account_id=account.id)
-    return billing_summary(token)
+    from core.billing import BillingPage
 
 
 class BillingSection(Section):
@@ -66,7 +50,7 @@ class BillingSection(Section):
 
     def __init__(self) -> None:
         super().__init__()
-        self.summary: BillingSummary | None = None
+        self.summary: BillingPage | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Billing", classes="title")
@@ -98,44 +82,34 @@ class BillingSection(Section):
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="billing")
-    def load(self) -> BillingSummary:
-        return call_core(load_summary, self.token)
+    def load(self) -> BillingPage:
+        from core.billing import billing_page
 
-    def _show(self, summary: BillingSummary) -> None:
-        from core.money import format_usd
+        return call_core(billing_page, self.token)
 
+    def _show(self, summary: BillingPage) -> None:
         self.summary = summary
-        count = len(summary.outstanding)
-        self.query_one("#outstanding", Static).update(
-            f"Outstanding: {summary.outstanding_text}"
-            + (f" ({count} bill{'s' if count != 1 else ''})" if count else ""))
+        self.query_one("#outstanding", Static).update(summary.outstanding_line)
         self.query_one("#pay-outstanding", Button).disabled = summary.outstanding_cents <= 0
 
         bills = self.query_one("#bills", DataTable)
         bills.clear()
-        for bill in (*summary.outstanding, *summary.paid):
-            status = STATUS_LABELS.get(bill.status, bill.status)
-            if bill.status == "paid" and bill.paid_at is not None:
-                status = f"Paid {bill.paid_at:%Y-%m-%d}"
-            bills.add_row(str(bill.id), format_usd(bill.amount_cents), _when(bill.issued_at),
-                          status, clean_text(bill.description), key=str(bill.id))
-        has_bills = bool(summary.outstanding or summary.paid)
+        for bill in summary.bills:
+            bills.add_row(str(bill.id), bill.amount_text, bill.issued_text, bill.status_label,
+                          clean_text(bill.description), key=str(bill.id))
+        has_bills = bool(summary.bills)
         bills.display = has_bills
         self.query_one("#bills-empty").display = not has_bills
 
-        usage = [f"{u.description}: {format_usd(u.amount_cents)}"
-                 + (" so far" if u.running else
-                    f", billed {_when(u.bill_due_at)}" if u.bill_due_at else "")
-                 for u in summary.pending_usage]
+        usage = [u.text for u in summary.pending_usage]
         self.query_one("#usage", SafeStatic).update("\n".join(usage) or "None.")
 
         ledger = self.query_one("#ledger", DataTable)
         ledger.clear()
         for entry in summary.ledger:
-            ledger.add_row(_when(entry.created_at), clean_text(entry.label),
-                           format_usd(entry.amount_cents), clean_text(entry.method or ""),
-                           clean_text(entry.status), clean_text(entry.description),
-                           key=str(entry.id))
+            ledger.add_row(entry.when_text, clean_text(entry.label), entry.amount_text,
+                           clean_text(entry.method or ""), entry.status_label,
+                           clean_text(entry.description), key=str(entry.id))
         ledger.display = bool(summary.ledger)
         self.query_one("#ledger-empty").display = not summary.ledger
 
@@ -154,31 +128,26 @@ class BillingSection(Section):
         self.pay()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pay")
-    def pay(self) -> tuple[Any, BillingSummary]:
-        from core.billing import billing_summary, pay_outstanding
+    def pay(self) -> tuple[Any, BillingPage]:
+        from core.billing import billing_page
+        from core.billing_run import pay_outstanding
 
         result = call_core(pay_outstanding, self.token)
-        return result, call_core(billing_summary, self.token)
+        return result, call_core(billing_page, self.token)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="billing-reload")
-    def reload(self) -> BillingSummary:
-        from core.billing import billing_summary
+    def reload(self) -> BillingPage:
+        from core.billing import billing_page
 
-        return call_core(billing_summary, self.token)
+        return call_core(billing_page, self.token)
 
     def core_done(self, group: str, result: Any) -> None:
-        from core.money import format_usd
-
         if group in ("billing", "billing-reload"):
             self._show(result)
         elif group == "pay":
             paid, summary = result
             self._show(summary)
-            if paid.paid:
-                self.query_one("#pay-result", SafeStatic).update(
-                    f"Paid {len(paid.paid)} bill(s): {format_usd(paid.total_cents)}.")
-            else:
-                self.query_one("#pay-result", SafeStatic).update("Nothing was outstanding.")
+            self.query_one("#pay-result", SafeStatic).update(paid.text)
 
     def core_refused(self, group: str, error: Exception) -> None:
         self.query_one("#billing-error", FieldError).show(getattr(error, "message", str(error)))

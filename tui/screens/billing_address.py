@@ -1,8 +1,9 @@
 """F4 Billing address: Individual or Corporate, the address, the second-channel verification
 before the first save, **Save** and **Later**.
 
-The section loads what it needs in a worker (the account, the saved address, which channel is
-still to verify, the countries and the regions of the chosen country), then shows the form.
+The section loads its page in a worker (`core.billing_address.billing_address_form`: the saved
+address, which channel is still to verify, the countries and the regions of the chosen
+country), then shows the form.
 The `#region` Select follows `#address-country` at once (synchronously, in the country
 Select's watcher), so a value like "US-CA" can be set right after the country changes.
 """
@@ -10,7 +11,7 @@ Select's watcher), so a value like "US-CA" can be set right after the country ch
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -25,8 +26,7 @@ from tui.widgets.safe_text import FieldError, SafeStatic
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
-    from core.accounts import AccountView
-    from core.billing_address import BillingAddressView
+    from core.billing_address import BillingAddressForm, BillingAddressView
 
 INDIVIDUAL_FIELDS = ("full-name",)
 CORPORATE_FIELDS = ("company-name", "contact-name", "contact-phone", "contact-email")
@@ -43,36 +43,8 @@ CHANNEL_NOTES = {
 }
 
 
-@dataclass(frozen=True)
-class BillingAddressData:
-    """What the form needs, loaded in one worker."""
-
-    account: AccountView
-    address: BillingAddressView | None
-    second_channel: str | None  # 'phone' | 'email' | None
-    countries: list[tuple[str, str]]  # (alpha-2, name)
-    country: str  # the country shown first
-    regions: list[tuple[str, str]]  # of `country`
-    postal_hint: str | None
-
-
-def load_billing_address(token: str | None) -> BillingAddressData:
-    from core.accounts import current_account
-    from core.billing_address import (
-        get_billing_address,
-        postal_code_hint,
-        regions_of,
-        second_channel_required,
-    )
-    from core.validation import countries
-
-    account = current_account(token)
-    address = get_billing_address(token)
-    country = address.country if address is not None else account.country
-    return BillingAddressData(account=account, address=address,
-                              second_channel=second_channel_required(token),
-                              countries=countries(), country=country,
-                              regions=regions_of(country), postal_hint=postal_code_hint(country))
+def message_of(errors: dict[str, str]) -> str:
+    return next(iter(errors.values()))
 
 
 def region_options(regions: list[tuple[str, str]]) -> list[tuple[Text, str]]:
@@ -149,7 +121,7 @@ class BillingAddressSection(Section):
 
     def __init__(self) -> None:
         super().__init__()
-        self.data: BillingAddressData | None = None
+        self.data: BillingAddressForm | None = None
         self.verified = False
         self._region_country: str | None = None
 
@@ -217,7 +189,7 @@ class BillingAddressSection(Section):
                                address.street_2 if address else "", "optional")
         yield from self._field("postal-code", "Postal code",
                                address.postal_code if address else "",
-                               self._postal_placeholder(data.postal_hint))
+                               self._postal_placeholder(data.postal_code_example))
         if data.second_channel is not None:
             channel = data.second_channel
             with Vertical(id="second-channel-box"):
@@ -231,11 +203,12 @@ class BillingAddressSection(Section):
             yield Button("Later", id="later", compact=True)
         with Vertical(id="saved"):
             yield SafeStatic("", id="saved-text")
-            yield Static("Next step: add a payment method (a bank card, PayPal or Paytm).",
-                         classes="hint")
-            with Horizontal(classes="button-row"):
-                yield Button("Add payment method", id="add-payment-method", variant="primary",
-                             compact=True)
+            if not data.has_payment_method:
+                yield Static("Next step: add a payment method (a bank card, PayPal or Paytm).",
+                             classes="hint")
+                with Horizontal(classes="button-row"):
+                    yield Button("Add payment method", id="add-payment-method",
+                                 variant="primary", compact=True)
 
     @staticmethod
     def _postal_placeholder(hint: str | None) -> str:
@@ -255,8 +228,10 @@ class BillingAddressSection(Section):
     # -- loading --------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="billing-address-load")
-    def load(self) -> BillingAddressData:
-        return call_core(load_billing_address, self.token)
+    def load(self) -> BillingAddressForm:
+        from core.billing_address import billing_address_form
+
+        return call_core(billing_address_form, self.token)
 
     # -- live changes ---------------------------------------------------------------------
 
@@ -372,34 +347,60 @@ class BillingAddressSection(Section):
         if group == "billing-address-load":
             self.data = result
             await self.recompose()
+            if result.phone_example:  # the verifier's number, as of the account's country
+                for phone in self.query("#phone").results(Input):
+                    phone.placeholder = result.phone_example
             self.call_after_refresh(self._focus_first)
         elif group == "billing-address-save":
             address: BillingAddressView = result
             if self.query("#second-channel-box"):
                 await self.query_one("#second-channel-box").remove()
             if self.data is not None:
-                self.data = BillingAddressData(
-                    account=self.data.account, address=address, second_channel=None,
-                    countries=self.data.countries, country=address.country,
-                    regions=self.data.regions, postal_hint=self.data.postal_hint)
+                self.data = replace(self.data, address=address, second_channel=None,
+                                    second_channel_state=None)
             saved = self.query_one("#saved", Vertical)
             kind = "Corporate" if address.account_type == "corporate" else "Individual"
             self.query_one("#saved-text", SafeStatic).update(
                 f"Your billing address is saved ({kind}):\n" + "\n".join(address.lines))
             saved.add_class("-shown")
-            button = self.query_one("#add-payment-method", Button)
-            button.focus()
+            next_step = self.query("#add-payment-method")
+            (next_step.first() if next_step else self.query_one("#save", Button)).focus()
             self.call_after_refresh(saved.scroll_visible)
+
+    def _show_form_errors(self, errors: dict[str, str]) -> None:
+        """Every field's message beside it at once; focus on the first field in error."""
+        first = None
+        for field, message in errors.items():
+            if field not in ERROR_FIELDS or not self.query(f"#{field}-error"):
+                continue
+            self.query_one(f"#{field}-error", FieldError).show(message)
+            if first is None:
+                first = field
+        problems = len(errors)
+        self.query_one("#save-error", FieldError).show(
+            "Check the form: " + (message_of(errors) if problems == 1 else
+                                  f"{problems} fields need a change."))
+        if first is not None:
+            widget = self.query(f"#{first}")
+            if widget and widget.first().focusable:
+                widget.first().focus()
+            target = self.query_one(f"#{first}-error", FieldError)
+            self.call_after_refresh(target.scroll_visible)
 
     def _focus_first(self) -> None:
         if self.query("#account-type") and may_take_focus(self, "billing-address"):
             self.query_one("#account-type").focus()
 
     def core_refused(self, group: str, error: Exception) -> None:
+        from core.errors import FormErrors
+
         message = getattr(error, "message", str(error))
         field = getattr(error, "field", None) or "save"
         if group == "billing-address-load":
             self.app.notify(message, severity="warning", markup=False)
+            return
+        if isinstance(error, FormErrors):
+            self._show_form_errors(error.errors)
             return
         if field == "code" and self.query("#code-error"):
             self.query_one("#code-error", FieldError).show(message)

@@ -14,35 +14,31 @@ from tui.widgets.safe_text import SafeStatic
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
-    from core.accounts import Overview
+    from core.accounts import OverviewPage
 
-STATUS_LABELS = {"unverified": "Unverified", "active": "Active",
-                 "deletion_pending": "Deletion pending"}
-REAL_NAME_LABELS = {None: "Not registered", "pending": "Pending review",
-                    "approved": "Approved", "rejected": "Rejected"}
 # Which console section does each next step (core.accounts.NextStep.key) open?
 STEP_SECTIONS = {"billing-address": "billing-address", "payment-method": "payment-methods",
-                 "real-name": "real-name"}
+                 "real-name": "real-name", "billing": "billing"}
 
 
-def account_lines(view: Overview) -> str:
+def account_lines(view: OverviewPage) -> str:
     account = view.account
     verified = [name for name, done in (("email", account.email_verified),
                                         ("phone", account.phone is not None)) if done]
     rows = [
         ("Email", account.email),
-        ("Status", STATUS_LABELS.get(account.status, account.status)),
+        ("Status", view.status_label),
         ("Country", f"{account.country_name} ({account.country})"),
         ("Verified", " and ".join(verified) or "nothing yet"),
         ("Billing address", "Added" if view.has_billing_address else "Not added"),
         ("Payment methods", str(view.payment_methods) if view.payment_methods else "None"),
-        ("Real-name", REAL_NAME_LABELS.get(view.real_name_status, view.real_name_status or "")),
+        ("Real-name", view.real_name_label),
     ]
     return "\n".join(f"{label:<17}{value}" for label, value in rows)
 
 
 class OverviewSection(Section):
-    """Email, status, country and `#next-steps` from core.accounts.overview."""
+    """Email, status, country and `#next-steps` from core.accounts.overview_page."""
 
     def compose(self) -> ComposeResult:
         yield Static("Overview", classes="title")
@@ -54,10 +50,10 @@ class OverviewSection(Section):
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="overview")
-    def load(self) -> Overview:
-        from core.accounts import overview
+    def load(self) -> OverviewPage:
+        from core.accounts import overview_page
 
-        return call_core(overview, self.token)
+        return call_core(overview_page, self.token)
 
     async def core_done(self, group: str, result: Any) -> None:
         if group != "overview":
@@ -66,14 +62,13 @@ class OverviewSection(Section):
         self.query_one("#account", SafeStatic).update(account_lines(result))
         steps = self.query_one("#next-steps", Vertical)
         await steps.remove_children()
-        widgets = []
+        widgets: list[Static | Button] = []
+        if result.note:
+            widgets.append(SafeStatic(result.note, id="overview-note", classes="step-detail"))
         for step in result.next_steps:
             widgets.append(Button(step.title, id=f"step-{step.key}", classes="step",
                                   compact=True))
             widgets.append(SafeStatic(step.detail, classes="step-detail"))
-        if not widgets:
-            widgets.append(Static("Nothing left to do: you can buy products and services.",
-                                  classes="step-detail"))
         await steps.mount_all(widgets)
 
     @on(Button.Pressed, ".step")

@@ -21,23 +21,7 @@ from tui.widgets.safe_text import FieldError, clean_text
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
-    from core.products import ResourceView
-
-STATE_LABELS = {"running": "Running", "suspended": "Suspended", "expired": "Expired",
-                "released": "Released"}
-
-
-def _period_or_cost(view: ResourceView) -> str:
-    if view.billing_method == "subscription" and view.period_end is not None:
-        verb = "Ended" if view.state == "expired" else "Ends"
-        return f"{verb} {view.period_end:%Y-%m-%d}"
-    return view.cost_text
-
-
-def _renewal(view: ResourceView) -> str:
-    if view.billing_method != "subscription":
-        return "—"
-    return "On" if view.auto_renew else "Off"
+    from core.products import ProductsPage, ResourceView
 
 
 class ProductsSection(Section):
@@ -58,6 +42,7 @@ class ProductsSection(Section):
     def __init__(self) -> None:
         super().__init__()
         self.resources: dict[str, ResourceView] = {}
+        self.page: ProductsPage | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Products", classes="title")
@@ -99,12 +84,17 @@ class ProductsSection(Section):
     # -- loading --------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="resources")
-    def load(self) -> list[ResourceView]:
-        from core.products import list_resources
+    def load(self) -> ProductsPage:
+        from core.products import products_page
 
-        return call_core(list_resources, self.token)
+        return call_core(products_page, self.token)
 
-    def _show_resources(self, views: list[ResourceView], select: str | None = None) -> None:
+    def _show_page(self, page: ProductsPage, select: str | None = None) -> None:
+        self.page = page
+        self._show_resources(page.resources, select)
+
+    def _show_resources(self, views: tuple[ResourceView, ...],
+                        select: str | None = None) -> None:
         table = self.query_one("#resources", DataTable)
         current = select or self.selected_id()
         table.clear()
@@ -112,9 +102,9 @@ class ProductsSection(Section):
         for view in views:
             key = str(view.id)
             self.resources[key] = view
-            table.add_row(key, clean_text(view.product_name),
-                          STATE_LABELS.get(view.state, view.state), _period_or_cost(view),
-                          _renewal(view), view.billing_method_name, view.region, key=key)
+            table.add_row(key, clean_text(view.product_name), view.state_label,
+                          view.period_or_cost_text, view.renewal_label,
+                          view.billing_method_name, view.region, key=key)
         self.query_one("#resources-empty").display = not views
         table.display = bool(views)
         if current in self.resources:
@@ -150,7 +140,8 @@ class ProductsSection(Section):
     def _buy(self, event: Button.Pressed) -> None:
         event.stop()
         self.query_one("#resources-error", FieldError).clear()
-        self.app.push_screen(OrderModal(self.token), self._ordered)
+        region = self.page.default_region if self.page is not None else None
+        self.app.push_screen(OrderModal(self.token, default_region=region), self._ordered)
 
     def _ordered(self, result: Any) -> None:
         if result is None:
@@ -163,10 +154,10 @@ class ProductsSection(Section):
             self.load_and_select(str(result.id))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="resources-select")
-    def load_and_select(self, key: str) -> tuple[list[ResourceView], str]:
-        from core.products import list_resources
+    def load_and_select(self, key: str) -> tuple[ProductsPage, str]:
+        from core.products import products_page
 
-        return call_core(list_resources, self.token), key
+        return call_core(products_page, self.token), key
 
     # -- actions on the selected resource -----------------------------------------------
 
@@ -182,14 +173,14 @@ class ProductsSection(Section):
         self.act(event.button.id or "", resource_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="resource-action")
-    def act(self, action: str, resource_id: str) -> tuple[list[ResourceView], str]:
-        from core.products import list_resources, release_resource, set_auto_renew
+    def act(self, action: str, resource_id: str) -> tuple[ProductsPage, str]:
+        from core.products import products_page, release_resource, set_auto_renew
 
         if action == "release":
             call_core(release_resource, self.token, resource_id)
         else:
             call_core(set_auto_renew, self.token, resource_id, action == "auto-renew-on")
-        return call_core(list_resources, self.token), resource_id
+        return call_core(products_page, self.token), resource_id
 
     @on(Button.Pressed, "#refresh-resources")
     def _refresh(self, event: Button.Pressed) -> None:
@@ -198,10 +189,10 @@ class ProductsSection(Section):
 
     def core_done(self, group: str, result: Any) -> None:
         if group == "resources":
-            self._show_resources(result)
+            self._show_page(result)
         elif group in ("resources-select", "resource-action"):
-            views, key = result
-            self._show_resources(views, key)
+            page, key = result
+            self._show_page(page, key)
             self.query_one("#resources", DataTable).focus()
 
     def core_refused(self, group: str, error: Exception) -> None:

@@ -31,41 +31,6 @@ AGREE_LABEL_NARROW = "I agree to the four documents below."  # when the full lab
 STRENGTH_DELAY = 0.25  # seconds of quiet typing before the meter is recomputed
 
 
-def check_sign_up_fields(country: str | None, email: str, password: str, confirm: str,
-                         agreed: bool) -> dict[str, str]:
-    """Every field's error at once (core's sign_up stops at the first), by field name."""
-    from core.errors import ValidationError
-    from core.validation import (
-        check_country,
-        check_email,
-        check_password,
-        check_password_confirmation,
-    )
-
-    errors: dict[str, str] = {}
-    address = None
-    try:
-        check_country(country)
-    except ValidationError as exc:
-        errors[exc.field or "country"] = exc.message
-    try:
-        address = check_email(email)
-    except ValidationError as exc:
-        errors[exc.field or "email"] = exc.message
-    try:
-        check_password(password, address)
-    except ValidationError as exc:
-        errors[exc.field or "password"] = exc.message
-    try:
-        check_password_confirmation(password, confirm)
-    except ValidationError as exc:
-        errors[exc.field or "password-confirm"] = exc.message
-    if not agreed:
-        errors["agree"] = ("Check the box to agree to the Membership Agreement, Privacy Policy, "
-                           "Product Terms and Terms of Use.")
-    return errors
-
-
 def country_options() -> list[tuple[Text, str]]:
     """Every ISO 3166 country as "Name (XX)": typing part of either finds it."""
     from core.validation import countries
@@ -158,11 +123,10 @@ class SignUpScreen(CoreWork, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="strength")
     def measure(self, password: str, email: str) -> Strength:
-        from core.validation import password_strength
+        """Every rule core applies on Confirm (the email's name too), not the score alone."""
+        from core.validation import password_verdict
 
-        local = email.rsplit("@", 1)[0] if "@" in email else ""
-        inputs = tuple(x for x in (local, email) if x)
-        return password_strength(password, inputs)
+        return password_verdict(password, email)
 
     # -- actions --------------------------------------------------------------------------
 
@@ -209,12 +173,9 @@ class SignUpScreen(CoreWork, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign-up")
     def submit(self, country: str | None, email: str, password: str, confirm: str,
                agreed: bool) -> Any:
-        """Returns the errors by field, or the SignUpResult."""
+        """The SignUpResult; a FormErrors names every field in error (core checks them all)."""
         from core.accounts import sign_up
 
-        errors = call_core(check_sign_up_fields, country, email, password, confirm, agreed)
-        if errors:
-            return errors
         return call_core(sign_up, country, email, password, confirm, agreed,
                          origin=self.app.origin)  # type: ignore[attr-defined]
 
@@ -222,15 +183,17 @@ class SignUpScreen(CoreWork, Screen):
         if group == "strength":
             self.query_one(PasswordStrength).show(result)
         elif group == "sign-up":
-            if isinstance(result, dict):
-                self._show_errors(result)
-            else:
-                self.app.signed_up(result)  # type: ignore[attr-defined]
+            self.app.signed_up(result)  # type: ignore[attr-defined]
 
     def core_refused(self, group: str, error: Exception) -> None:
+        from core.errors import FormErrors
+
         if group == "sign-up":
-            field = getattr(error, "field", None)
-            self._show_errors({field if field in FIELDS else "email": str(error)})
+            if isinstance(error, FormErrors):
+                self._show_errors(error.errors)
+            else:
+                field = getattr(error, "field", None)
+                self._show_errors({field if field in FIELDS else "email": str(error)})
 
     def _show_errors(self, errors: dict[str, str]) -> None:
         first = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -27,13 +28,19 @@ AGREEMENTS: dict[str, str] = {
 def agreement_text(slug: str) -> str:
     """The text of `slug` from tui/texts/, with the provider's name filled in."""
     from core.config import settings
+    from core.wording import with_article
 
     if slug not in AGREEMENTS:
         raise KeyError(slug)
     raw = (TEXTS_DIR / f"{slug.replace('-', '_')}.txt").read_text(encoding="utf-8")
     # The files are wrapped for editing; the window wraps paragraphs to its own width.
     paragraphs = [" ".join(p.split()) for p in raw.strip().split("\n\n")]
-    return "\n\n".join(paragraphs).replace("{brand}", settings().brand)
+    brand = settings().brand
+    # "A {brand} account": the article follows the name ("An Alibaba Cloud account").
+    text = re.sub(r"\b([Aa]) \{brand\}",
+                  lambda m: with_article(brand, capital=m.group(1) == "A"),
+                  "\n\n".join(paragraphs))
+    return text.replace("{brand}", brand)
 
 
 class AgreementModal(ModalScreen[None]):

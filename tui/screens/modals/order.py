@@ -51,28 +51,13 @@ def region_options() -> list[tuple[str, str]]:
 
 
 def price_summary(product_id: Any, method: Any, months: Any) -> str:
-    """The price of the order as chosen so far (catalogue data only: no database)."""
-    from core.catalogue import PRODUCTS, subscription_price_cents
-    from core.money import format_usd
+    """The price of the order as chosen so far (core.catalogue.price_text: no database)."""
+    from core.catalogue import price_text
 
-    item = PRODUCTS.get(str(product_id)) if product_id is not Select.NULL else None
-    if item is None:
-        return "Choose a product to see its price."
-    if method == "payg":
-        return (f"{item.name}: {format_usd(item.hourly_cents)} per hour while it runs, "
-                "billed 48 hours after use.")
-    if method == "subscription":
-        try:
-            months = int(months)
-        except (TypeError, ValueError):
-            return f"{item.name}: {format_usd(item.monthly_cents)} per month. Choose a period."
-        if months not in (1, 3, 6, 12):
-            return f"{item.name}: {format_usd(item.monthly_cents)} per month. Choose a period."
-        total = subscription_price_cents(item.monthly_cents, months)
-        note = " (two months free)" if months == 12 else ""
-        return (f"{item.name}: {months} month(s) for {format_usd(total)}{note}, paid now "
-                "with your default payment method.")
-    return f"{item.name}: choose Subscription or Pay-As-You-Go."
+    def chosen(value: Any) -> Any:
+        return None if value is Select.NULL else value
+
+    return price_text(chosen(product_id), chosen(method), chosen(months))
 
 
 class OrderModal(CoreWork, ModalScreen[Any]):
@@ -105,12 +90,18 @@ class OrderModal(CoreWork, ModalScreen[Any]):
     }
     """
 
-    def __init__(self, token: str | None) -> None:
+    def __init__(self, token: str | None, default_region: str | None = None) -> None:
         super().__init__()
         self.token = token
+        self.default_region = default_region or "ap-southeast-1"
 
     def compose(self) -> ComposeResult:
-        from core.catalogue import BILLING_METHODS, PERIODS, list_products
+        from core.catalogue import (
+            BILLING_METHODS,
+            SUBSCRIPTION_PERIODS,
+            list_products,
+            period_label,
+        )
 
         with Vertical(id="order-window", classes="window"):
             with VerticalScroll(id="order-form"):
@@ -121,7 +112,7 @@ class OrderModal(CoreWork, ModalScreen[Any]):
                 with Horizontal(classes="field-row"):
                     yield Label("Region", classes="field-label")
                     yield Select(region_options(), id="purchase-region",
-                                 prompt="Choose a region", value="ap-southeast-1",
+                                 prompt="Choose a region", value=self.default_region,
                                  compact=True)
                 with Horizontal(classes="field-row"):
                     yield Label("Billing method", classes="field-label")
@@ -130,8 +121,8 @@ class OrderModal(CoreWork, ModalScreen[Any]):
                                  value="payg", compact=True)
                 with Horizontal(classes="field-row", id="period-row"):
                     yield Label("Period", classes="field-label")
-                    yield PeriodSelect([(f"{m} month{'s' if m > 1 else ''}", m)
-                                        for m in PERIODS], id="period", value=1,
+                    yield PeriodSelect([(period_label(m), m) for m in SUBSCRIPTION_PERIODS],
+                                       id="period", value=SUBSCRIPTION_PERIODS[0],
                                        prompt="Choose a period", compact=True)
                 yield Checkbox("Renew automatically at the end of the period",
                                id="auto-renew", compact=True)
@@ -207,7 +198,11 @@ class OrderModal(CoreWork, ModalScreen[Any]):
             self.dismiss(result)
 
     def core_refused(self, group: str, error: Exception) -> None:
-        message = getattr(error, "message", str(error))
+        from core.errors import FormErrors
+
+        # The form has one error line (CONTRACT `#order-error`): every choice's message in it.
+        message = (" ".join(error.errors.values()) if isinstance(error, FormErrors)
+                   else getattr(error, "message", str(error)))
         self.query_one("#order-error", FieldError).show(message)
         self.call_later(self._show_missing, error)
 
