@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -44,6 +44,9 @@ class Settings:
     # The global ceiling of capped messages (codes, notices to others) an hour, all accounts
     # and processes together (core.message_caps); past it sends pause and the log says so.
     messages_per_hour: int = 1000
+    secret_key_hex: str | None = field(default=None, repr=False)
+    """CLOUDACCT_SECRET_KEY (hex), else None: the key file in the home (core.hashing)."""
+    mail_from: str = "no-reply@cloudacct.invalid"
 
     @property
     def maildir(self) -> Path:
@@ -68,7 +71,7 @@ class Settings:
 
     @property
     def sender(self) -> str:
-        return os.environ.get("CLOUDACCT_MAIL_FROM", "no-reply@cloudacct.invalid")
+        return self.mail_from
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -87,10 +90,24 @@ class Settings:
             hash_profile=os.environ.get("CLOUDACCT_HASH_PROFILE", "production").strip()
             or "production",
             messages_per_hour=_positive_env("CLOUDACCT_MESSAGES_PER_HOUR", 1000),
+            secret_key_hex=os.environ.get("CLOUDACCT_SECRET_KEY", "").strip() or None,
+            mail_from=os.environ.get("CLOUDACCT_MAIL_FROM", "").strip()
+            or "no-reply@cloudacct.invalid",
         )
 
 
 _settings: Settings | None = None
+
+
+def load_settings() -> Settings:
+    """Read the environment now and make what it says the settings in force.
+
+    The app (`CloudAcctApp()`) and every CLI command call this when they are constructed, so a
+    second app under another `CLOUDACCT_HOME` uses that home's database, outbox and key, never
+    the first one's (what derives from the settings, such as the secret key, follows them)."""
+    global _settings
+    _settings = Settings.from_env()
+    return _settings
 
 
 def settings() -> Settings:

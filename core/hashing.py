@@ -20,24 +20,27 @@ from core.config import settings
 
 _key_lock = threading.Lock()
 _key: bytes | None = None
+_key_settings: object = None
+"""The settings `_key` was read under: new settings (another home) mean another key."""
 
 
 def secret_key() -> bytes:
     """The key of every keyed hash: CLOUDACCT_SECRET_KEY, or secret.key in the data directory
     (made once, 0600, in a 0700 directory). A damaged one is a StorageError saying so."""
-    global _key
-    if _key is not None:
+    global _key, _key_settings
+    current = settings()
+    if _key is not None and _key_settings is current:
         return _key
     with _key_lock:
-        if _key is not None:
+        if _key is not None and _key_settings is current:
             return _key
-        env = os.environ.get("CLOUDACCT_SECRET_KEY", "").strip()
-        if env:
-            _key = _key_from_hex(env, "CLOUDACCT_SECRET_KEY")
+        _key, _key_settings = None, current
+        if current.secret_key_hex:
+            _key = _key_from_hex(current.secret_key_hex, "CLOUDACCT_SECRET_KEY")
             return _key
         from core.private_files import private_dir
 
-        path = settings().secret_key_path
+        path = current.secret_key_path
         private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

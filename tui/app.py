@@ -56,13 +56,13 @@ class CloudAcctApp(CoreWork, App[None]):
     def __init__(self, *, origin: str = "local", key_fingerprint: str | None = None) -> None:
         """`origin` and `key_fingerprint` say who connected over SSH (set by `serve-ssh`, never
         by the client); a local console is "local" with no key."""
-        from core.config import settings
+        from core.config import load_settings
         from core.db import init_database
 
         super().__init__()
         self.origin = origin
         self.key_fingerprint = key_fingerprint
-        cfg = settings()
+        cfg = load_settings()  # the environment as it is now (CONTRACT.md), not a previous one's
         cfg.home.mkdir(parents=True, exist_ok=True)
         _log_to(cfg.home / "cloudacct.log")
         init_database(cfg.database_url)

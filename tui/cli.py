@@ -240,8 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     keep_files_private()  # before anything is created: every file of the data directory 0600
     args = _parser().parse_args(argv)
+    from core.config import load_settings
     from core.errors import DomainError
 
+    load_settings()  # each command reads the environment as it is when it starts
     try:
         if args.command is None:
             return _run_console()
