@@ -47,6 +47,9 @@ class Settings:
     secret_key_hex: str | None = field(default=None, repr=False)
     """CLOUDACCT_SECRET_KEY (hex), else None: the key file in the home (core.hashing)."""
     mail_from: str = "no-reply@cloudacct.invalid"
+    # Set by `serve-ssh` for each console it starts (never by the SSH client, whose environment
+    # is not passed on): "host:port" people reach it at, for the scp/sftp commands shown.
+    ssh_address: str | None = None
 
     @property
     def maildir(self) -> Path:
@@ -93,6 +96,7 @@ class Settings:
             secret_key_hex=os.environ.get("CLOUDACCT_SECRET_KEY", "").strip() or None,
             mail_from=os.environ.get("CLOUDACCT_MAIL_FROM", "").strip()
             or "no-reply@cloudacct.invalid",
+            ssh_address=os.environ.get("CLOUDACCT_SSH_ADDRESS", "").strip() or None,
         )
 
 

@@ -10,7 +10,10 @@ Rules
   and the rejection is recorded with its reason (it is a result, not an input error).
 - Enterprise: company name, unified social credit code (GB 32100-2015), legal representative and
   a business licence file (PDF/PNG/JPEG by its first bytes, ≤ 10 MB), copied into
-  `settings().uploads_dir` under a random name. Status becomes `pending`.
+  `settings().uploads_dir` under a random name. Status becomes `pending`. Where the file comes
+  from depends on the session's origin (SPEC F16), never on what the screen sends: a local
+  console gives a path on this machine; a session over SSH gives only the name of a file in
+  the account's own `uploads/` (core.files), and no server path is ever looked at for it.
 - ID numbers are personal data: stored as typed (normalised), shown masked in every view.
 """
 
@@ -29,6 +32,7 @@ from core import clock
 from core.config import settings
 from core.db import transaction
 from core.errors import NotFound, Refused, ValidationError
+from core.files import UPLOAD_MAX_BYTES, document_kind, open_in_folder, session_is_remote
 from core.gateway.identity import identity_verifier
 from core.models import Account, RealNameRegistration
 from core.sessions import require_account
@@ -47,12 +51,7 @@ ID_TYPES: dict[str, str] = {
     "taiwan_permit": "Taiwan travel permit",
 }
 
-LICENCE_MAX_BYTES = 10 * 1024 * 1024
-_LICENCE_TYPES = (  # (magic bytes, extension, label)
-    (b"%PDF-", "pdf", "PDF"),
-    (b"\x89PNG\r\n\x1a\n", "png", "PNG"),
-    (b"\xff\xd8\xff", "jpg", "JPEG"),
-)
+LICENCE_MAX_BYTES = UPLOAD_MAX_BYTES
 
 # --- resident ID card (GB 11643-1999) -------------------------------------------------------
 
@@ -176,10 +175,7 @@ def check_credit_code(text: str | None, field: str = "rn-credit-code") -> str:
 # --- business licence file -------------------------------------------------------------------
 
 def _licence_kind(head: bytes) -> tuple[str, str] | None:
-    for magic, ext, label in _LICENCE_TYPES:
-        if head.startswith(magic):
-            return ext, label
-    return None
+    return document_kind(head)
 
 
 def check_licence_file(text: str | None, field: str = "rn-licence") -> Path:
@@ -210,8 +206,33 @@ def check_licence_file(text: str | None, field: str = "rn-licence") -> Path:
     return path
 
 
-def _store_licence(path: Path, field: str = "rn-licence") -> Path:
-    """Copy the licence into the uploads directory under a random name; returns the copy.
+def check_licence_upload(account_id: int, name: str | None, field: str = "rn-licence") -> int:
+    """Over SSH: the licence is a file the person uploaded to their own `uploads/` (F16),
+    given by its name only. Returns a read-only descriptor of it (the caller closes it); the
+    messages speak of that folder alone, so they tell nothing about the server's files."""
+    from core.files import check_file_name
+
+    if not (name or "").strip():
+        raise ValidationError("Choose the licence file you uploaded to uploads/.", field)
+    clean = check_file_name(name, field)
+    try:
+        fd = open_in_folder(account_id, "uploads", clean, field)
+    except NotFound:
+        raise ValidationError(f"There is no file {clean} in your uploads/.", field) from None
+    try:
+        if os.fstat(fd).st_size > LICENCE_MAX_BYTES:
+            raise ValidationError("The licence file is too large: at most 10 MB.", field)
+        if _licence_kind(os.pread(fd, 16, 0)) is None:
+            raise ValidationError("The business licence must be a PDF, PNG or JPEG file.", field)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _store_licence(source: Path | int, field: str = "rn-licence") -> Path:
+    """Copy the licence (a local path, or a descriptor from `check_licence_upload`, which this
+    closes) into the uploads directory under a random name; returns the copy.
 
     The copy re-checks the type and size on the bytes actually read (the file may change
     between the check and the copy), and is written to a temporary name then renamed."""
@@ -220,7 +241,8 @@ def _store_licence(path: Path, field: str = "rn-licence") -> Path:
     uploads = private_dir(settings().uploads_dir)
     tmp = uploads / f".incoming-{secrets.token_hex(8)}"
     try:
-        with path.open("rb") as src:
+        src_handle = source.open("rb") if isinstance(source, Path) else os.fdopen(source, "rb")
+        with src_handle as src:
             if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
                 raise ValidationError("That is not a regular file. Choose the licence file "
                                       "itself.", field)
@@ -406,15 +428,26 @@ def submit_individual(token: str | None, name: str | None, id_type: str | None,
 
 
 def submit_enterprise(token: str | None, company: str | None, credit_code: str | None,
-                      legal_rep: str | None, licence_path: str | None) -> RealNameView:
-    """Register as an enterprise: status `pending` until an operator reviews it."""
+                      legal_rep: str | None, licence: str | None) -> RealNameView:
+    """Register as an enterprise: status `pending` until an operator reviews it.
+
+    `licence` is a path on this machine for a local console, and over SSH the name of a file
+    in the account's `uploads/` (decided by the session's origin, see the module's docstring).
+    """
     account = require_account(token)
     company_name = clean_line(company, "rn-company", "the company name")
     code = check_credit_code(credit_code)
     representative = clean_line(legal_rep, "rn-legal-rep", "the legal representative's name")
-    source = check_licence_file(licence_path)
-    with transaction():
-        _check_can_submit(_lock_account(account.id))
+    remote = session_is_remote(token)
+    source: Path | int = (check_licence_upload(account.id, licence) if remote
+                          else check_licence_file(licence))
+    try:
+        with transaction():
+            _check_can_submit(_lock_account(account.id))
+    except BaseException:
+        if isinstance(source, int):
+            os.close(source)
+        raise
     copy = _store_licence(source)
     try:
         with transaction():

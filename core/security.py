@@ -12,7 +12,8 @@ Decisions
 - Trusted SSH keys (F11): the key of the current connection can be trusted by a verified
   account; a key opens at most one account (trusting a key another live account trusts is
   refused), and `core.accounts.log_on_with_trusted_key` logs such a connection on.
-- Export: a JSON file in `settings().exports_dir` (mode 0600) with every row stored about the
+- Export: a JSON file in the account's `exports/` (core.files, mode 0600; over SSH fetched
+  by SFTP, F16) with every row stored about the
   account. Left out: the password hash, session token hashes, code hashes, gateway tokens, the
   keyed fingerprints of cards/PayPal/Paytm, idempotency keys and the audit hash. SSH key
   fingerprints are kept: they are the public names of the person's own keys, shown on the
@@ -356,16 +357,18 @@ def export_document(account_id: int) -> dict:
 
 
 def export_data(token: str | None) -> Path:
-    """Write everything stored about the account (no secrets) to a JSON file in
-    `settings().exports_dir`; returns its path (`cloudacct-export-<id>-<UTC time>.json`)."""
+    """Write everything stored about the account (no secrets) to a JSON file in the account's
+    `exports/` folder (core.files); returns its path
+    (`cloudacct-export-<id>-<UTC time>.json`). It is written under a hidden name and renamed,
+    so SFTP never lists a half-written export."""
+    from core.files import ensure_account_files
+
     account = require_account(token)
     document = export_document(account.id)
-    from core.private_files import private_dir
-
-    directory = private_dir(settings().exports_dir)
+    directory = ensure_account_files(account.id).exports
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     path = directory / f"cloudacct-export-{account.id}-{stamp}.json"
-    tmp = path.with_suffix(".json.tmp")
+    tmp = directory / f".{path.name}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -387,12 +387,14 @@ def rich_account(active, clock, monkeypatch):
 
 
 def test_export_holds_everything_stored_and_no_secret(rich_account, cloudacct_home):
-    from core.config import settings
+    from core.files import account_files
     from core.models import Account, Code, LedgerEntry, PaymentMethod, Session
     from core.security import export_data
 
+
     path = export_data(rich_account)
-    assert path.parent == settings().exports_dir and path.exists()
+    exports = account_files(Account.get(Account.email == EMAIL).id).exports
+    assert path.parent == exports and path.exists()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     text = path.read_text(encoding="utf-8")
     document = json.loads(text)
@@ -424,7 +426,7 @@ def test_export_holds_everything_stored_and_no_secret(rich_account, cloudacct_ho
                  "idempotency_key", "email_audit_hash"):
         assert f'"{name}"' not in text
     assert '"fingerprint"' not in json.dumps(document["payment_methods"])
-    assert not list(settings().exports_dir.glob("*.tmp"))
+    assert not [p for p in exports.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_export_only_of_ones_own_account(rich_account):
