@@ -63,19 +63,32 @@ def _parser() -> argparse.ArgumentParser:
         "serve-ssh", help="serve the console over SSH",
         description="Serve the console over SSH: each connection with a terminal gets its own "
         "console. Any user name and any public key may connect; a client without a key is let "
-        "in without questions, and the console asks to log on.")
+        "in without questions, and the console asks to log on. A key trusted by an active "
+        "account may also use SFTP (and scp) into that account's files. Every TCP connection "
+        "counts against the limits below from its first byte.")
     ssh.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     ssh.add_argument("--port", type=int, default=2222, help="port to listen on (2222)")
     ssh.add_argument("--max-sessions", type=int, default=64, metavar="N",
-                     help="concurrent sessions at most (64)")
+                     help="consoles at once at most (64)")
+    ssh.add_argument("--max-connections", type=int, default=None, metavar="N",
+                     help="connections at once at most, from everybody (512, and never more "
+                     "than the open-file limit allows)")
+    ssh.add_argument("--per-address", type=int, default=8, metavar="N",
+                     help="connections at once from one address (an IPv6 /64) at most (8)")
     ssh.add_argument("--per-minute", type=int, default=10, metavar="N",
-                     help="connections per address per minute at most (10)")
+                     help="new connections per address per minute at most (10)")
     ssh.add_argument("--logon-timeout", type=float, default=30.0, metavar="SECONDS",
-                     help="time to complete SSH authentication (30)")
+                     help="time from connecting to completing SSH authentication (30)")
+    ssh.add_argument("--channel-timeout", type=float, default=10.0, metavar="SECONDS",
+                     help="an authenticated connection with no console or file transfer open "
+                     "is closed after this long (10)")
     ssh.add_argument("--idle-timeout", type=float, default=900.0, metavar="SECONDS",
                      help="disconnect after this long without input (900)")
     ssh.add_argument("--keepalive", type=float, default=30.0, metavar="SECONDS",
                      help="keepalive interval; 3 missed answers end the connection (30)")
+    ssh.add_argument("--public-address", default=None, metavar="HOST[:PORT]",
+                     help="how people reach this server, for the scp/sftp commands the console "
+                     "shows (default: the address and port each connection reached)")
     return parser
 
 
@@ -215,22 +228,56 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(text.splitlines()[0].split()) if text else "no details"
 
 
+def _public_address(text: str, port: int) -> str | None:
+    """"host:port" (IPv6 in brackets) from HOST, HOST:PORT, [IPv6] or [IPv6]:PORT."""
+    text = text.strip()
+    if not text or any(c.isspace() or not c.isprintable() for c in text):
+        return None
+    if text.startswith("["):
+        host, closed, rest = text[1:].partition("]")
+        if not closed or not host:
+            return None
+        if not rest:
+            return f"[{host}]:{port}"
+        return f"[{host}]:{int(rest[1:])}" if rest[:1] == ":" and rest[1:].isdigit() else None
+    if text.count(":") > 1:
+        return f"[{text}]:{port}"
+    host, colon, given = text.partition(":")
+    if not host:
+        return None
+    if not colon:
+        return f"{host}:{port}"
+    return f"{host}:{int(given)}" if given.isdigit() else None
+
+
 def _run_serve_ssh(args: argparse.Namespace) -> int:
     from core.config import settings
     from core.db import init_database
     from tui.ssh.limits import Limits
     from tui.ssh.server import serve_forever
 
-    if not 0 <= args.port <= 65535 or args.max_sessions < 1 or args.per_minute < 1:
-        print("cloudacct serve-ssh: port 0-65535, limits at least 1", file=sys.stderr)
+    counts = (args.max_sessions, args.per_minute, args.per_address,
+              args.max_connections if args.max_connections is not None else 1)
+    times = (args.logon_timeout, args.channel_timeout, args.idle_timeout, args.keepalive)
+    if not 0 <= args.port <= 65535 or min(counts) < 1 or min(times) <= 0:
+        print("cloudacct serve-ssh: port 0-65535, limits at least 1, times above 0",
+              file=sys.stderr)
         return 2
+    public = None
+    if args.public_address is not None:
+        public = _public_address(args.public_address, args.port)
+        if public is None:
+            print("cloudacct serve-ssh: --public-address is HOST, HOST:PORT or [IPv6]:PORT",
+                  file=sys.stderr)
+            return 2
     cfg = settings()
     init_database(cfg.database_url)  # migrate once here, not in every session
     limits = Limits(max_sessions=args.max_sessions, per_address_per_minute=args.per_minute,
-                    logon_timeout_s=args.logon_timeout, idle_timeout_s=args.idle_timeout,
-                    keepalive_s=args.keepalive)
+                    per_address=args.per_address, max_connections=args.max_connections,
+                    logon_timeout_s=args.logon_timeout, channel_timeout_s=args.channel_timeout,
+                    idle_timeout_s=args.idle_timeout, keepalive_s=args.keepalive)
     try:
-        return serve_forever(args.host, args.port, cfg.home, limits)
+        return serve_forever(args.host, args.port, cfg.home, limits, public_address=public)
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
 

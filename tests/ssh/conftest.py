@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncssh
@@ -24,6 +27,8 @@ class RemoteConsole:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.closed = False
+        self.raw = bytearray()
+        """Every byte the server sent on the channel (escape sequences included)."""
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -34,6 +39,7 @@ class RemoteConsole:
                 break
             if not data:
                 break
+            self.raw += data
             self.stream.feed(data)
         self.closed = True
 
@@ -88,19 +94,23 @@ class ServerStarter:
     def __init__(self) -> None:
         self.services: list = []
 
-    async def __call__(self, *, launcher=None, **limits) -> int:
+    async def __call__(self, *, launcher=None, public_address=None, **limits) -> int:
         from core.config import settings
         from tui.ssh.limits import Limits
         from tui.ssh.server import start_server
 
         service = await start_server("127.0.0.1", 0, settings().home, Limits(**limits),
-                                     launcher=launcher)
+                                     launcher=launcher, public_address=public_address)
         self.services.append(service)
         return service.sockets[0].getsockname()[1]
 
     @property
     def launcher(self):
         return self.services[-1].launcher
+
+    @property
+    def service(self):
+        return self.services[-1]
 
 
 @pytest.fixture
@@ -146,17 +156,25 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-async def connect(port: int, *, key=None, cols: int = 100, rows: int = 32,
-                  term: str | None = "xterm-256color", command: str | None = None):
+async def open_connection(port: int, *, key=None, source: str | None = None):
+    """An authenticated SSH connection with no channel yet (from `source`, a 127.0.0.0/8
+    address, to look like another client)."""
     import asyncssh
 
     # Without a key, asyncssh's client answers keyboard-interactive only when it has a password
     # to give; the server asks no questions, so an empty one is never sent (OpenSSH's client
     # tries keyboard-interactive by itself).
-    conn = await asyncssh.connect("127.0.0.1", port, username="someone", known_hosts=None,
+    return await asyncssh.connect("127.0.0.1", port, username="someone", known_hosts=None,
                                   client_keys=[key] if key is not None else [],
                                   password=None if key is not None else "",
-                                  agent_path=None, preferred_auth="publickey,keyboard-interactive")
+                                  agent_path=None, preferred_auth="publickey,keyboard-interactive",
+                                  local_addr=(source, 0) if source else None)
+
+
+async def connect(port: int, *, key=None, cols: int = 100, rows: int = 32,
+                  term: str | None = "xterm-256color", command: str | None = None,
+                  source: str | None = None):
+    conn = await open_connection(port, key=key, source=source)
     process = await conn.create_process(command, term_type=term, term_size=(cols, rows),
                                         encoding=None)
     return RemoteConsole(conn, process, cols, rows)
@@ -195,3 +213,63 @@ def trusted_account(email: str) -> asyncssh.SSHKey:
                      key_fingerprint=key.get_fingerprint("sha256"))
     trust_current_key(session.token)
     return key
+
+
+class ServeSSHProcess:
+    """`cloudacct serve-ssh` as an operator runs it: its own process, its log on stderr."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.pid = process.pid
+        self.lines: list[str] = []
+        self.port = 0
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        while line := await self.process.stderr.readline():
+            self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
+
+    def log_lines(self, needle: str) -> list[str]:
+        return [line for line in self.lines if needle in line]
+
+    def open_fds(self) -> int:
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    async def wait_for_log(self, needle: str, timeout: float = 60.0) -> str:
+        found = await eventually(lambda: self.log_lines(needle), timeout, f"log {needle!r}")
+        return found[0]
+
+    async def stop(self) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        await asyncio.wait_for(self._reader, 10)
+        return self.process.returncode or 0
+
+
+@pytest.fixture
+async def serve_ssh(db) -> AsyncIterator[Callable[..., Awaitable[ServeSSHProcess]]]:
+    """`await serve_ssh("--per-address", "8", ...)`: a running `cloudacct serve-ssh --port 0`
+    whose zygote is ready."""
+    started: list[ServeSSHProcess] = []
+
+    async def start(*args: str) -> ServeSSHProcess:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tui.cli", "serve-ssh", "--port", "0", *args,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        server = ServeSSHProcess(process)
+        started.append(server)
+        line = await server.wait_for_log("serving the console on")
+        server.port = int(line.split(" port ")[1].split()[0])
+        await server.wait_for_log("ready in")
+        return server
+
+    yield start
+    for server in started:
+        await server.stop()

@@ -56,12 +56,19 @@ async def test_port_forwarding_is_refused(ssh_server):
             await conn.start_sftp_client()
 
 
-async def test_the_per_address_rate_limit_says_so(ssh_server):
+async def test_the_per_address_rate_limit_says_so_before_any_ssh(ssh_server):
+    """Counted at TCP accept: the third connection in a minute gets one line and is closed,
+    before the SSH version exchange (so an SSH client sees the connection closed)."""
     port = await ssh_server(per_address_per_minute=2)
     consoles = [await connect(port, command="x") for _ in range(2)]
-    third = await connect(port)
-    await third.wait_closed()
-    assert "Too many connections from 127.0.0.1" in third.text()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    line = await asyncio.wait_for(reader.read(200), 10)
+    assert line.startswith(b"Too many connections from 127.0.0.1: at most 2 a minute")
+    assert b"SSH-2.0" not in line
+    assert await asyncio.wait_for(reader.read(200), 10) == b""  # closed
+    writer.close()
+    with pytest.raises((asyncssh.Error, OSError)):
+        await connect(port)
     for console in consoles:
         await console.close()
 
@@ -130,7 +137,7 @@ async def test_ten_sessions_at_once_each_with_its_own_state(ssh_server, db):
         email = f"person{n}@example.com"
         keys.append((email, trusted_account(email)))
 
-    port = await ssh_server(per_address_per_minute=20)
+    port = await ssh_server(per_address_per_minute=20, per_address=10)
     consoles = await asyncio.gather(*(connect(port, key=key) for _, key in keys))
     try:
         for (email, _), console in zip(keys, consoles, strict=True):

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import signal
 import struct
 import sys
@@ -20,6 +21,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 DEFAULT_TERM = "xterm-256color"
+_TERM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+"""What a terminal type looks like (terminfo names); anything else, a NUL or an escape
+included, is replaced by DEFAULT_TERM before it reaches a console's environment."""
 STOP_SIGNALS = ((signal.SIGHUP, 2.0), (signal.SIGKILL, 2.0))
 """How a console is ended: hang up (Textual exits cleanly), then kill; seconds to wait each."""
 
@@ -31,6 +35,8 @@ class Identity:
     origin: str
     key_fingerprint: str | None
     term: str = DEFAULT_TERM
+    ssh_address: str | None = None
+    """"host:port" people reach this server at (for the scp/sftp commands the console shows)."""
 
     def as_message(self) -> dict[str, str | None]:
         return {"origin": self.origin, "key_fingerprint": self.key_fingerprint}
@@ -54,13 +60,21 @@ def take_controlling_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def child_environment(term: str) -> dict[str, str]:
+def clean_term(term: str | None) -> str:
+    """The client's terminal type if it looks like one, else DEFAULT_TERM."""
+    return term if term and _TERM_NAME.fullmatch(term) else DEFAULT_TERM
+
+
+def child_environment(term: str | None, ssh_address: str | None = None) -> dict[str, str]:
     """The whole environment of a console: our settings and the basics, nothing the SSH client
-    sent."""
+    sent (the terminal type only once checked)."""
     env = {k: v for k, v in os.environ.items()
            if k.startswith("CLOUDACCT_") or k in ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH",
                                                   "VIRTUAL_ENV", "TMPDIR")}
-    env["TERM"] = term or DEFAULT_TERM
+    env.pop("CLOUDACCT_SSH_ADDRESS", None)
+    if ssh_address:
+        env["CLOUDACCT_SSH_ADDRESS"] = ssh_address
+    env["TERM"] = clean_term(term)
     env.setdefault("LANG", "C.UTF-8")
     env["COLORTERM"] = "truecolor"
     return env
@@ -129,7 +143,7 @@ async def spawn_console(slave: int, identity: Identity) -> SpawnedConsole:
             sys.executable, "-m", "tui.ssh.session", "--identity-fd", str(identity_read),
             stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
             preexec_fn=take_controlling_terminal, pass_fds=(identity_read,),
-            env=child_environment(identity.term))
+            env=child_environment(identity.term, identity.ssh_address))
     except BaseException:
         os.close(identity_write)
         raise

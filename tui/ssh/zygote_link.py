@@ -157,7 +157,8 @@ class ZygoteLink:
         self._pending[request_id] = answer
         try:
             await self.send({"op": "fork", "id": request_id, "identity": identity.as_message(),
-                             "env": child_environment(identity.term)}, [slave])
+                             "env": child_environment(identity.term,
+                                                            identity.ssh_address)}, [slave])
             try:
                 return await asyncio.wait_for(asyncio.shield(answer), FORK_TIMEOUT_S)
             except TimeoutError:
