@@ -2,9 +2,14 @@
 
 Ids (CONTRACT.md): `#rn-individual`, `#rn-enterprise` (RadioButtons); individual: `#rn-name`,
 `#rn-id-type` (Select of core.real_name.ID_TYPES keys), `#rn-id-number`; enterprise:
-`#rn-company`, `#rn-credit-code`, `#rn-legal-rep`, `#rn-licence` (a file path); `#rn-submit`;
-the status in `#rn-status`; every error in `#rn-error` (and beside its field,
-`#<field>-error`, when the core names the field).
+`#rn-company`, `#rn-credit-code`, `#rn-legal-rep`, `#rn-licence`; `#rn-submit`; the status in
+`#rn-status`; every error in `#rn-error` (and beside its field, `#<field>-error`, when the core
+names the field).
+
+`#rn-licence` is a path field in a local console, and over SSH (SPEC F16) a Select of the
+files the person uploaded to their `uploads/` by SFTP, with the command to upload one and
+`#rn-refresh-uploads` to list them again. Which one the core accepts is decided by the
+session's origin in core.real_name, not by this screen.
 
 The form is editable while nothing is registered or the registration was rejected; it is
 read-only while pending and once approved.
@@ -21,7 +26,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from tui.widgets.core_work import call_core
-from tui.widgets.safe_text import FieldError, SafeStatic
+from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
@@ -48,6 +53,12 @@ def _status_line(view: RealNameView) -> str:
         lines.append(f"Enterprise: {view.company_name or ''}, credit code "
                      f"{view.credit_code or ''}, legal representative {view.legal_rep or ''}")
     return "\n".join(lines)
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
 
 
 def _check_as_typed(field: str, value: str, id_type: str | None) -> str | None:
@@ -108,6 +119,7 @@ class RealNameSection(Section):
         super().__init__()
         self.view: RealNameView | None = None
         self._check_timers: dict[str, Timer] = {}
+        self.over_ssh = False
 
     def compose(self) -> ComposeResult:
         from core.real_name import ENTERPRISE_WARNING, ID_TYPES
@@ -150,20 +162,58 @@ class RealNameSection(Section):
                 yield Input(placeholder="the legal representative's name", id="rn-legal-rep",
                             compact=True)
             yield FieldError("rn-legal-rep", classes="field-note")
-            with Horizontal(classes="field-row"):
-                yield Label("Licence file", classes="field-label")
-                yield Input(placeholder="path of a PDF, PNG or JPEG, at most 10 MB",
-                            id="rn-licence", compact=True)
+            yield from self._licence_field()
             yield FieldError("rn-licence", classes="field-note")
             yield Static(f"Warning: {ENTERPRISE_WARNING}", id="rn-warning", markup=False)
         with Horizontal(classes="button-row"):
             yield Button("Submit", id="rn-submit", variant="primary", compact=True)
         yield FieldError("rn")
 
+    def _licence_field(self) -> ComposeResult:
+        """A path on this machine locally; over SSH a choice among the person's uploads."""
+        self.over_ssh = getattr(self.app, "origin", "local") != "local"
+        with Horizontal(classes="field-row"):
+            yield Label("Licence file", classes="field-label")
+            if not self.over_ssh:
+                yield Input(placeholder="path of a PDF, PNG or JPEG, at most 10 MB",
+                            id="rn-licence", compact=True)
+                return
+            yield Select([], prompt="Choose a file you uploaded", id="rn-licence",
+                         compact=True)
+            yield Button("Refresh", id="rn-refresh-uploads", compact=True)
+        yield SafeStatic("", id="rn-uploads-hint", classes="hint")
+
     def on_mount(self) -> None:
         self._show_kind("individual")
         self._set_editable(False)
         self.load()
+        if self.over_ssh:
+            self.load_uploads()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rn-uploads")
+    def load_uploads(self) -> Any:
+        from core.files import uploads_view
+
+        return call_core(uploads_view, self.token)
+
+    @on(Button.Pressed, "#rn-refresh-uploads")
+    def _refresh_uploads(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.load_uploads()
+
+    def _show_uploads(self, uploads: Any) -> None:
+        select = self.query_one("#rn-licence", Select)
+        chosen = select.value
+        names = [item.name for item in uploads.files]
+        select.set_options([(f"{clean_text(item.name)}  ({_size(item.size)})", item.name)
+                            for item in uploads.files])
+        if chosen in names:
+            select.value = chosen
+        elif len(names) == 1:
+            select.value = names[0]
+        hint = uploads.how_to_upload if not names else \
+            f"{len(names)} file(s) in uploads/. {uploads.how_to_upload}"
+        self.query_one("#rn-uploads-hint", SafeStatic).update(hint)
 
     # -- loading --------------------------------------------------------------------------
 
@@ -264,8 +314,11 @@ class RealNameSection(Section):
         for error in self.query(FieldError):
             error.clear()
 
-        def value(field: str) -> str:
-            return self.query_one(f"#{field}", Input).value
+        def value(field: str) -> str | None:
+            widget = self.query_one(f"#{field}")
+            if isinstance(widget, Select):
+                return None if widget.value is Select.NULL else str(widget.value)
+            return widget.value  # type: ignore[attr-defined]
 
         if self._kind() == "individual":
             id_type = self.query_one("#rn-id-type", Select).value
@@ -284,7 +337,9 @@ class RealNameSection(Section):
         return call_core(fn, self.token, *values)
 
     def core_done(self, group: str, result: Any) -> None:
-        if group in ("rn-load", "rn-submit"):
+        if group == "rn-uploads":
+            self._show_uploads(result)
+        elif group in ("rn-load", "rn-submit"):
             self._show_view(result)
             if group == "rn-submit" and result.status == "rejected":
                 self.query_one("#rn-error", FieldError).show(result.status_text)

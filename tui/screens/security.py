@@ -20,7 +20,6 @@ from tui.widgets.section import Section
 
 if TYPE_CHECKING:
     from datetime import datetime
-    from pathlib import Path
 
     from core.deletion import DeletionCheck
     from core.security import PasswordChanged, SecurityView, TrustedKeyView
@@ -232,10 +231,16 @@ class SecuritySection(Section):
             self.export()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
-    def export(self) -> Path:
+    def export(self) -> str:
+        """The export, and what to tell the person: where it is locally, over SSH the command
+        that fetches it (no server path is of use there; core.files decides by the session)."""
+        from core.files import export_notice
         from core.security import export_data
 
-        return call_core(export_data, self.token)
+        def export_and_say(token: str | None) -> str:
+            return export_notice(token, export_data(token))
+
+        return call_core(export_and_say, self.token)
 
     @on(Button.Pressed, "#open-delete")
     def _open_delete(self, event: Button.Pressed) -> None:
@@ -266,8 +271,7 @@ class SecuritySection(Section):
             self.say(f"This key is now trusted: {result.fingerprint}")
             self.load()
         elif group == "export":
-            set_line(self.query_one("#export-path", SafeStatic),
-                f"Your data was exported to {result}")
+            set_line(self.query_one("#export-path", SafeStatic), result)
 
     def core_refused(self, group: str, error: Exception) -> None:
         text = clean_text(error)

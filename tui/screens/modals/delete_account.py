@@ -22,7 +22,6 @@ from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     from core.billing import PendingUsage
     from core.deletion import Blocker, DeletionCheck, DeletionResult
@@ -239,10 +238,15 @@ class DeleteAccountModal(CoreWork, ModalScreen[bool]):
             self.export()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="delete-export")
-    def export(self) -> Path:
+    def export(self) -> str:
+        """Over SSH the message is the command that fetches the export (core.files)."""
+        from core.files import export_notice
         from core.security import export_data
 
-        return call_core(export_data, self.app.token)  # type: ignore[attr-defined]
+        def export_and_say(token: str | None) -> str:
+            return export_notice(token, export_data(token))
+
+        return call_core(export_and_say, self.app.token)  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
         # While the request runs it may already have changed the account: wait for it.
@@ -279,8 +283,7 @@ class DeleteAccountModal(CoreWork, ModalScreen[bool]):
                                      result.bills_due_by)
             set_line(self.query_one("#delete-check-message", SafeStatic), result.message)
         elif group == "delete-export":
-            set_line(self.query_one("#delete-export-path", SafeStatic),
-                f"Your data was exported to {result}")
+            set_line(self.query_one("#delete-export-path", SafeStatic), result)
         elif group == "delete":
             if result.status == "deleted":
                 # Every session of the account has ended: log off to Welcome with the message.
