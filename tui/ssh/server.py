@@ -24,6 +24,7 @@ terminal first (`RESTORE_TERMINAL`) and says why in one line.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import logging
 import os
@@ -405,6 +406,10 @@ class ConsoleSession:
         return child.returncode or 0
 
     async def _pump_input(self, master: int) -> None:
+        """The client's keys to the PTY. What is not UTF-8 (a terminal here always sends it)
+        is replaced by U+FFFD on the way, sequences split across reads kept whole: a stray
+        byte reaches the console as a character it can refuse, never as undecodable input."""
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
         while True:
             try:
                 data = await self.process.stdin.read(65536)
@@ -418,7 +423,7 @@ class ConsoleSession:
             if not data:
                 return
             self.last_input = time.monotonic()
-            view = memoryview(data)
+            view = memoryview(decoder.decode(data).encode("utf-8"))
             while view:
                 try:
                     written = os.write(master, view)
