@@ -226,11 +226,16 @@ async def test_an_ssh_user_uploads_a_licence_and_downloads_the_export_with_scp(
     assert code == 0, output
     assert hashlib.sha256((work / export.name).read_bytes()).digest() == \
         hashlib.sha256(export.read_bytes()).digest()
-    # Uploading it again is refused: files there are never replaced (OpenSSH shows its own
-    # word for the status, not the server's message).
+    # Uploading it again is refused: files there are never replaced. OpenSSH shows its own
+    # word for the status ("Failure"); the server's reason comes on the session's stderr.
     code, output = await run(*openssh("scp", key_file, port), "licence.png",
                              "x@127.0.0.1:uploads/", cwd=work)
-    assert code != 0 and "failed to upload" in output, output
+    assert code != 0 and "licence.png already exists in uploads/" in output, output
+    (work / "notes.png").write_text("not a picture\n")
+    code, output = await run(*openssh("scp", key_file, port), "notes.png",
+                             "x@127.0.0.1:uploads/", cwd=work)
+    assert code != 0 and "notes.png: Only PDF, PNG or JPEG files" in output, output
+    assert not (account_files(account_id(email)).uploads / "notes.png").exists()
     # Legacy scp (-O: the old protocol, an exec request) is refused with a hint.
     code, output = await run(*openssh("scp", key_file, port), "-O", "licence.png",
                              "x@127.0.0.1:uploads/other.png", cwd=work)

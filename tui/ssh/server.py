@@ -280,18 +280,31 @@ class ChannelSession(asyncssh.SSHServerProcess):
         super().connection_made(chan)
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        if subsystem == "sftp" and self.owner.files_account is not None:
-            return True
         if subsystem == "sftp":
-            reason, message = "sftp for an untrusted key", NO_SFTP
-        else:
-            reason, message = "subsystem", NO_COMMANDS
+            return True  # for a key no active account trusts, refused with a reason below
         self.owner.service.refusals.refused(
-            self.owner.address, reason, f"({subsystem[:40]!r}) key={self.owner.fingerprint or '-'}")
+            self.owner.address, "subsystem",
+            f"({subsystem[:40]!r}) key={self.owner.fingerprint or '-'}")
+        self._say(NO_COMMANDS)
+        return False
+
+    def session_started(self) -> None:
+        chan = self._own_chan
+        if chan is not None and chan.get_subsystem() == "sftp" \
+                and self.owner.files_account is None:
+            self.owner.service.refusals.refused(self.owner.address, "sftp for an untrusted key",
+                                                f"key={self.owner.fingerprint or '-'}")
+            # Accepted, then refused with words: OpenSSH's client may exit on a failed
+            # subsystem request before it prints what came on stderr.
+            self._say(NO_SFTP)
+            chan.exit(1)
+            return
+        super().session_started()
+
+    def _say(self, message: str) -> None:
         if self._own_chan is not None:
             with contextlib.suppress(Exception):
                 self._own_chan.write_stderr(message.encode("utf-8"))
-        return False
 
     def eof_received(self) -> bool:
         self.client_gone = True

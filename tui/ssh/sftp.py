@@ -63,6 +63,10 @@ class UploadHandle:
         raise OSError(errno.EACCES, "Files being uploaded cannot be read.")
 
 
+def upload_name(handle: UploadHandle) -> str:
+    return handle.upload.name
+
+
 class AccountFilesSFTP(asyncssh.SFTPServer):
     """One SFTP session, jailed to the file space of `account_id`."""
 
@@ -81,6 +85,13 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
         self.last_activity = time.monotonic()
         self.uploads = 0
         self.downloads = 0
+
+    def _tell(self, message: str) -> str:
+        """Say why on the channel's stderr too: OpenSSH's sftp and scp show only their own word
+        for a status ("Failure"), while ssh prints the session's stderr to the person."""
+        with contextlib.suppress(Exception):
+            self.channel.write_stderr(f"cloudacct: {message}\n".encode())
+        return message
 
     # -- paths -------------------------------------------------------------------------------
 
@@ -195,7 +206,7 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
         writing = bool(pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT
                                  | asyncssh.FXF_TRUNC))
         if writing and folder != "uploads":
-            raise asyncssh.SFTPPermissionDenied(READ_ONLY)
+            raise asyncssh.SFTPPermissionDenied(self._tell(READ_ONLY))
         if self.open_files >= MAX_OPEN_FILES:
             raise asyncssh.SFTPFailure(f"At most {MAX_OPEN_FILES} files open at once.")
         await self._check_allowed()
@@ -203,9 +214,9 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
             try:
                 upload = NewUpload(self.account_id, name)
             except FileExistsError as exc:
-                raise asyncssh.SFTPFileAlreadyExists(str(exc)) from None
+                raise asyncssh.SFTPFileAlreadyExists(self._tell(str(exc))) from None
             except DomainError as exc:
-                raise asyncssh.SFTPFailure(exc.message) from None
+                raise asyncssh.SFTPFailure(self._tell(exc.message)) from None
             except OSError:
                 raise asyncssh.SFTPFailure("The upload could not be started.") from None
             self.open_files += 1
@@ -234,7 +245,8 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
             return file_obj.upload.write(offset, data)
         except DomainError as exc:
             file_obj.failure = exc.message  # the partial file is gone already
-            raise asyncssh.SFTPFailure(exc.message) from None
+            raise asyncssh.SFTPFailure(self._tell(f"{upload_name(file_obj)}: {exc.message}")) \
+                from None
         except OSError:
             file_obj.upload.abandon()
             file_obj.failure = "The upload could not be written."
@@ -259,11 +271,12 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
         try:
             stored = upload.finish()
         except FileExistsError as exc:
-            raise asyncssh.SFTPFileAlreadyExists(str(exc)) from None
+            raise asyncssh.SFTPFileAlreadyExists(self._tell(str(exc))) from None
         except DomainError as exc:
             log.info("sftp %s account=%s upload of %r refused: %s", self.address,
                      self.account_id, upload.name[:80], exc.message)
-            raise asyncssh.SFTPFailure(f"{exc.message} {upload.name} was removed.") from None
+            raise asyncssh.SFTPFailure(self._tell(
+                f"{upload.name}: {exc.message} It was removed.")) from None
         except OSError:
             upload.abandon()
             raise asyncssh.SFTPFailure("The upload could not be completed.") from None
@@ -278,7 +291,7 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
     # -- everything else is refused ----------------------------------------------------------
 
     def _refuse(self, *_args: object) -> None:
-        raise asyncssh.SFTPPermissionDenied(NO_CHANGES)
+        raise asyncssh.SFTPPermissionDenied(self._tell(NO_CHANGES))
 
     def fsetstat(self, file_obj: object, attrs: asyncssh.SFTPAttrs) -> None:
         """An upload's mode or times, which OpenSSH's scp always sends: accepted and not
