@@ -354,7 +354,7 @@ def _key_is_trusted(token: str | None) -> bool:
 def files_over_ssh_hint(token: str | None) -> str:
     """How a person over SSH reaches their file space, or what they must do first."""
     if _key_is_trusted(token):
-        return f"with the key you connected with ({sftp_command()})"
+        return "with the key you connected with"
     return ("once this connection's key is trusted (Security settings, Trust this key; "
             "SFTP is open only to trusted keys)")
 
@@ -364,8 +364,10 @@ def export_notice(token: str | None, path: Path) -> str:
     (no server path is of use there) the command that fetches it."""
     if not session_is_remote(token):
         return f"Your data was exported to {path}"
-    return (f"Your data was exported to exports/{path.name}. Fetch it {files_over_ssh_hint(token)}"
-            f": {fetch_command('exports', path.name)}")
+    return (f"Your data was exported to exports/{path.name}.\n"
+            f"Fetch it {files_over_ssh_hint(token)}:\n"
+            f"  {fetch_command('exports', path.name)}\n"
+            f"or: {sftp_command()}, then: get exports/{path.name}")
 
 
 @dataclass(frozen=True)
@@ -381,5 +383,5 @@ def uploads_view(token: str | None) -> UploadsView:
 
     account = require_account(token)
     return UploadsView(list_uploads(account.id),
-                       f"Upload a PDF, PNG or JPEG {files_over_ssh_hint(token)}: "
-                       f"{upload_command()}")
+                       f"Upload a PDF, PNG or JPEG {files_over_ssh_hint(token)}:\n"
+                       f"  {upload_command()}")

@@ -57,3 +57,20 @@ async def test_a_console_that_dies_leaves_a_restored_terminal(ssh_server):
     assert_restored_last(bytes(console.raw),
                          "The console stopped unexpectedly. Please connect again.")
     assert "Traceback" not in console.text()
+
+
+async def test_sigterm_or_a_hang_up_of_serve_ssh_restores_every_terminal(serve_ssh):
+    """The command an operator runs: SIGTERM (systemd), or SIGHUP when the terminal it was
+    started from closes, ends it gracefully, every console told and its terminal restored."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        server = await serve_ssh("--per-minute", "20")
+        consoles = [await connect(server.port) for _ in range(2)]
+        for console in consoles:
+            await console.wait_for("Free Account")
+        server.process.send_signal(sig)
+        for console in consoles:
+            await console.wait_closed(timeout=30)
+            assert_restored_last(bytes(console.raw), "The server is shutting down: you have "
+                                 "been logged off. Please connect again in a few minutes.")
+        assert await server.stop() == 0
+        assert server.log_lines("shutting down: ending 2 consoles")

@@ -56,6 +56,8 @@ def _status_line(view: RealNameView) -> str:
 
 
 def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f} MB"
     return f"{max(1, round(size / 1024))} KB"

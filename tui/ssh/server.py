@@ -626,7 +626,13 @@ def serve_forever(host: str, port: int, home: Path, limits: Limits, *,
                  host_key_path(home))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP too (unless ignored, as under nohup): the terminal it was started from closing
+        # (a tmux pane, an ssh session) must not kill it before every console was told and its
+        # terminal restored.
+        signals = [signal.SIGINT, signal.SIGTERM]
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            signals.append(signal.SIGHUP)
+        for sig in signals:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("shutting down: ending %d consoles", len(server.consoles))
