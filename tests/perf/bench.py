@@ -803,6 +803,7 @@ def bench_ssh(work: Path, cold: ColdStart, quick: bool) -> None:
     env = terminal_env(home)
     server = subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "serve-ssh", "--port", "0", "--per-minute", "1000",
+         "--per-address", "64",
          "--max-sessions", "64"], cwd=REPO, env=env, stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL, text=True, start_new_session=True)
     try:

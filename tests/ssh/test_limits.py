@@ -277,3 +277,23 @@ async def test_a_terminal_type_with_control_characters_never_reaches_the_console
         assert "Traceback" not in console.text()
     finally:
         await console.close()
+
+
+@pytest.mark.parametrize("args", [["--per-address", "0"], ["--max-connections", "0"],
+                                  ["--channel-timeout", "0"], ["--public-address", "a b"],
+                                  ["--public-address", "host:port"]])
+def test_serve_ssh_refuses_limits_that_make_no_sense(args, capsys):
+    from tui.cli import main
+
+    assert main(["serve-ssh", *args]) == 2
+    assert capsys.readouterr().err.count("\n") == 1  # one line
+
+
+def test_the_public_address_is_host_and_port():
+    from tui.cli import _public_address
+
+    assert _public_address("files.example.com", 2222) == "files.example.com:2222"
+    assert _public_address("files.example.com:22", 2222) == "files.example.com:22"
+    assert _public_address("2001:db8::1", 2222) == "[2001:db8::1]:2222"
+    assert _public_address("[2001:db8::1]:22", 2222) == "[2001:db8::1]:22"
+    assert _public_address(":22", 2222) is None
