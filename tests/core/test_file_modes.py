@@ -44,6 +44,8 @@ def open_to_others(home: Path) -> list[str]:
 def kinds(home: Path) -> set[str]:
     """What the lifecycle left, by kind, so the test knows it looked at each store."""
     names = {str(p.relative_to(home)) for p in home.rglob("*")}
+    # an account's own file space (core.files): files/<id>/exports/..., files/<id>/uploads/...
+    names |= {"/".join(n.split("/")[2:]) for n in names if n.startswith("files/")}
     seen = set()
     for wanted in ("cloudacct.db", "sandbox-gateway.db", "secret.key", "cloudacct.log",
                    "Maildir/new", "outbox", "exports", "uploads"):
