@@ -44,6 +44,9 @@ class Settings:
     # The global ceiling of capped messages (codes, notices to others) an hour, all accounts
     # and processes together (core.message_caps); past it sends pause and the log says so.
     messages_per_hour: int = 1000
+    # Where a person who lost every way in is sent (F12/F13): CLOUDACCT_SUPPORT, else
+    # support@ at the domain mail comes from (`support`).
+    support_address: str | None = None
 
     @property
     def maildir(self) -> Path:
@@ -70,6 +73,14 @@ class Settings:
     def sender(self) -> str:
         return os.environ.get("CLOUDACCT_MAIL_FROM", "no-reply@cloudacct.invalid")
 
+    @property
+    def support(self) -> str:
+        """The support contact named in refusals and notices."""
+        if self.support_address:
+            return self.support_address
+        domain = self.sender.rpartition("@")[2] or "cloudacct.invalid"
+        return f"support@{domain}"
+
     @classmethod
     def from_env(cls) -> Settings:
         home_raw = os.environ.get("CLOUDACCT_HOME", "").strip()
@@ -87,6 +98,7 @@ class Settings:
             hash_profile=os.environ.get("CLOUDACCT_HASH_PROFILE", "production").strip()
             or "production",
             messages_per_hour=_positive_env("CLOUDACCT_MESSAGES_PER_HOUR", 1000),
+            support_address=os.environ.get("CLOUDACCT_SUPPORT", "").strip() or None,
         )
 
 
