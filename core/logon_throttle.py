@@ -30,6 +30,12 @@ A logged-on person's password re-entry (change password, delete the account) is 
 by these: it has its own count per account (kind `re_entry`) that only the account's own
 sessions can raise (5 wrong in a row, then the same 1 to 15 minutes).
 
+Authenticator and recovery codes (F13: the second step of a log-on, a step-up, a reset with
+MFA, disabling MFA) have a count of their own per account (kind `mfa`, keyed by the account's
+id so that changing the email does not start it again): 5 wrong codes in a row, then the same
+growing delays. Whoever types them already knows the password (or holds a trusted key, or the
+mailbox), so the count is the account's, whatever the address.
+
 Every password check is recorded in LogonAttempt (time, address, email key, result; never the
 password), kept 30 days, 1 day for emails without an account.
 """
@@ -66,8 +72,10 @@ KEEP_UNKNOWN = timedelta(days=1)
 
 LOG_ON = "log_on"
 RE_ENTRY = "re_entry"
+MFA = "mfa"
 LOG_ON_MESSAGE = "Too many failed log-ons. Try again in {minutes} minute(s)."
 RE_ENTRY_MESSAGE = "Too many wrong passwords. Try again in {minutes} minute(s)."
+MFA_MESSAGE = "Too many wrong codes. Try again in {minutes} minute(s)."
 
 
 def _delay(steps: int) -> timedelta:
@@ -107,6 +115,11 @@ def _owners_addresses(account_id: int, at: datetime) -> set[str]:
     rows = (Session.select(Session.origin).distinct()
             .where(Session.account == account_id, Session.created_at > at - OWNER_ADDRESSES))
     return {address_key(row.origin) for row in rows}
+
+
+def known_addresses(account_id: int, at: datetime) -> set[str]:
+    """The address keys the account logged on from in the last 90 days (its sessions)."""
+    return _owners_addresses(account_id, at)
 
 
 def _account_until(email_key: str, origin: str, account_id: int | None,
@@ -237,3 +250,47 @@ def forget_email(email_key: str) -> None:
     """Erase what the throttle holds about an email (F10); call inside the erasure."""
     LogonThrottle.delete().where(LogonThrottle.email_key == email_key).execute()
     LogonAttempt.delete().where(LogonAttempt.email_key == email_key).execute()
+
+
+# --- authenticator and recovery codes (F13) ----------------------------------------------------
+
+def _mfa_key(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def refuse_throttled_mfa(account_id: int, at: datetime, field: str) -> None:
+    """LockedError (for `field`) after 5 wrong codes in a row for this account, until the
+    growing delay (1 to 15 minutes) is over."""
+    until = _pair_until(_mfa_key(account_id), MFA, "", at)
+    if until is not None and until > at:
+        raise LockedError(MFA_MESSAGE.format(minutes=_minutes(until, at)), field)
+
+
+def throttle_mfa_failure(account_id: int, email_key: str, origin: str | None,
+                         at: datetime) -> int:
+    """Record a wrong authenticator or recovery code (shown in recent log-ons) and count it;
+    returns the wrong codes in a row now."""
+    where = address_key(origin)
+    with transaction():
+        LogonAttempt.create(at=at, email_key=email_key, account_id=account_id, origin=where,
+                            kind=MFA, result="failed")
+        in_a_row = _count_pair_failure(_mfa_key(account_id), MFA, "", at)
+        _prune(at)
+    if in_a_row == FREE_FAILURES:
+        log.warning("codes throttled: %d wrong authenticator codes in a row for %s (last from "
+                    "%s); it now waits 1 to 15 minutes between tries", in_a_row,
+                    mask_email(email_key), where)
+    return in_a_row
+
+
+def clear_mfa_failures(account_id: int) -> None:
+    """A right code: the count starts again. Call inside the flow's transaction."""
+    LogonThrottle.delete().where(LogonThrottle.email_key == _mfa_key(account_id),
+                                 LogonThrottle.kind == MFA).execute()
+
+
+def forget_account(account_id: int) -> None:
+    """Erase what the throttle holds under the account's id (F10): its code count, and every
+    attempt recorded for it, under whichever email it had then."""
+    LogonThrottle.delete().where(LogonThrottle.email_key == _mfa_key(account_id)).execute()
+    LogonAttempt.delete().where(LogonAttempt.account_id == account_id).execute()
