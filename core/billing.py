@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 
 from peewee import SQL, ModelSelect, OperationalError
 
-from core import clock
+from core import clock, notices
 from core.catalogue import PRODUCTS, subscription_price_cents
 from core.db import database, is_sqlite, storage_message, transaction
 from core.errors import DomainError, Refused, StorageError
@@ -666,6 +666,7 @@ def run_billing(at: datetime | None = None, *, account_id: int | None = None) ->
     events += _retry_unattempted(at, account_id)
     if account_id is None:
         events += complete_pending_deletions(at)
+    notices.notify_billing_run(events, at, account_id=account_id)  # F15, after the commits
     return BillingRunReport(at, tuple(events))
 
 
