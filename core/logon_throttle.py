@@ -30,11 +30,13 @@ A logged-on person's password re-entry (change password, delete the account) is 
 by these: it has its own count per account (kind `re_entry`) that only the account's own
 sessions can raise (5 wrong in a row, then the same 1 to 15 minutes).
 
-Authenticator and recovery codes (F13: the second step of a log-on, a step-up, a reset with
-MFA, disabling MFA) have a count of their own per account (kind `mfa`, keyed by the account's
-id so that changing the email does not start it again): 5 wrong codes in a row, then the same
-growing delays. Whoever types them already knows the password (or holds a trusted key, or the
-mailbox), so the count is the account's, whatever the address.
+Authenticator and recovery codes (F13) have counts of their own per account, keyed by the
+account's id so that changing the email does not start them again: 5 wrong codes in a row,
+then the same growing delays. Whoever types one at the second step of a log-on or in a password
+reset (kind `mfa`) already knows the password or the mailbox, so that count is the account's,
+whatever the address. Codes typed inside a logged-on session (a step-up, disabling MFA; kind
+`mfa_step`) count apart, as re-entered passwords do: someone who knows the password and floods
+the log-on's code step cannot keep the owner from stepping up to change that password.
 
 Every password check is recorded in LogonAttempt (time, address, email key, result; never the
 password), kept 30 days, 1 day for emails without an account.
@@ -73,6 +75,7 @@ KEEP_UNKNOWN = timedelta(days=1)
 LOG_ON = "log_on"
 RE_ENTRY = "re_entry"
 MFA = "mfa"
+MFA_IN_SESSION = "mfa_step"
 LOG_ON_MESSAGE = "Too many failed log-ons. Try again in {minutes} minute(s)."
 RE_ENTRY_MESSAGE = "Too many wrong passwords. Try again in {minutes} minute(s)."
 MFA_MESSAGE = "Too many wrong codes. Try again in {minutes} minute(s)."
@@ -258,35 +261,42 @@ def _mfa_key(account_id: int) -> str:
     return f"account:{account_id}"
 
 
-def refuse_throttled_mfa(account_id: int, at: datetime, field: str) -> None:
-    """LockedError (for `field`) after 5 wrong codes in a row for this account, until the
-    growing delay (1 to 15 minutes) is over."""
-    until = _pair_until(_mfa_key(account_id), MFA, "", at)
+def _mfa_kind(in_session: bool) -> str:
+    return MFA_IN_SESSION if in_session else MFA
+
+
+def refuse_throttled_mfa(account_id: int, at: datetime, field: str, *,
+                         in_session: bool = False) -> None:
+    """LockedError (for `field`) after 5 wrong codes in a row for this account (at log-on and
+    resets, or inside sessions), until the growing delay (1 to 15 minutes) is over."""
+    until = _pair_until(_mfa_key(account_id), _mfa_kind(in_session), "", at)
     if until is not None and until > at:
         raise LockedError(MFA_MESSAGE.format(minutes=_minutes(until, at)), field)
 
 
-def throttle_mfa_failure(account_id: int, email_key: str, origin: str | None,
-                         at: datetime) -> int:
-    """Record a wrong authenticator or recovery code (shown in recent log-ons) and count it;
-    returns the wrong codes in a row now."""
+def throttle_mfa_failure(account_id: int, email_key: str, origin: str | None, at: datetime, *,
+                         in_session: bool = False) -> int:
+    """Record a wrong authenticator or recovery code (those at log-on show in recent log-ons)
+    and count it; returns the wrong codes in a row now."""
     where = address_key(origin)
+    kind = _mfa_kind(in_session)
     with transaction():
         LogonAttempt.create(at=at, email_key=email_key, account_id=account_id, origin=where,
-                            kind=MFA, result="failed")
-        in_a_row = _count_pair_failure(_mfa_key(account_id), MFA, "", at)
+                            kind=kind, result="failed")
+        in_a_row = _count_pair_failure(_mfa_key(account_id), kind, "", at)
         _prune(at)
     if in_a_row == FREE_FAILURES:
-        log.warning("codes throttled: %d wrong authenticator codes in a row for %s (last from "
-                    "%s); it now waits 1 to 15 minutes between tries", in_a_row,
-                    mask_email(email_key), where)
+        log.warning("codes throttled: %d wrong authenticator codes in a row for %s (%s, last "
+                    "from %s); it now waits 1 to 15 minutes between tries", in_a_row,
+                    mask_email(email_key), "in a session" if in_session else "at log-on",
+                    where)
     return in_a_row
 
 
-def clear_mfa_failures(account_id: int) -> None:
-    """A right code: the count starts again. Call inside the flow's transaction."""
+def clear_mfa_failures(account_id: int, *, in_session: bool = False) -> None:
+    """A right code: its count starts again. Call inside the flow's transaction."""
     LogonThrottle.delete().where(LogonThrottle.email_key == _mfa_key(account_id),
-                                 LogonThrottle.kind == MFA).execute()
+                                 LogonThrottle.kind == _mfa_kind(in_session)).execute()
 
 
 def forget_account(account_id: int) -> None:

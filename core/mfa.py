@@ -21,7 +21,9 @@ Decisions
   regenerating voids the old ones. Typed with or without spaces and dashes, in any case (an I or
   L reads as 1, an O as 0).
 - Wrong codes (authenticator or recovery) are counted per account by core.logon_throttle: 5 in a
-  row, then growing delays of 1 to 15 minutes, as for passwords.
+  row, then growing delays of 1 to 15 minutes, as for passwords; those typed in a logged-on
+  session apart from those at log-on, so an attacker who has the password and floods the
+  log-on's code step never keeps the owner from stepping up.
 - Disabling needs a current code (or a recovery code) and the password; it is notified.
 """
 
@@ -246,13 +248,14 @@ def _accept_recovery(account_id: int, code: str, at: datetime) -> str | None:
 
 
 def use_second_factor(account: Account, code: str | None, *, origin: str | None,
-                      field: str = CODE_FIELD,
+                      field: str = CODE_FIELD, in_session: bool = False,
                       on_success: Callable[[], T] | None = None) -> tuple[SecondFactor, T | None]:
     """Check an authenticator or recovery code of an account with MFA on and, in the same
     transaction, run `on_success`: the code is spent only if that commits. A wrong code is
     counted (core.logon_throttle) even though the error is raised; 5 in a row slow the account
-    down. Raises ValidationError (not a code), CodeError (wrong, used), LockedError (wait),
-    Refused (MFA is off)."""
+    down (`in_session`: typed in a logged-on session, counted apart from the log-on's). Raises
+    ValidationError (not a code), CodeError (wrong, used), LockedError (wait), Refused (MFA is
+    off)."""
     from core.logon_throttle import (
         clear_mfa_failures,
         refuse_throttled_mfa,
@@ -261,7 +264,7 @@ def use_second_factor(account: Account, code: str | None, *, origin: str | None,
 
     kind, value = read_code(code, field)
     at = clock.now()
-    refuse_throttled_mfa(account.id, at, field)
+    refuse_throttled_mfa(account.id, at, field, in_session=in_session)
     refusal: str | None = None
     result: T | None = None
     with transaction():
@@ -273,13 +276,14 @@ def use_second_factor(account: Account, code: str | None, *, origin: str | None,
         else:
             refusal = _accept_recovery(account.id, value, at)
         if refusal is None:
-            clear_mfa_failures(account.id)
+            clear_mfa_failures(account.id, in_session=in_session)
             if on_success is not None:
                 result = on_success()
             left = _codes_left(account.id)
     if refusal is not None:
-        throttle_mfa_failure(account.id, account.email_key, origin, at)
-        refuse_throttled_mfa(account.id, at, field)  # the 5th in a row starts the delays
+        throttle_mfa_failure(account.id, account.email_key, origin, at, in_session=in_session)
+        # the 5th in a row starts the delays
+        refuse_throttled_mfa(account.id, at, field, in_session=in_session)
         raise CodeError(refusal, field)
     return SecondFactor(kind, left), result
 
@@ -371,7 +375,7 @@ def disable_mfa(token: str | None, code: str | None, password: str | None) -> Mf
         PendingLogOn.update(ended_at=at).where(PendingLogOn.account == account.id,
                                                PendingLogOn.ended_at.is_null()).execute()
 
-    use_second_factor(account, code, origin=info.origin, on_success=turn_off)
+    use_second_factor(account, code, origin=info.origin, in_session=True, on_success=turn_off)
     notify_mfa_disabled(account.id, origin=info.origin, at=at)
     return mfa_status(account.id)
 

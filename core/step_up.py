@@ -11,7 +11,9 @@ The grant
 - The proof is the authenticator code (or a recovery code) when MFA is on, the password when it
   is off (`step_up_method`). `step_up(token, code_or_password)` checks it (wrong codes and wrong
   passwords are throttled as everywhere else) and records the moment on the session
-  (`Session.stepped_up_at`), in the database, so it holds for that session only.
+  (`Session.stepped_up_at`), in the database, so it holds for that session only. Codes typed
+  here count apart from those at log-on (core.logon_throttle), so whoever has the password and
+  floods the log-on's code step cannot keep the logged-on owner from stepping up.
 - It lasts STEP_UP_WINDOW (5 minutes) from the proof, for any number of sensitive actions in that
   window: asking again for each of two actions done one after the other (remove the old key,
   trust the new one) only teaches people to type codes without reading, while a window this short
@@ -142,7 +144,7 @@ def step_up(token: str | None, code_or_password: str | None) -> StepUpGrant:
 
     if _mfa_on(account.id):
         use_second_factor(account, code_or_password, origin=row.origin, field=FIELD,
-                          on_success=grant)
+                          in_session=True, on_success=grant)
         method = "code"
     else:
         check_password_again(account, code_or_password, FIELD)

@@ -294,3 +294,22 @@ def test_the_step_up_method_follows_mfa(token):
     step_up(token)
     enable_mfa(token)
     assert step_up_method(token) == "code"
+
+
+def test_a_flood_of_wrong_codes_at_log_on_never_keeps_the_owner_from_stepping_up(mfa):
+    """Someone who has the password floods the code step of the log-on: the owner, logged on,
+    still steps up (and changes that password)."""
+    from core.accounts import complete_mfa_log_on, log_on
+    from core.errors import LockedError
+    from core.security import change_password
+
+    wrong = "000000" if mfa.code() != "000000" else "111111"
+    for _ in range(6):
+        pending = log_on(EMAIL, STRONG_PASSWORD, origin=SSH_ADDRESS)
+        with pytest.raises((CodeError, LockedError)):
+            complete_mfa_log_on(pending.pending_token, wrong)
+    with pytest.raises(LockedError):
+        complete_mfa_log_on(log_on(EMAIL, STRONG_PASSWORD, origin=SSH_ADDRESS).pending_token,
+                            mfa.code())
+    step_up(mfa.token, mfa.code(1))
+    assert change_password(mfa.token, STRONG_PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
