@@ -350,11 +350,13 @@ def decide_key_log_on(fingerprint: str | None, algorithm: str | None = None,
 
 def _pending_log_on(account: Account, origin: str, key_fingerprint: str | None,
                     key_algorithm: str | None, at: datetime) -> MfaRequired:
-    """The pending second step (inside the log-on's transaction)."""
+    """The pending second step (inside the log-on's transaction); steps a day past their end
+    are pruned."""
     from core.hashing import new_token, token_hash
     from core.models import PendingLogOn
 
     token = new_token()
+    PendingLogOn.delete().where(PendingLogOn.expires_at < at - timedelta(days=1)).execute()
     PendingLogOn.create(token_hash=token_hash(token), account=account.id, origin=origin[:100],
                         key_fingerprint=key_fingerprint,
                         key_algorithm=key_algorithm[:60] if key_algorithm else None,
