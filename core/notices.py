@@ -243,9 +243,9 @@ def signup_with_phone_attempt(phone: str, *, decoy: bool) -> Words:
             "signing up again. If it was not you, you can ignore this email.")
     return Words(
         f"Someone tried to sign up to {brand} with this email",
-        f"Someone tried to create a {brand} account with this email address and the phone "
-        f"number {mask_phone(phone)}. This address is used by a {brand} account that has "
-        "never confirmed it.\n\nIf the address is yours, sign up with it and verify it by "
+        f"Someone tried to sign up to {brand} with this email address and the phone number "
+        f"{mask_phone(phone)}. This address is used by an account at {brand} that has never "
+        "confirmed it.\n\nIf the address is yours, sign up with it and verify it by "
         "email: it becomes yours alone, and the other account is closed. If you did not sign "
         "up, you can ignore this email.")
 
@@ -482,7 +482,7 @@ def charge_declined_words(description: str, amount: str, reason: str, method: st
                           at: datetime) -> Words:
     brand = _brand()
     on = f" on {method}" if method else ""
-    return Words(f"A {brand} payment of {amount} was declined",
+    return Words(f"Your payment of {amount} to {brand} was declined",
                  f"The charge of {amount}{on} for {description} was declined on {when(at)}: "
                  f"{reason.rstrip('.')}. The bill is outstanding: pay it from the Billing "
                  "section, with another payment method if needed. A subscription whose renewal "
