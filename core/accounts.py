@@ -119,7 +119,7 @@ def _sign_up_as(address, country_code: str, password_hash: str, origin: str,
         account = Account.create(email=address.address, email_key=address.key,
                                  country=country_code, password_hash=password_hash,
                                  status="unverified", created_at=at)
-        return start_session(account.id, origin=origin)
+        return start_session(account.id, origin=origin, stepped_up=True)
     if email_is_claimable(existing):
         # The live account keeps the email key until this one verifies the email; meanwhile
         # this one waits under a placeholder key (one live account per email key).
@@ -128,7 +128,7 @@ def _sign_up_as(address, country_code: str, password_hash: str, origin: str,
                                  country=country_code, password_hash=password_hash,
                                  status="unverified", created_at=at)
         EmailClaim.create(account=account.id, email_key=address.key, created_at=at)
-        return start_session(account.id, origin=origin)
+        return start_session(account.id, origin=origin, stepped_up=True)
     return start_session(None, origin=origin, notify_account_id=existing.id,
                          signup_country=country_code)
 
@@ -187,12 +187,15 @@ def sign_up(country: str | None, email: str | None, password: str | None,
 
 
 def log_on(email: str | None, password: str | None, *, origin: str = "local",
-           key_fingerprint: str | None = None) -> LogOnResult:
-    """Log on (F3). An unverified account logs on too: the console resumes F2.
+           key_fingerprint: str | None = None,
+           key_algorithm: str | None = None) -> LogOnResult | MfaRequired:
+    """Log on (F3). An unverified account logs on too: the console resumes F2. An account with
+    virtual MFA on gets no session yet: `MfaRequired`, whose pending token
+    `complete_mfa_log_on` takes with the code (F13).
 
     Throttled by core.logon_throttle (this email from this address, this email from every
     address, this address for every email), with one message whether or not the email has an
-    account."""
+    account. A log-on from an address the account has not used for 90 days is notified."""
     address = check_email(email)
     if not password:
         raise ValidationError("Enter your password.", "password")
@@ -210,7 +213,11 @@ def log_on(email: str | None, password: str | None, *, origin: str = "local",
         raise AuthenticationError(WRONG_CREDENTIALS, "log-on")
     with transaction():
         clear_logon_failures(address.key, origin, account.id, at)
-        token = start_session(account.id, origin=origin, key_fingerprint=key_fingerprint)
+        if _mfa_on(account.id):
+            return _pending_log_on(account, origin, key_fingerprint, key_algorithm, at)
+        token, new_address = _open_session(account.id, origin, key_fingerprint, key_algorithm,
+                                           at, stepped_up=True)
+    _tell_new_address(account.id, origin, at, new_address)
     return LogOnResult(token=token, account=account_view(account))
 
 
@@ -364,23 +371,174 @@ def overview_page(token: str | None) -> OverviewPage:
         deletion_pending=deleting)
 
 
-def log_on_with_trusted_key(fingerprint: str | None, origin: str = "local") -> LogOnResult | None:
+def log_on_with_trusted_key(fingerprint: str | None, origin: str = "local", *,
+                            key_algorithm: str | None = None,
+                            user_presence: bool = False) -> LogOnResult | MfaRequired | None:
     """F11: a connection whose SSH key (its SHA256 fingerprint) an account trusts opens logged
     on: a new session for an `active` or `deletion_pending` account that trusts the key, or
     None (no such account, a deleted or unverified one, or — which trusting prevents — more
-    than one account). The session records the origin and the key like a password log-on."""
+    than one account). The session records the origin and the key like a password log-on.
+
+    With MFA on (F13) the key is the second factor only if it is a hardware security key whose
+    signature carried the user-presence (touch) flag (`decide_key_log_on`); otherwise the
+    connection gets `MfaRequired` and the console asks for the code. A session opened by a key
+    alone is not stepped up (core.step_up)."""
+    decision = decide_key_log_on(fingerprint, key_algorithm, user_presence)
+    if decision.outcome == NO_LOG_ON:
+        return None
+    at = clock.now()
+    with transaction():
+        account = Account.get_or_none(Account.id == decision.account_id,
+                                      Account.status.in_(("active", "deletion_pending")))
+        if account is None:
+            return None
+        if decision.outcome == ASK_CODE:
+            return _pending_log_on(account, origin, fingerprint, key_algorithm, at)
+        token, new_address = _open_session(account.id, origin, fingerprint, key_algorithm, at,
+                                           stepped_up=False)
+    _tell_new_address(account.id, origin, at, new_address)
+    return LogOnResult(token=token, account=account_view(account))
+
+
+# --- the second step of a log-on with MFA (F13) and security keys over SSH ----------------------
+
+PENDING_LIFETIME = timedelta(minutes=5)
+SECURITY_KEY_ALGORITHMS = frozenset({"sk-ssh-ed25519@openssh.com",
+                                     "sk-ecdsa-sha2-nistp256@openssh.com"})
+OPEN_LOGGED_ON = "open"  # the key opens the console logged on
+ASK_CODE = "code"  # the key is trusted, the authenticator code is still needed
+NO_LOG_ON = "none"  # not a trusted key: the console asks to log on as for any connection
+STEP_EXPIRED = "This log-on step has expired (you have 5 minutes to enter the code). Log on again."
+
+
+@dataclass(frozen=True)
+class MfaRequired:
+    """The password (or a trusted key) was right; the account has virtual MFA on. The console
+    shows `#mfa-code` / `#mfa-verify` and calls `complete_mfa_log_on(pending_token, code)`."""
+
+    pending_token: str
+    expires_at: datetime
+    email_masked: str
+
+
+@dataclass(frozen=True)
+class KeyDecision:
+    outcome: str  # open | code | none
+    account_id: int | None
+
+
+def _mfa_on(account_id: int) -> bool:
+    from core.mfa import mfa_enabled
+
+    return mfa_enabled(account_id)
+
+
+def key_is_second_factor(algorithm: str | None, user_presence: bool) -> bool:
+    """A hardware security key (FIDO/U2F, OpenSSH's `sk-` types) that was touched for this
+    signature: something the person holds and is present at, a second factor on its own."""
+    return bool(user_presence) and (algorithm or "") in SECURITY_KEY_ALGORITHMS
+
+
+def key_log_on_outcome(trusted: bool, mfa_on: bool, algorithm: str | None,
+                       user_presence: bool) -> str:
+    """The decision table of F11/F13 for a connection's SSH key: not trusted → none; trusted
+    and MFA off → open; MFA on → open for a touched security key, else ask for the code."""
+    if not trusted:
+        return NO_LOG_ON
+    if not mfa_on or key_is_second_factor(algorithm, user_presence):
+        return OPEN_LOGGED_ON
+    return ASK_CODE
+
+
+def decide_key_log_on(fingerprint: str | None, algorithm: str | None = None,
+                      user_presence: bool = False) -> KeyDecision:
+    """What a connection with this key gets (the SSH server asks before opening the console).
+    `algorithm` is the key's type as the client presented it, `user_presence` whether the
+    signature's flags said the key was touched (only `sk-` keys carry them)."""
     from core.models import TrustedKey
 
     if not fingerprint or len(fingerprint) > 100:
-        return None
-    with transaction():
-        rows = list(TrustedKey.select(TrustedKey.account)
-                    .join(Account)
-                    .where(TrustedKey.fingerprint == fingerprint,
-                           Account.status.in_(("active", "deletion_pending"))))
-        owners = {row.account_id for row in rows}
-        if len(owners) != 1:
-            return None
-        account = Account.get_by_id(owners.pop())
-        token = start_session(account.id, origin=origin, key_fingerprint=fingerprint)
-    return LogOnResult(token=token, account=account_view(account))
+        return KeyDecision(NO_LOG_ON, None)
+    rows = list(TrustedKey.select(TrustedKey.account, TrustedKey.algorithm)
+                .join(Account)
+                .where(TrustedKey.fingerprint == fingerprint,
+                       Account.status.in_(("active", "deletion_pending"))))
+    owners = {row.account_id for row in rows}
+    if len(owners) != 1:
+        return KeyDecision(NO_LOG_ON, None)
+    account_id = owners.pop()
+    stored = {row.algorithm for row in rows if row.algorithm}
+    if stored and (algorithm or "") not in stored:
+        algorithm = None  # not the type it was trusted as: never a second factor
+    outcome = key_log_on_outcome(True, _mfa_on(account_id), algorithm, user_presence)
+    return KeyDecision(outcome, account_id)
+
+
+def _pending_log_on(account: Account, origin: str, key_fingerprint: str | None,
+                    key_algorithm: str | None, at: datetime) -> MfaRequired:
+    """The pending second step (inside the log-on's transaction); steps a day past their end
+    are pruned."""
+    from core.hashing import new_token, token_hash
+    from core.models import PendingLogOn
+
+    token = new_token()
+    PendingLogOn.delete().where(PendingLogOn.expires_at < at - timedelta(days=1)).execute()
+    PendingLogOn.create(token_hash=token_hash(token), account=account.id, origin=origin[:100],
+                        key_fingerprint=key_fingerprint,
+                        key_algorithm=key_algorithm[:60] if key_algorithm else None,
+                        created_at=at, expires_at=at + PENDING_LIFETIME)
+    return MfaRequired(token, at + PENDING_LIFETIME, mask_email(account.email))
+
+
+def _open_session(account_id: int, origin: str, key_fingerprint: str | None,
+                  key_algorithm: str | None, at: datetime, *,
+                  stepped_up: bool) -> tuple[str, bool]:
+    """A new session (inside the transaction), and whether its address is new: not among
+    those the account logged on from in the last 90 days."""
+    from core.logon_throttle import known_addresses
+    from core.sessions import address_key
+
+    new_address = address_key(origin) not in known_addresses(account_id, at)
+    token = start_session(account_id, origin=origin, key_fingerprint=key_fingerprint,
+                          key_algorithm=key_algorithm, stepped_up=stepped_up)
+    return token, new_address
+
+
+def _tell_new_address(account_id: int, origin: str, at: datetime, new_address: bool) -> None:
+    if new_address:
+        from core.notices import notify_new_address_log_on
+
+        notify_new_address_log_on(account_id, origin=origin, at=at)
+
+
+def complete_mfa_log_on(pending_token: str | None, code: str | None) -> LogOnResult:
+    """The second step (`#mfa-code`, `#mfa-verify`): the authenticator code or a recovery
+    code starts the session. Wrong codes are throttled per account (core.mfa); the step
+    expires after 5 minutes and is used once (SessionExpired, field `mfa-code`: log on again)."""
+    from core.errors import SessionExpired
+    from core.hashing import token_hash
+    from core.mfa import CODE_FIELD, read_code, use_second_factor
+    from core.models import PendingLogOn
+
+    read_code(code, CODE_FIELD)  # a typo is not a try
+    at = clock.now()
+    row = PendingLogOn.get_or_none(PendingLogOn.token_hash == token_hash(pending_token or ""))
+    if row is None or row.ended_at is not None or row.expires_at < at:
+        raise SessionExpired(STEP_EXPIRED, CODE_FIELD)
+    account = Account.get_or_none(Account.id == row.account_id, Account.status.in_(LIVE))
+    if account is None or not _mfa_on(account.id):
+        raise SessionExpired(STEP_EXPIRED, CODE_FIELD)
+    opened: list[tuple[str, bool]] = []
+
+    def start() -> None:
+        ended = PendingLogOn.update(ended_at=at).where(
+            PendingLogOn.id == row.id, PendingLogOn.ended_at.is_null()).execute()
+        if ended != 1:
+            raise SessionExpired(STEP_EXPIRED, CODE_FIELD)
+        opened.append(_open_session(account.id, row.origin, row.key_fingerprint,
+                                    row.key_algorithm, at, stepped_up=True))
+
+    use_second_factor(account, code, origin=row.origin, field=CODE_FIELD, on_success=start)
+    token, new_address = opened[0]
+    _tell_new_address(account.id, row.origin, at, new_address)
+    return LogOnResult(token=token, account=account_view(Account.get_by_id(account.id)))

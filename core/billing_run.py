@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core import clock
+from core import clock, notices
 from core.billing import PaymentResult, RunEvent, bill_due, charge_outstanding
 from core.deletion import complete_pending_deletions
 from core.money import format_usd
@@ -73,6 +73,7 @@ def run_billing(at: datetime | None = None, *, account_id: int | None = None) ->
     events = bill_due(at, account_id=account_id)
     if account_id is None:
         events += complete_pending_deletions(at)
+    notices.notify_billing_run(events, at, account_id=account_id)  # F15, after the commits
     return BillingRunReport(at, tuple(events))
 
 

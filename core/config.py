@@ -50,6 +50,9 @@ class Settings:
     # Set by `serve-ssh` for each console it starts (never by the SSH client, whose environment
     # is not passed on): "host:port" people reach it at, for the scp/sftp commands shown.
     ssh_address: str | None = None
+    # Where a person who lost every way in is sent (F12/F13): CLOUDACCT_SUPPORT, else
+    # support@ at the domain mail comes from (`support`).
+    support_address: str | None = None
 
     @property
     def maildir(self) -> Path:
@@ -76,6 +79,14 @@ class Settings:
     def sender(self) -> str:
         return self.mail_from
 
+    @property
+    def support(self) -> str:
+        """The support contact named in refusals and notices."""
+        if self.support_address:
+            return self.support_address
+        domain = self.sender.rpartition("@")[2] or "cloudacct.invalid"
+        return f"support@{domain}"
+
     @classmethod
     def from_env(cls) -> Settings:
         home_raw = os.environ.get("CLOUDACCT_HOME", "").strip()
@@ -97,6 +108,7 @@ class Settings:
             mail_from=os.environ.get("CLOUDACCT_MAIL_FROM", "").strip()
             or "no-reply@cloudacct.invalid",
             ssh_address=os.environ.get("CLOUDACCT_SSH_ADDRESS", "").strip() or None,
+            support_address=os.environ.get("CLOUDACCT_SUPPORT", "").strip() or None,
         )
 
 

@@ -48,8 +48,12 @@ What the erasure keeps and removes (`erase_account`)
   (they were the person's download; whoever needed them copied them out before deleting);
   and on SQLite the WAL is checkpointed with TRUNCATE so old page images do not linger there
   (`secure_delete` is on, so the database file keeps no deleted bytes either).
-- Nothing is sent to the deleted address: a confirmation email would put the address right
-  back into the data directory. The console shows the confirmation instead.
+- The account-deleted notice (F15) is counted inside the erasure's transaction, while the
+  address is still the account's, and sent after the commit but before the local delivery
+  copies are purged: by SMTP (or a real SMS provider) it reaches the person, and a copy in the
+  local Maildir or outbox goes with the rest, so the data directory keeps nothing of the
+  address. Becoming deletion pending is notified too. MFA devices, recovery codes, pending
+  log-ons, password-reset flows and once-only notice records of the account are erased.
 """
 
 from __future__ import annotations
@@ -75,13 +79,15 @@ from core.errors import (
     ValidationError,
 )
 from core.hashing import keyed_hash
-from core.logon_throttle import forget_email
+from core.logon_throttle import forget_account, forget_email
 from core.message_caps import forget_account_sends
+from core.mfa import forget_mfa
 from core.models import (
     Account,
     BillingAddress,
     Code,
     DeletionAudit,
+    NoticeSent,
     PaymentMethod,
     RealNameRegistration,
     Resource,
@@ -90,8 +96,10 @@ from core.models import (
     VerificationLock,
 )
 from core.money import format_usd
+from core.notices import notify_account_deleted, notify_deletion_pending, prepare_account_deleted
+from core.password_reset import forget_resets
 from core.security import check_password_again
-from core.sessions import reason_message, require_account
+from core.sessions import reason_message, require_account, session_origin
 
 log = logging.getLogger("cloudacct.deletion")
 
@@ -353,10 +361,14 @@ def request_deletion(token: str | None, password: str | None,
     `delete-password`) for a missing or wrong password, DeletionBlocked (`.blockers`) while
     anything blocks, SessionExpired once the account is deleted (a second press). Returns a
     DeletionResult: `deleted` (every session has ended: log off) or `deletion_pending`."""
+    from core.step_up import require_step_up
+
     account = require_account(token)
     if disclaimer_checked is not True:
         raise ValidationError("Check the disclaimer to confirm that you want to delete your "
                               "account.", DISCLAIMER_FIELD)
+    # MFA off: `delete-password` is the step-up; MFA on: the authenticator code too (F13).
+    require_step_up(token, "delete_account", password_carried=True)
     check_password_again(account, password, PASSWORD_FIELD)
     # Settle what is due first: usage whose 48 hours are over is billed and charged, ended
     # subscriptions expire. Idempotent, like every billing run.
@@ -369,14 +381,18 @@ def request_deletion(token: str | None, password: str | None,
             raise SessionExpired(reason_message("account_deleted"))
         blockers = _blockers(account.id, at)
         usage = _unbilled(account.id, at)
+        became_pending = False
         if account.status != "deletion_pending":
             if blockers:
                 raise DeletionBlocked(blockers)
             if usage:
-                Account.update(status="deletion_pending", deletion_requested_at=at).where(
+                became_pending = Account.update(
+                    status="deletion_pending", deletion_requested_at=at).where(
                     Account.id == account.id, Account.status.in_(("unverified", "active"))
-                ).execute()
+                ).execute() == 1
     if blockers or usage:
+        if became_pending:
+            notify_deletion_pending(account.id, origin=session_origin(token), due_by=_due_by(usage))
         return _pending_result(account.id, at)
     try:
         report = erase_account(account.id)
@@ -497,6 +513,10 @@ def _erase_rows(account: Account, at: datetime) -> int:
     Code.delete().where(Code.account == aid).execute()
     VerificationLock.delete().where(VerificationLock.account == aid).execute()
     forget_email(old_key)  # the log-on throttle and attempts of the email
+    forget_account(aid)  # and of the account under any email it had, its code count
+    forget_mfa(aid)  # its MFA device, recovery codes, pending log-ons
+    forget_resets(aid, old_key)  # its forgotten-password flows
+    NoticeSent.delete().where(NoticeSent.account_id == aid).execute()
     forget_account_sends(aid)  # what the message caps recorded
     PaymentMethod.update(holder_name=None, fingerprint=None, gateway_token="revoked",
                          is_default=False, removed_at=at).where(
@@ -653,7 +673,9 @@ def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureRepo
         if _unbilled(account_id, at):
             raise Refused("Pay-As-You-Go usage of this account is not billed yet.")
         traces = _collect_traces(account)
+        farewell = prepare_account_deleted(account, at)  # while its addresses are its own
         ended = _erase_rows(account, at)
+    notify_account_deleted(farewell)  # before the local copies are purged (core.notices)
     files = _remove_files(traces)
     _checkpoint_wal()
     log.info("account %s deleted", account_id)

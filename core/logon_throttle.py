@@ -30,6 +30,14 @@ A logged-on person's password re-entry (change password, delete the account) is 
 by these: it has its own count per account (kind `re_entry`) that only the account's own
 sessions can raise (5 wrong in a row, then the same 1 to 15 minutes).
 
+Authenticator and recovery codes (F13) have counts of their own per account, keyed by the
+account's id so that changing the email does not start them again: 5 wrong codes in a row,
+then the same growing delays. Whoever types one at the second step of a log-on or in a password
+reset (kind `mfa`) already knows the password or the mailbox, so that count is the account's,
+whatever the address. Codes typed inside a logged-on session (a step-up, disabling MFA; kind
+`mfa_step`) count apart, as re-entered passwords do: someone who knows the password and floods
+the log-on's code step cannot keep the owner from stepping up to change that password.
+
 Every password check is recorded in LogonAttempt (time, address, email key, result; never the
 password), kept 30 days, 1 day for emails without an account.
 """
@@ -69,6 +77,9 @@ LOG_ON = "log_on"
 RE_ENTRY = "re_entry"
 LOG_ON_MESSAGE = "Too many failed log-ons. Try again in {wait}."
 RE_ENTRY_MESSAGE = "Too many wrong passwords. Try again in {wait}."
+MFA = "mfa"
+MFA_IN_SESSION = "mfa_step"
+MFA_MESSAGE = "Too many wrong codes. Try again in {wait}."
 
 
 def _delay(steps: int) -> timedelta:
@@ -108,6 +119,11 @@ def _owners_addresses(account_id: int, at: datetime) -> set[str]:
     rows = (Session.select(Session.origin).distinct()
             .where(Session.account == account_id, Session.created_at > at - OWNER_ADDRESSES))
     return {address_key(row.origin) for row in rows}
+
+
+def known_addresses(account_id: int, at: datetime) -> set[str]:
+    """The address keys the account logged on from in the last 90 days (its sessions)."""
+    return _owners_addresses(account_id, at)
 
 
 def _account_until(email_key: str, origin: str, account_id: int | None,
@@ -239,3 +255,54 @@ def forget_email(email_key: str) -> None:
     """Erase what the throttle holds about an email (F10); call inside the erasure."""
     LogonThrottle.delete().where(LogonThrottle.email_key == email_key).execute()
     LogonAttempt.delete().where(LogonAttempt.email_key == email_key).execute()
+
+
+# --- authenticator and recovery codes (F13) ----------------------------------------------------
+
+def _mfa_key(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def _mfa_kind(in_session: bool) -> str:
+    return MFA_IN_SESSION if in_session else MFA
+
+
+def refuse_throttled_mfa(account_id: int, at: datetime, field: str, *,
+                         in_session: bool = False) -> None:
+    """LockedError (for `field`) after 5 wrong codes in a row for this account (at log-on and
+    resets, or inside sessions), until the growing delay (1 to 15 minutes) is over."""
+    until = _pair_until(_mfa_key(account_id), _mfa_kind(in_session), "", at)
+    if until is not None and until > at:
+        raise LockedError(MFA_MESSAGE.format(wait=count(_minutes(until, at), "minute")), field)
+
+
+def throttle_mfa_failure(account_id: int, email_key: str, origin: str | None, at: datetime, *,
+                         in_session: bool = False) -> int:
+    """Record a wrong authenticator or recovery code (those at log-on show in recent log-ons)
+    and count it; returns the wrong codes in a row now."""
+    where = address_key(origin)
+    kind = _mfa_kind(in_session)
+    with transaction():
+        LogonAttempt.create(at=at, email_key=email_key, account_id=account_id, origin=where,
+                            kind=kind, result="failed")
+        in_a_row = _count_pair_failure(_mfa_key(account_id), kind, "", at)
+        _prune(at)
+    if in_a_row == FREE_FAILURES:
+        log.warning("codes throttled: %d wrong authenticator codes in a row for %s (%s, last "
+                    "from %s); it now waits 1 to 15 minutes between tries", in_a_row,
+                    mask_email(email_key), "in a session" if in_session else "at log-on",
+                    where)
+    return in_a_row
+
+
+def clear_mfa_failures(account_id: int, *, in_session: bool = False) -> None:
+    """A right code: its count starts again. Call inside the flow's transaction."""
+    LogonThrottle.delete().where(LogonThrottle.email_key == _mfa_key(account_id),
+                                 LogonThrottle.kind == _mfa_kind(in_session)).execute()
+
+
+def forget_account(account_id: int) -> None:
+    """Erase what the throttle holds under the account's id (F10): its code count, and every
+    attempt recorded for it, under whichever email it had then."""
+    LogonThrottle.delete().where(LogonThrottle.email_key == _mfa_key(account_id)).execute()
+    LogonAttempt.delete().where(LogonAttempt.account_id == account_id).execute()

@@ -74,12 +74,55 @@ def _drop_keyed_card_fingerprints(db: Database) -> None:
     db.execute_sql("UPDATE payment_method SET fingerprint = NULL WHERE kind = 'card'")
 
 
+def _add_missing_column(db: Database, model, name: str) -> None:
+    """ALTER TABLE … ADD COLUMN for a nullable column of `model`, unless it is there already
+    (a fresh database gets every column from migration 1's CREATE TABLE)."""
+    from playhouse.migrate import SchemaMigrator
+
+    table = model._meta.table_name
+    if name in {column.name for column in db.get_columns(table)}:
+        return
+    migrator = SchemaMigrator.from_database(db)
+    field = model._meta.fields[name]
+    for operation in [migrator.add_column(table, field.column_name, field)]:
+        operation.run()
+
+
+def _account_protection(db: Database) -> None:
+    """Account protection (issue 13): virtual MFA with recovery codes, the pending second step
+    of a log-on, forgotten-password flows, once-only notices; on sessions the step-up grant and
+    the SSH key's type, on trusted keys their type. Cards by expiry, for the billing run's
+    notice of a card about to expire (read through an index, as the run's other parts are)."""
+    from core.models import (
+        MfaDevice,
+        NoticeSent,
+        PasswordReset,
+        PendingLogOn,
+        RecoveryCode,
+        Session,
+        TrustedKey,
+    )
+
+    db.create_tables([MfaDevice, RecoveryCode, PendingLogOn, PasswordReset, NoticeSent],
+                     safe=True)
+    _add_missing_column(db, Session, "stepped_up_at")
+    _add_missing_column(db, Session, "key_algorithm")
+    _add_missing_column(db, TrustedKey, "algorithm")
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS payment_method_card_expiry "
+        "ON payment_method (exp_year, exp_month) WHERE kind = 'card' AND removed_at IS NULL"
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "accounts, sessions, codes, billing, payments, resources, ledger", _create_schema),
     (2, "billing runs start from what is due: partial indexes", _billing_due_indexes),
     (3, "abuse limits: message caps, log-on throttle per address, email claims", _abuse_limits),
     (4, "card fingerprints come from the gateway: keyed card hashes erased",
      _drop_keyed_card_fingerprints),
+    # 5 is another branch's.
+    (6, "account protection: MFA, recovery codes, resets, step-up, key types, notices",
+     _account_protection),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -134,10 +134,14 @@ class Session(BaseModel):
     signup_country = CharField(max_length=2, null=True)  # decoys: the country the form named
     origin = CharField(max_length=100, default="local")  # local, or the SSH peer address
     key_fingerprint = CharField(max_length=100, null=True)
+    key_algorithm = CharField(max_length=60, null=True)  # the SSH key's type, with the key
     created_at = DateTimeField()
     last_seen_at = DateTimeField()
     ended_at = DateTimeField(null=True, index=True)
     ended_reason = CharField(max_length=40, null=True)
+    # The last proof that the person at this session is the account's owner (the password at
+    # log-on or sign-up, the authenticator code, a step-up): core.step_up's grant.
+    stepped_up_at = DateTimeField(null=True)
 
 
 class Code(BaseModel):
@@ -280,7 +284,79 @@ class TrustedKey(BaseModel):
     account = ForeignKeyField(Account, backref="trusted_keys", on_delete="CASCADE")
     fingerprint = CharField(max_length=100, index=True)
     label = CharField(max_length=100, null=True)
+    algorithm = CharField(max_length=60, null=True)  # e.g. sk-ssh-ed25519@openssh.com
     created_at = DateTimeField()
+
+
+class MfaDevice(BaseModel):
+    """An account's virtual MFA device (F13). The TOTP secret is sealed (AES-GCM under a key
+    derived from the secret key, core.sealed): it must be read back, so it is encrypted, never
+    kept in clear nor only hashed. `enabled_at` is None while the person has not yet bound it
+    with a current code. `last_step` is the last accepted TOTP time step: that step and
+    earlier ones are refused (replays)."""
+
+    account = ForeignKeyField(Account, unique=True, on_delete="CASCADE")
+    secret_sealed = CharField(max_length=200)
+    created_at = DateTimeField()
+    enabled_at = DateTimeField(null=True)
+    last_step = IntegerField(null=True)
+
+
+class RecoveryCode(BaseModel):
+    """A single-use recovery code of an account with MFA, stored only as a keyed hash."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    code_hash = CharField(max_length=64)
+    created_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("account", "code_hash"), False),)
+
+
+class PendingLogOn(BaseModel):
+    """The second step of a log-on to an account with MFA: the password (or a trusted key)
+    was right, the code is still to come. Only a hash of its token is stored; it expires after
+    a few minutes and is used once (core.accounts.complete_mfa_log_on)."""
+
+    id = AutoField()
+    token_hash = CharField(max_length=64, unique=True)
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    origin = CharField(max_length=100)
+    key_fingerprint = CharField(max_length=100, null=True)
+    key_algorithm = CharField(max_length=60, null=True)
+    created_at = DateTimeField()
+    expires_at = DateTimeField()
+    ended_at = DateTimeField(null=True)
+
+
+class PasswordReset(BaseModel):
+    """One forgotten-password flow (F12), from the email typed to the reset. `account_id` is
+    None when the email has no verified live account: the flow looks and counts the same, and
+    nothing is sent (core.password_reset). Only a hash of its token is stored; flows for emails
+    without an account are erased after a day."""
+
+    id = AutoField()
+    token_hash = CharField(max_length=64, unique=True)
+    email_key = CharField(max_length=320, index=True)
+    account_id = IntegerField(null=True, index=True)
+    origin = CharField(max_length=100)
+    created_at = DateTimeField()
+    expires_at = DateTimeField()
+    channel = CharField(max_length=10, null=True)  # email | sms: where the last code went
+    sent_at = DateTimeField(null=True)
+    tries = IntegerField(default=0)  # wrong tries of the last code
+    code_ok_at = DateTimeField(null=True)  # the right code was entered (MFA may still be due)
+    completed_at = DateTimeField(null=True)
+
+
+class NoticeSent(BaseModel):
+    """A notice that goes at most once (a card about to expire: once per card and expiry)."""
+
+    key = CharField(max_length=120, primary_key=True)
+    account_id = IntegerField(index=True)
+    sent_at = DateTimeField()
 
 
 class DeletionAudit(BaseModel):
@@ -310,4 +386,9 @@ ALL_MODELS: list[type[BaseModel]] = [
     LedgerEntry,
     TrustedKey,
     DeletionAudit,
+    MfaDevice,
+    RecoveryCode,
+    PendingLogOn,
+    PasswordReset,
+    NoticeSent,
 ]

@@ -13,6 +13,10 @@ Money moves through the gateway with an idempotency key that is written to the l
 `started`) BEFORE the call, so a crash between the two leaves a record that reconciliation can
 look up at the gateway (`gateway.lookup(key)`); the entry becomes `done` or `failed` after.
 
+Adding a method (a card, PayPal, Paytm) and removing one are sensitive actions (F13): each
+asks for a recent step-up first (core.step_up.require_step_up); removing carries the password,
+which is the step-up when MFA is off.
+
 Declines: a card whose hold is declined is not saved, its gateway token is revoked and no hold
 is left (a hold that was placed is voided whatever fails after it). The ledger keeps the
 attempted hold as a `hold` entry with status `failed` and the gateway's reason, so the billing
@@ -45,6 +49,7 @@ from core.hashing import keyed_hash
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
+from core.step_up import require_step_up
 from core.validation import (
     check_card_cvv,
     check_card_expiry,
@@ -376,6 +381,7 @@ def save_card(token: str | None, number: str | None, expiry: str | None, cvv: st
     """
     card = check_card(number, expiry, cvv, holder)
     account = _payer(token)
+    require_step_up(token, "add_payment_method")
     address = address_of(account.id)
     holder_name = card.holder or (address.person_name if address else "") or None
     _adopt_gateway_fingerprints(account.id)
@@ -432,6 +438,7 @@ def paypal_log_on(token: str | None, email: str | None, password: str | None) ->
     and PayPalRefused (field 'paypal', PayPal's message) when PayPal says no.
     """
     _payer(token)
+    require_step_up(token, "add_payment_method")
     address = (email or "").strip()
     if not address:
         raise ValidationError("Enter your PayPal email address.", "paypal-email")
@@ -458,6 +465,7 @@ def paypal_cancel(paypal_session: str | None) -> None:
 def add_paypal(token: str | None, paypal_session: str | None) -> PaymentMethodView:
     """The person confirmed the billing agreement: add PayPal (masked email) as a method."""
     account = _payer(token)
+    require_step_up(token, "add_payment_method")
     gateway = payment_gateway()
     try:
         agreement = gateway.paypal_agree(paypal_session or "")
@@ -516,6 +524,7 @@ def send_paytm_code(token: str | None, phone: str | None):
     account = _paytm_payer(token)
     e164 = check_indian_mobile(phone, "paytm-phone")
     _refuse_duplicate_paytm(account.id, e164)
+    require_step_up(token, "add_payment_method")
     brand = settings().brand
 
     def deliver(code: str) -> None:
@@ -538,6 +547,7 @@ def add_paytm(token: str | None, phone: str | None, code: str | None) -> Payment
     e164 = check_indian_mobile(phone, "paytm-phone")
     clean = check_code_format(code, "paytm-code")
     _refuse_duplicate_paytm(account.id, e164)
+    require_step_up(token, "add_payment_method")
     try:
         consume_code(account.id, PAYTM_PURPOSE, e164, clean)
     except DomainError as exc:
@@ -608,6 +618,8 @@ def remove_method(token: str | None, method_id: int,
     """
     account = require_account(token)
     _own_method(account.id, method_id)  # NotFound before asking anything else
+    # MFA off: the password below is the step-up; MFA on: the code is needed as well.
+    require_step_up(token, "remove_payment_method", password_carried=True)
     if not password:
         raise AuthenticationError("The password is not correct.", "password")
     from core.security import check_password_again

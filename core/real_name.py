@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from core import clock
+from core import clock, notices
 from core.config import settings
 from core.db import transaction
 from core.errors import NotFound, Refused, ValidationError
@@ -424,6 +424,7 @@ def submit_individual(token: str | None, name: str | None, id_type: str | None,
                                                            "identity could not be verified"),
                     reviewed_at=clock.now())
     _remove_upload(old_licence)
+    notices.notify_real_name_reviewed(account.id, row.status, row.reason)  # F15
     return _view(row)
 
 
@@ -507,7 +508,9 @@ def approve_enterprise(email: str | None) -> RealNameView:
             RealNameRegistration.id == row.id, RealNameRegistration.status == "pending").execute()
         if updated != 1:
             raise Refused("That registration was reviewed in the meantime.")
-        return _view(RealNameRegistration.get_by_id(row.id))
+        view = _view(RealNameRegistration.get_by_id(row.id))
+    notices.notify_real_name_approved(row.account_id)  # F15, after the commit
+    return view
 
 
 def reject_enterprise(email: str | None, reason: str | None) -> RealNameView:
@@ -519,4 +522,6 @@ def reject_enterprise(email: str | None, reason: str | None) -> RealNameView:
             RealNameRegistration.id == row.id, RealNameRegistration.status == "pending").execute()
         if updated != 1:
             raise Refused("That registration was reviewed in the meantime.")
-        return _view(RealNameRegistration.get_by_id(row.id))
+        view = _view(RealNameRegistration.get_by_id(row.id))
+    notices.notify_real_name_rejected(row.account_id, text)  # F15, after the commit
+    return view

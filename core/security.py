@@ -9,6 +9,12 @@ Decisions
   change ends every other session of the account in the same transaction (other processes see
   it at their next check, `core.sessions.session_alive`), keeps the current one, and mails a
   notice (a security notice: never capped, core.message_caps).
+- Sensitive actions (change password, trust or remove a key) need a recent step-up first
+  (core.step_up); the current password of a change counts as one when MFA is off. Each change
+  is notified (core.notices) after its commit.
+- Log off everywhere ends every other session; recent log-ons (`recent_activity`) list the
+  sessions opened and the failed attempts (wrong passwords at log-on, wrong codes), and
+  `security_page` is everything the section shows, MFA and key types included.
 - Trusted SSH keys (F11): the key of the current connection can be trusted by a verified
   account; a key opens at most one account (trusting a key another live account trusts is
   refused), and `core.accounts.log_on_with_trusted_key` logs such a connection on.
@@ -54,7 +60,14 @@ from core.models import (
     TrustedKey,
     VerificationLock,
 )
-from core.sessions import end_account_sessions, reason_message, require_account, resolve_session
+from core.notices import notify_key_removed, notify_key_trusted, notify_password_changed
+from core.sessions import (
+    end_account_sessions,
+    reason_message,
+    require_account,
+    resolve_session,
+    session_origin,
+)
 from core.validation import (
     check_email,
     check_password,
@@ -80,6 +93,14 @@ class TrustedKeyView:
     fingerprint: str  # SHA256:…
     label: str | None
     added_at: datetime
+    algorithm: str | None = None  # e.g. ssh-ed25519, sk-ssh-ed25519@openssh.com
+
+    @property
+    def is_security_key(self) -> bool:
+        """A hardware security key (F13: with a touch, a second factor over SSH)."""
+        from core.accounts import SECURITY_KEY_ALGORITHMS
+
+        return (self.algorithm or "") in SECURITY_KEY_ALGORITHMS
 
 
 @dataclass(frozen=True)
@@ -186,7 +207,10 @@ def change_password(token: str | None, current: str | None, new: str | None,
     `new-password-confirm`); every other session of the account ends, in every process, and
     the current one stays. With `remove_trusted_keys` (the default) the account's trusted SSH
     keys go in the same transaction. Returns how many sessions ended and keys went."""
+    from core.step_up import require_step_up
+
     account = require_account(token)
+    require_step_up(token, "change_password", password_carried=True)
     if not current:
         raise ValidationError("Enter your current password.", "current-password")
     try:
@@ -215,37 +239,14 @@ def change_password(token: str | None, current: str | None, new: str | None,
         removed = 0
         if remove_trusted_keys:
             removed = TrustedKey.delete().where(TrustedKey.account == account.id).execute()
-    _notify_password_changed(account.email, account.id, token)
+    notify_password_changed(account.id, origin=session_origin(token), keys_removed=removed)
     return PasswordChanged(sessions_ended=ended, keys_removed=removed)
-
-
-def _notify_password_changed(email: str, account_id: int, token: str | None) -> None:
-    import contextlib
-
-    from core.delivery import send_email
-    from core.errors import DeliveryError, RateLimitError
-    from core.message_caps import Asker, send_counted
-
-    brand = settings().brand
-    try:
-        info = resolve_session(token, touch=False)
-        asker = Asker(info.id, account_id, info.origin)
-    except SessionExpired:
-        asker = Asker(None, account_id, "local")
-    # A security notice to the owner: never capped when the email is verified. The change
-    # stands even when the notice cannot be sent (or, to an unverified email, is capped).
-    with contextlib.suppress(DeliveryError, RateLimitError):
-        send_counted(asker, "email", email, lambda: send_email(
-            email, f"Your {brand} password was changed",
-            f"The password of your {brand} account was changed, and every other "
-            "session was logged off.\n\nIf you did not do this, reset your password "
-            "at once and contact support."), security_notice=True)
 
 
 # --- trusted SSH keys (F11) --------------------------------------------------------------------
 
 def _key_view(row: TrustedKey) -> TrustedKeyView:
-    return TrustedKeyView(row.id, row.fingerprint, row.label, row.created_at)
+    return TrustedKeyView(row.id, row.fingerprint, row.label, row.created_at, row.algorithm)
 
 
 def trusted_keys(token: str | None) -> tuple[TrustedKeyView, ...]:
@@ -256,13 +257,21 @@ def trusted_keys(token: str | None) -> tuple[TrustedKeyView, ...]:
 def trust_current_key(token: str | None, label: str | None = None) -> TrustedKeyView:
     """Trust the SSH key of this connection: later connections with it open logged on
     (`core.accounts.log_on_with_trusted_key`). Trusting it again returns the same key."""
-    account, _, fingerprint = _current(token)
+    from core.step_up import require_step_up
+
+    account, session_id, fingerprint = _current(token)
     if not fingerprint:
         raise Refused("This session did not connect with an SSH key: there is no key to trust.",
                       "trusted-keys")
     if account.status not in ("active", "deletion_pending"):
         raise Refused("Verify your account before trusting a key.", "trusted-keys")
     name = clean_line(label, "key-label", "a label", max_length=100, required=False) or None
+    existing = TrustedKey.get_or_none(TrustedKey.account == account.id,
+                                      TrustedKey.fingerprint == fingerprint)
+    if existing is not None:
+        return _key_view(existing)
+    require_step_up(token, "trust_key")
+    session = Session.get_by_id(session_id)
     with transaction():
         existing = TrustedKey.get_or_none(TrustedKey.account == account.id,
                                           TrustedKey.fingerprint == fingerprint)
@@ -276,21 +285,130 @@ def trust_current_key(token: str | None, label: str | None = None) -> TrustedKey
             raise Refused("This key already opens another account. Remove it there first, or "
                           "connect with another key.", "trusted-keys")
         row = TrustedKey.create(account=account.id, fingerprint=fingerprint,
-                                label=name, created_at=clock.now())
+                                label=name, algorithm=session.key_algorithm,
+                                created_at=clock.now())
+    notify_key_trusted(account.id, fingerprint, name, origin=session.origin)
     return _key_view(row)
 
 
 def remove_trusted_key(token: str | None, key_id: int | str) -> tuple[TrustedKeyView, ...]:
     """Stop trusting a key (NotFound when it is not among the account's keys). Returns the
     keys left. Sessions already opened with it go on until they end."""
+    from core.step_up import require_step_up
+
     account = require_account(token)
     wanted = parse_object_id(key_id)
+    if not TrustedKey.select().where(TrustedKey.id == wanted,
+                                     TrustedKey.account == account.id).exists():
+        raise NotFound("That key is not among your trusted keys.", "trusted-keys")
+    require_step_up(token, "remove_key")
     with transaction():
+        row = TrustedKey.get_or_none(TrustedKey.id == wanted, TrustedKey.account == account.id)
         deleted = TrustedKey.delete().where(TrustedKey.id == wanted,
                                             TrustedKey.account == account.id).execute()
-    if not deleted:
+    if not deleted or row is None:
         raise NotFound("That key is not among your trusted keys.", "trusted-keys")
+    notify_key_removed(account.id, row.fingerprint, row.label, origin=session_origin(token))
     return _keys(account.id)
+
+
+# --- log off everywhere, recent log-ons with failures, the security page (F9, F13) -------------
+
+def log_off_everywhere(token: str | None) -> int:
+    """End every session of the account but this one, in every process (F9). No step-up: it
+    only ever takes access away. Returns how many sessions ended."""
+    account = require_account(token)
+    with transaction():
+        return end_account_sessions(account.id, "logged_off_everywhere", except_token=token)
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """One line of recent log-ons: a session opened, or an attempt that failed."""
+
+    at: datetime
+    where: str  # "local terminal" or "SSH from 203.0.113.5"
+    result: str  # logged_on | wrong_password | wrong_code
+    result_text: str  # "Logged on", "Wrong password", "Wrong authenticator code"
+    with_key: bool = False
+    current: bool = False
+    ended: bool = False
+
+
+RESULT_TEXTS = {"logged_on": "Logged on", "logged_on_key": "Logged on with an SSH key",
+                "wrong_password": "Wrong password", "wrong_code": "Wrong authenticator code"}
+RECENT_ACTIVITY = 20
+
+
+def recent_activity(account_id: int, *, current_session_id: int | None = None,
+                    limit: int = RECENT_ACTIVITY) -> tuple[ActivityRecord, ...]:
+    """Log-ons (its sessions) and failed attempts (wrong passwords at log-on, wrong codes),
+    newest first, with time, where from and result; never what was typed."""
+    sessions = (Session.select().where(Session.account == account_id)
+                .order_by(Session.created_at.desc(), Session.id.desc()).limit(limit))
+    records = [(r.created_at, r.id, ActivityRecord(
+        r.created_at, _where(r.origin), "logged_on",
+        RESULT_TEXTS["logged_on_key" if r.key_fingerprint and r.stepped_up_at is None
+                     else "logged_on"],
+        bool(r.key_fingerprint), r.id == current_session_id, r.ended_at is not None))
+        for r in sessions]
+    failures = (LogonAttempt.select()
+                .where(LogonAttempt.account_id == account_id, LogonAttempt.result == "failed",
+                       LogonAttempt.kind.in_(("log_on", "mfa")))
+                .order_by(LogonAttempt.at.desc(), LogonAttempt.id.desc()).limit(limit))
+    for attempt in failures:
+        result = "wrong_password" if attempt.kind == "log_on" else "wrong_code"
+        records.append((attempt.at, -attempt.id, ActivityRecord(
+            attempt.at, _where(attempt.origin), result, RESULT_TEXTS[result])))
+    records.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return tuple(record for _, _, record in records[:limit])
+
+
+@dataclass(frozen=True)
+class SecurityPage:
+    """What the Security settings section shows, read at one moment (F9, F13, F14)."""
+
+    email: str
+    email_verified: bool
+    phone_masked: str | None  # only once verified
+    phone_verified: bool
+    password_changed_at: datetime | None
+    mfa_enabled: bool
+    recovery_codes_left: int
+    step_up_method: str  # code | password: what the step-up modal asks for
+    recent: tuple[ActivityRecord, ...]  # newest first, failures included
+    trusted_keys: tuple[TrustedKeyView, ...]  # with their type
+    current_key_fingerprint: str | None
+    current_key_trusted: bool
+    status: str
+    deletion_requested_at: datetime | None
+
+    @property
+    def can_trust_current_key(self) -> bool:
+        return (bool(self.current_key_fingerprint) and not self.current_key_trusted
+                and self.status in ("active", "deletion_pending"))
+
+
+def security_page(token: str | None) -> SecurityPage:
+    """Everything the Security section shows, in one transaction."""
+    from core.mfa import mfa_status
+
+    with transaction():
+        account, session_id, current = _current(token)
+        mfa = mfa_status(account.id)
+        keys = _keys(account.id)
+        return SecurityPage(
+            email=account.email, email_verified=account.email_verified_at is not None,
+            phone_masked=mask_phone(account.phone) if account.phone and account.phone_verified_at
+            else None,
+            phone_verified=account.phone_verified_at is not None,
+            password_changed_at=account.password_changed_at, mfa_enabled=mfa.enabled,
+            recovery_codes_left=mfa.recovery_codes_left,
+            step_up_method="code" if mfa.enabled else "password",
+            recent=recent_activity(account.id, current_session_id=session_id),
+            trusted_keys=keys, current_key_fingerprint=current,
+            current_key_trusted=bool(current) and any(k.fingerprint == current for k in keys),
+            status=account.status, deletion_requested_at=account.deletion_requested_at)
 
 
 # --- export my data ----------------------------------------------------------------------------

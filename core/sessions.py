@@ -25,6 +25,9 @@ REASON_MESSAGES = {
     "idle": "You were logged off after {idle} minutes without activity. Please log on again.",
     "absolute": "Your session reached its {hours}-hour limit. Please log on again.",
     "password_changed": "Your password was changed in another session. Please log on again.",
+    "password_reset": "Your password was reset. Please log on with the new one.",
+    "logged_off_everywhere": "You were logged off from another session (Log off everywhere). "
+                             "Please log on again.",
     "account_deleted": "This account has been deleted.",
     "account_closed": "This account was closed: the owner of its email address verified the "
                       "address and took it back.",
@@ -70,14 +73,23 @@ class SessionInfo:
 def start_session(account_id: int | None, *, origin: str = "local",
                   key_fingerprint: str | None = None,
                   notify_account_id: int | None = None,
-                  signup_country: str | None = None) -> str:
-    """A new session; returns its token (only its hash is stored). Call inside a transaction."""
+                  signup_country: str | None = None,
+                  key_algorithm: str | None = None,
+                  stepped_up: bool = False) -> str:
+    """A new session; returns its token (only its hash is stored). Call inside a transaction.
+
+    `stepped_up`: the session opens on a proof that the owner is there (the password, and the
+    authenticator code when MFA is on), which counts as a step-up for a few minutes
+    (core.step_up). A trusted key alone is no such proof."""
     token = new_token()
     at = clock.now()
     Session.create(token_hash=token_hash(token), account=account_id,
                    notify_account=notify_account_id, signup_country=signup_country,
                    origin=origin[:100],
-                   key_fingerprint=key_fingerprint, created_at=at, last_seen_at=at)
+                   key_fingerprint=key_fingerprint,
+                   key_algorithm=key_algorithm[:60] if key_algorithm else None,
+                   created_at=at, last_seen_at=at,
+                   stepped_up_at=at if stepped_up else None)
     return token
 
 
@@ -123,6 +135,15 @@ def require_account(token: str | None) -> Account:
     if account is None or account.status == "deleted":
         raise SessionExpired(reason_message("account_deleted"))
     return account
+
+
+def session_origin(token: str | None) -> str | None:
+    """Where the session came from (`local` or the SSH address), for notices; None once it
+    has ended."""
+    try:
+        return resolve_session(token, touch=False).origin
+    except SessionExpired:
+        return None
 
 
 def session_alive(token: str | None) -> str | None:

@@ -38,6 +38,20 @@ LOCK_DURATION = timedelta(minutes=15)
 # stranger's phone) is limited on its own: counted with the account's codes, a stranger's 5
 # sign-up attempts would block the owner's own codes for an hour.
 NOTICE_PURPOSES = ("signup_notice", "signup_decoy")
+# Reset codes (F12) are asked for by whoever types an email, so they have a count of their own
+# too: strangers' resets cannot block the owner's other codes, and the owner's other codes
+# cannot make a known email's resets reach the cap sooner than an unknown one's
+# (core.password_reset counts the same for every email).
+RESET_PURPOSES = ("password_reset",)
+_SEPARATE_COUNTS = (NOTICE_PURPOSES, RESET_PURPOSES)
+
+
+def _counted_with(purpose: str):
+    """The codes whose sends count with `purpose`'s towards a destination's hourly cap."""
+    for group in _SEPARATE_COUNTS:
+        if purpose in group:
+            return Code.purpose.in_(group)
+    return Code.purpose.not_in([p for group in _SEPARATE_COUNTS for p in group])
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,36 @@ class CodeStatus:
     tries_left: int
     locked_until: datetime | None
     expires_at: datetime | None
+
+
+# The words of every refusal, shared with flows that keep F2's counts themselves
+# (core.password_reset counts the same way for an email with and without an account).
+
+def cooldown_refusal(wait_seconds: int, field: str = "code") -> RateLimitError:
+    return RateLimitError(f"Please wait {wait_seconds} s before asking for a new code.", field)
+
+
+def hourly_refusal(minutes: int, field: str = "code") -> RateLimitError:
+    return RateLimitError(
+        f"{SENDS_PER_HOUR} codes were sent to this destination in the last hour. "
+        f"Try again in {minutes} minute(s).", field)
+
+
+def locked_refusal(minutes: int, field: str = "code") -> LockedError:
+    return LockedError("Too many wrong codes. This verification is locked for "
+                       f"{minutes} more minute(s); try again then.", field)
+
+
+def wrong_code_refusal(tries_left: int, field: str = "code") -> CodeError:
+    if tries_left <= 0:
+        return CodeError("Wrong code. This code can no longer be used: press Send to get a new "
+                         "one.", field)
+    return CodeError(f"Wrong code. {tries_left} tries left.", field)
+
+
+NO_VALID_CODE = "There is no valid code for this destination. Press Send to get a new one."
+CODE_EXPIRED = ("This code has expired (codes last 10 minutes). Press Send to get a new one.")
+NOW_LOCKED = "Too many wrong codes. This verification is locked for 15 minutes."
 
 
 def _code_hash(account_id: int, purpose: str, destination: str, code: str) -> str:
@@ -68,11 +112,7 @@ def _minutes_until(moment: datetime, at: datetime) -> int:
 def _raise_if_locked(account_id: int, purpose: str, at: datetime) -> None:
     lock = _lock_row(account_id, purpose)
     if lock is not None and lock.locked_until is not None and lock.locked_until > at:
-        raise LockedError(
-            "Too many wrong codes. This verification is locked for "
-            f"{_minutes_until(lock.locked_until, at)} more minute(s); try again then.",
-            "code",
-        )
+        raise locked_refusal(_minutes_until(lock.locked_until, at))
 
 
 def _live_code(account_id: int, purpose: str, destination: str) -> Code | None:
@@ -123,18 +163,14 @@ def issue_code(account_id: int, purpose: str, destination: str, channel: str,
         last = _last_delivered(account_id, purpose, destination)
         if last is not None and last.delivered_at + RESEND_COOLDOWN > at:
             wait = int((last.delivered_at + RESEND_COOLDOWN - at).total_seconds() + 0.999)
-            raise RateLimitError(f"Please wait {wait} s before asking for a new code.", "code")
-        same_kind = (Code.purpose.in_(NOTICE_PURPOSES) if purpose in NOTICE_PURPOSES
-                     else Code.purpose.not_in(NOTICE_PURPOSES))
-        this_hour = (Code.account == account_id, Code.destination == destination, same_kind,
+            raise cooldown_refusal(wait)
+        this_hour = (Code.account == account_id, Code.destination == destination,
+                     _counted_with(purpose),
                      Code.delivered_at > at - timedelta(hours=1))
         sent_last_hour = Code.select(fn.COUNT(Code.id)).where(*this_hour).scalar()
         if sent_last_hour >= SENDS_PER_HOUR:
             oldest = Code.select(fn.MIN(Code.delivered_at)).where(*this_hour).scalar()
-            raise RateLimitError(
-                f"{SENDS_PER_HOUR} codes were sent to this destination in the last hour. "
-                f"Try again in {_minutes_until(oldest + timedelta(hours=1), at)} minute(s).",
-                "code")
+            raise hourly_refusal(_minutes_until(oldest + timedelta(hours=1), at))
         send_id = count_against_caps(asker, channel, destination)
         code = f"{secrets.randbelow(1_000_000):06d}"
         row = Code.create(account=account_id, purpose=purpose, destination=destination,
@@ -188,26 +224,19 @@ def consume_code(account_id: int, purpose: str, destination: str, code: str,
         live = _live_code(account_id, purpose, destination)
         if live is None:
             _record_failure(account_id, purpose, None, at)
-            failure = CodeError("There is no valid code for this destination. Press Send to "
-                                "get a new one.")
+            failure = CodeError(NO_VALID_CODE)
         elif live.expires_at < at:
             Code.update(voided_at=at).where(Code.id == live.id).execute()
             _record_failure(account_id, purpose, None, at)
-            failure = CodeError("This code has expired (codes last 10 minutes). Press Send to "
-                                "get a new one.")
+            failure = CodeError(CODE_EXPIRED)
         elif not hmac.compare_digest(live.code_hash,
                                      _code_hash(account_id, purpose, destination, code)):
             failures = _record_failure(account_id, purpose, live.id, at)
             tries_left = TRIES_PER_CODE - (live.tries + 1)
             if failures >= FAILURES_BEFORE_LOCK:
-                failure = LockedError(
-                    "Too many wrong codes. This verification is locked for 15 minutes.", "code")
-            elif tries_left <= 0:
-                failure = CodeError("Wrong code. This code can no longer be used: press Send to "
-                                    "get a new one.")
+                failure = LockedError(NOW_LOCKED, "code")
             else:
-                left = min(tries_left, FAILURES_BEFORE_LOCK - failures)
-                failure = CodeError(f"Wrong code. {left} tries left.")
+                failure = wrong_code_refusal(min(tries_left, FAILURES_BEFORE_LOCK - failures))
         else:
             updated = Code.update(used_at=at).where(Code.id == live.id,
                                                     Code.used_at.is_null()).execute()

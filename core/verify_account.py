@@ -25,9 +25,8 @@ import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from core import clock
+from core import clock, notices
 from core.accounts import LIVE, AccountView, account_view, email_is_claimable
-from core.config import settings
 from core.delivery import place_call, send_email, send_sms
 from core.errors import CodeError, DeliveryError, RateLimitError, Refused, SessionExpired
 from core.message_caps import Asker, count_against_caps, forget_send, send_counted
@@ -35,7 +34,6 @@ from core.models import Account, EmailClaim, Session
 from core.sessions import reason_message, require_account, resolve_session
 from core.validation import check_code_format, check_phone, mask_email, mask_phone
 from core.verification import CodeStatus, code_status, consume_code, issue_code
-from core.wording import with_article
 
 PURPOSES = ("signup", "second_channel")
 CHANNELS = ("email", "sms", "voice")
@@ -104,27 +102,25 @@ def _destination(subject: _Subject, channel: str, phone: str | None) -> tuple[st
 
 
 def _deliverer(subject: _Subject, channel: str, destination: str):
-    brand = settings().brand
     if subject.decoy and channel == "email":
         def notice(_code: str) -> None:
-            send_email(destination, f"Someone tried to sign up to {brand} with your email",
-                       f"Someone tried to create a new {brand} account with this email address, "
-                       "which already has an account.\n\nIf it was you, log on with your "
-                       "password instead of signing up again. If it was not you, you can "
-                       "ignore this email: nothing has changed on your account.")
+            words = notices.signup_attempt()
+            send_email(destination, words.subject, words.body)
         return notice
     # A decoy's phone gets a real code, like a new sign-up's: the phone path tells nothing.
+    return code_deliverer("signup", channel, destination)
+
+
+def code_deliverer(purpose: str, channel: str, destination: str):
+    """Deliver a code of `purpose` by `channel` (the words are core.notices')."""
     if channel == "email":
-        return lambda code: send_email(
-            destination, f"Your {brand} verification code",
-            f"Your {brand} verification code is {code}.\n\nIt is valid for 10 minutes and "
-            "can be used once. If you did not ask for it, you can ignore this email.")
+        def by_email(code: str) -> None:
+            words = notices.code_email(purpose, code)
+            send_email(destination, words.subject, words.body)
+        return by_email
     if channel == "sms":
-        return lambda code: send_sms(
-            destination, f"{brand}: your verification code is {code}. Valid for 10 minutes.")
-    return lambda code: place_call(
-        destination, f"Hello, this is {brand}. Your verification code is {code}. "
-        "Once more, the code is the same. Goodbye.")
+        return lambda code: send_sms(destination, notices.code_sms(purpose, code))
+    return lambda code: place_call(destination, notices.code_call(purpose, code))
 
 
 def verify_state(token: str | None, purpose: str, channel: str,
@@ -157,24 +153,10 @@ def _holder(email_key: str, other_than: int) -> Account | None:
 def _tell_email_has_account(subject: _Subject, phone: str) -> None:
     """The note to the email after a right phone code of a decoy or a claim. Capped like any
     message a stranger's sign-up sends (quietly not sent when a cap is reached)."""
-    brand = settings().brand
-    if subject.decoy:
-        subject_line = f"Someone tried to sign up to {brand} with your email"
-        body = (f"Someone tried to create a new {brand} account with this email address and "
-                f"the phone number {mask_phone(phone)}. This address already has an account, "
-                "and nothing has changed on it.\n\nIf it was you, log on with your password "
-                "instead of signing up again. If it was not you, you can ignore this email.")
-    else:
-        subject_line = f"Someone tried to sign up to {brand} with this email"
-        body = (f"Someone tried to create {with_article(brand)} account with this email address "
-                f"and the phone number {mask_phone(phone)}. This address is used by "
-                f"{with_article(brand)} account "
-                "that has never confirmed it.\n\nIf the address is yours, sign up with it and "
-                "verify it by email: it becomes yours alone, and the other account is closed. "
-                "If you did not sign up, you can ignore this email.")
+    words = notices.signup_with_phone_attempt(phone, decoy=subject.decoy)
     with contextlib.suppress(RateLimitError, DeliveryError):
         send_counted(subject.asker, "email", subject.email,
-                     lambda: send_email(subject.email, subject_line, body))
+                     lambda: send_email(subject.email, words.subject, words.body))
 
 
 @dataclass(frozen=True)
@@ -186,17 +168,18 @@ class _Closed:
     traces: object  # core.deletion._Traces: its files, removed after the commit
 
 
-def _close_holder(holder: Account, subject: _Subject, at: datetime) -> _Closed:
+def close_holder(holder: Account, asker: Asker, at: datetime) -> _Closed:
     """Close the account that held the email without verifying it (inside the transaction):
     its data is erased as F10 erases a deleted account's (core.deletion), but the Maildir
-    copies to the email are kept (they are the owner's, who just verified it)."""
+    copies to the email are kept (they are the owner's, who just verified it). `asker` is the
+    session of the email's owner. Tell it with `tell_closed` after the commit."""
     from core.deletion import _collect_traces, _erase_rows
 
     phone = holder.phone if holder.phone and holder.phone_verified_at else None
     send_id = None
     if phone is not None:
-        asker = Asker(subject.asker.session_id, holder.id, subject.asker.origin)
-        send_id = count_against_caps(asker, "sms", phone, security_notice=True)
+        send_id = count_against_caps(Asker(asker.session_id, holder.id, asker.origin), "sms",
+                                     phone, security_notice=True)
     traces = replace(_collect_traces(holder), emails=frozenset())
     _erase_rows(holder, at)
     Session.update(ended_reason="account_closed").where(
@@ -205,7 +188,7 @@ def _close_holder(holder: Account, subject: _Subject, at: datetime) -> _Closed:
     return _Closed(phone, send_id, traces)
 
 
-def _drop_other_claims(email_key: str, keeper: int) -> None:
+def drop_other_claims(email_key: str, keeper: int) -> None:
     """The email is `keeper`'s alone now: other sign-ups still waiting to claim it go."""
     waiting = [c.account_id for c in EmailClaim.select().where(EmailClaim.email_key == email_key,
                                                               EmailClaim.account != keeper)]
@@ -214,17 +197,14 @@ def _drop_other_claims(email_key: str, keeper: int) -> None:
         EmailClaim.delete().where(EmailClaim.account.in_(waiting)).execute()
 
 
-def _tell_closed(closed: _Closed, email: str) -> None:
+def tell_closed(closed: _Closed, email: str) -> None:
     from core.deletion import _remove_files
 
     _remove_files(closed.traces)
     if closed.phone is None:
         return
-    brand = settings().brand
     try:
-        send_sms(closed.phone, f"{brand}: your account was closed. The owner of the email "
-                 f"address it used ({mask_email(email)}) verified that address and took it back. "
-                 f"Nothing was charged. To use {brand}, sign up with your own email.")
+        send_sms(closed.phone, notices.account_closed_sms(email))
     except DeliveryError:
         if closed.send_id is not None:
             forget_send(closed.send_id)
@@ -263,13 +243,13 @@ def confirm_code(token: str | None, purpose: str, channel: str, code: str | None
             if holder is not None:
                 if kind != "email" or not email_is_claimable(holder):
                     raise Refused(EMAIL_HAS_ACCOUNT, "code")
-                closed.append(_close_holder(holder, subject, at))
+                closed.append(close_holder(holder, subject.asker, at))
             EmailClaim.delete().where(EmailClaim.account == subject.account_id).execute()
             changes[Account.email_key] = subject.claim_key
         if kind == "email":
             changes[Account.email_verified_at] = at
             key = subject.claim_key or Account.get_by_id(subject.account_id).email_key
-            _drop_other_claims(key, subject.account_id)
+            drop_other_claims(key, subject.account_id)
         else:
             changes[Account.phone] = destination
             changes[Account.phone_verified_at] = at
@@ -280,5 +260,5 @@ def confirm_code(token: str | None, purpose: str, channel: str, code: str | None
 
     consume_code(subject.account_id, purpose_key, destination, clean, on_success=record)
     for each in closed:
-        _tell_closed(each, subject.email)
+        tell_closed(each, subject.email)
     return account_view(Account.get_by_id(subject.account_id))

@@ -114,6 +114,16 @@ def clock():
 STRONG_PASSWORD = "correct horse battery staple 9"
 
 
+def stepped_up(token: str, proof: str = STRONG_PASSWORD) -> str:
+    """Step the session up now (F13: the password, or the authenticator code with MFA on), so
+    that a sensitive action called next is allowed; returns the token. For tests that call a
+    sensitive action long after the log-on (whose proof counts for 5 minutes)."""
+    from core.step_up import step_up
+
+    step_up(token, proof)
+    return token
+
+
 def latest_code(to: str) -> str:
     """The 6-digit code in the newest message delivered to `to`."""
     import re

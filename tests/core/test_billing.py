@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.conftest import START
+from tests.conftest import START, stepped_up
 from tests.core.conftest import rows
 from tests.core.test_products import (
     GOOD_CARD,
@@ -227,7 +227,7 @@ def test_declined_usage_bill_stays_outstanding_and_is_paid_later(poor_buyer, clo
     assert info.value.reason and "0.08 USD is still outstanding" in info.value.message
     assert Bill.get_by_id(bill.id).status == "outstanding"
     # a working card as the default pays it
-    save_card(poor_buyer, GOOD_CARD, "12/30", "123", "Alice Tan")
+    save_card(stepped_up(poor_buyer), GOOD_CARD, "12/30", "123", "Alice Tan")
     good = next(m for m in list_payment_methods(poor_buyer) if m.last4 == "4242")
     set_default_method(poor_buyer, good.id)
     result = pay_outstanding(poor_buyer)

@@ -15,7 +15,7 @@ from core.errors import (
     SessionExpired,
     ValidationError,
 )
-from tests.conftest import STRONG_PASSWORD, latest_code
+from tests.conftest import STRONG_PASSWORD, latest_code, stepped_up
 from tests.core.conftest import query_elsewhere
 from tests.core.test_products import (
     GOOD_CARD,
@@ -79,7 +79,7 @@ def use_good_card(token) -> None:
     from core.payments import list_payment_methods, save_card, set_default_method
 
     if not any(m.last4 == "4242" for m in list_payment_methods(token)):
-        save_card(token, GOOD_CARD, "12/30", "123", "Alice Tan")
+        save_card(stepped_up(token), GOOD_CARD, "12/30", "123", "Alice Tan")
     good = next(m for m in list_payment_methods(token) if m.last4 == "4242")
     set_default_method(token, good.id)
 

@@ -42,7 +42,7 @@ from core.payments import (
 )
 from core.sessions import require_account
 from core.verify_account import confirm_code, send_code
-from tests.conftest import STRONG_PASSWORD, latest_code
+from tests.conftest import STRONG_PASSWORD, latest_code, stepped_up
 
 VISA = "4242 4242 4242 4242"
 GOOD = "12/30"
@@ -589,7 +589,7 @@ def test_paypal_session_is_short_lived(payer, clock):
     session = paypal_log_on(payer, "buyer@example.com", "sandbox-pass")
     clock.advance(timedelta(minutes=16))
     with pytest.raises(PayPalRefused):
-        add_paypal(payer, session)
+        add_paypal(stepped_up(payer), session)
     assert methods() == 0
 
 

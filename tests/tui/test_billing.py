@@ -7,7 +7,7 @@ from datetime import timedelta
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable
 
-from tests.conftest import START
+from tests.conftest import START, stepped_up
 from tests.tui.helpers import shown, snapshot_ready
 from tests.tui.test_products import (  # noqa: F401 (long_sessions is an autouse fixture)
     SIZE,
@@ -55,7 +55,8 @@ async def test_pay_an_outstanding_bill(clock):
         assert list_bills(token)[0].status == "outstanding"
 
         # A good card, made the default, pays it.
-        method = save_card(token, "5555 5555 5555 4444", "12/30", "123", "Alice Tan")
+        method = save_card(stepped_up(token), "5555 5555 5555 4444", "12/30", "123",
+                           "Alice Tan")
         set_default_method(token, method.method.id)
         await press(pilot, "#pay-outstanding")
         assert list_bills(token)[0].status == "paid"
