@@ -207,7 +207,7 @@ def buyer(token):
 
 
 def test_bill_issued(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.products import place_order, release_resource
 
     view = place_order(buyer, "ecs", "us-west-1", "payg")
@@ -221,7 +221,7 @@ def test_bill_issued(buyer, clock):
 
 
 def test_charge_declined(token, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.payments import save_card
     from core.products import place_order, release_resource
 
@@ -239,7 +239,7 @@ def test_charge_declined(token, clock):
 
 
 def test_subscription_renewed_and_expired(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.products import place_order
 
     place_order(buyer, "ecs", "us-west-1", "subscription", 1, True)
@@ -254,7 +254,7 @@ def test_subscription_renewed_and_expired(buyer, clock):
 
 
 def test_a_card_about_to_expire_is_told_once_per_expiry(buyer, clock):
-    from core.billing import run_billing
+    from core.billing_run import run_billing
     from core.delivery import read_outbox
     from core.payments import save_card
 
