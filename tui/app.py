@@ -53,15 +53,19 @@ class CloudAcctApp(CoreWork, App[None]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
-    def __init__(self, *, origin: str = "local", key_fingerprint: str | None = None) -> None:
+    def __init__(self, *, origin: str = "local", key_fingerprint: str | None = None,
+                 key_algorithm: str | None = None, user_presence: bool = False) -> None:
         """`origin` and `key_fingerprint` say who connected over SSH (set by `serve-ssh`, never
-        by the client); a local console is "local" with no key."""
+        by the client); a local console is "local" with no key. `key_algorithm` is the key's
+        type, `user_presence` whether it was a security key touched for this connection."""
         from core.config import load_settings
         from core.db import init_database
 
         super().__init__()
         self.origin = origin
         self.key_fingerprint = key_fingerprint
+        self.key_algorithm = key_algorithm
+        self.user_presence = user_presence
         cfg = load_settings()  # the environment as it is now (CONTRACT.md), not a previous one's
         cfg.home.mkdir(parents=True, exist_ok=True)
         _log_to(cfg.home / "cloudacct.log")
@@ -92,10 +96,12 @@ class CloudAcctApp(CoreWork, App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="trusted-key")
     def log_on_with_key(self, fingerprint: str, origin: str) -> Any:
-        """F11: a trusted key of a live account opens the console logged on."""
+        """F11: a trusted key of a live account opens the console logged on (with MFA on, only
+        a touched security key does: F13)."""
         from core.accounts import log_on_with_trusted_key
 
-        return call_core(log_on_with_trusted_key, fingerprint, origin)
+        return call_core(log_on_with_trusted_key, fingerprint, origin,
+                         key_algorithm=self.key_algorithm, user_presence=self.user_presence)
 
     # -- routing --------------------------------------------------------------------------
 
@@ -193,7 +199,11 @@ class CloudAcctApp(CoreWork, App[None]):
 
     def core_done(self, group: str, result: Any) -> None:
         if group == "trusted-key":
-            if result is not None and self.token is None:
+            from core.accounts import LogOnResult
+
+            # MfaRequired (MFA on, not a touched security key): the person logs on as without
+            # a key, until the screens ask for the code after a key too.
+            if isinstance(result, LogOnResult) and self.token is None:
                 self.logged_on(result)
             return
         if group == "session-watch":

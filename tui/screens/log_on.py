@@ -76,7 +76,8 @@ class LogOnScreen(CoreWork, Screen):
         from core.accounts import log_on
 
         return call_core(log_on, email, password, origin=self.app.origin,  # type: ignore[attr-defined]
-                         key_fingerprint=self.app.key_fingerprint)  # type: ignore[attr-defined]
+                         key_fingerprint=self.app.key_fingerprint,  # type: ignore[attr-defined]
+                         key_algorithm=self.app.key_algorithm)  # type: ignore[attr-defined]
 
     def core_done(self, group: str, result: Any) -> None:
         if group == "log-on":

@@ -37,9 +37,15 @@ class Identity:
     term: str = DEFAULT_TERM
     ssh_address: str | None = None
     """"host:port" people reach this server at (for the scp/sftp commands the console shows)."""
+    key_algorithm: str | None = None
+    """The proven key's type (`sk-ssh-ed25519@openssh.com` for a security key)."""
+    user_presence: bool = False
+    """The key is a security key and asyncssh accepted its signature only with the touch flag:
+    with MFA on, the second factor (F13)."""
 
-    def as_message(self) -> dict[str, str | None]:
-        return {"origin": self.origin, "key_fingerprint": self.key_fingerprint}
+    def as_message(self) -> dict[str, str | bool | None]:
+        return {"origin": self.origin, "key_fingerprint": self.key_fingerprint,
+                "key_algorithm": self.key_algorithm, "user_presence": self.user_presence}
 
 
 def set_size(fd: int, cols: int, rows: int) -> None:

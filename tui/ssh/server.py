@@ -4,9 +4,9 @@ each account's own files (F16).
 Each connection that asks for a terminal gets its own console process on a real
 pseudo-terminal (the PTY is the child's controlling terminal, so window resizes reach it as
 SIGWINCH), forked from a zygote that has already imported the console (tui/ssh/launcher.py).
-Who connected — the peer address and the SHA256 fingerprint of the public key the client proved
-it holds — goes to the child from this server, never through environment variables a client
-could set.
+Who connected — the peer address, and the SHA256 fingerprint and type of the public key the
+client proved it holds, and whether that proof was a touched security key — goes to the child
+from this server, never through environment variables a client could set.
 
 What one client can hold is bounded from the first byte (tui/ssh/limits.py):
 - every TCP connection is counted when it is accepted, before the SSH version exchange
@@ -57,6 +57,21 @@ NO_COMMANDS = ("cloudacct serves only its console and SFTP (for a trusted key): 
 NO_SFTP = ("SFTP is open only to a key trusted by an active account: log on in the console "
            "with this key and trust it (Security settings, Trust this key).\r\n")
 ONE_CHANNEL = "One console or one file transfer per connection: connect again for another."
+
+TOUCH_CHECKED_ALGORITHMS = frozenset({"sk-ssh-ed25519@openssh.com",
+                                      "sk-ecdsa-sha2-nistp256@openssh.com"})
+"""Security-key types whose signature asyncssh accepts here only with the user-presence flag.
+
+asyncssh 2.24.1 decides it per key: `SSHServerConnection._validate_client_public_key`
+(connection.py:6206-6237) calls our `validate_public_key`, then
+`key.set_touch_required(not self.get_key_option('no-touch-required', False))`; key options come
+only from authorized_keys, which this server has none of, so it is always True (an `SSHKey`
+starts False, public_key.py:265). `verify_ssh`, reached from connection.py:6264, then returns
+False for a signature whose flags lack SSH_SK_USER_PRESENCE_REQD (0x01) (sk_eddsa.py:173,
+sk_ecdsa.py:212, the WebAuthn form of sk-ecdsa too) and the attempt fails (auth.py:810-818).
+So a connection that authenticated with one of these keys proved a touch (were the server ever
+given `authorized_client_keys`, a `no-touch-required` option there would undo this).
+tests/ssh/test_security_keys.py holds asyncssh to it with a signature without the flag."""
 
 RESTORE_TERMINAL = (
     b"\x1b[<u"  # pop the kitty keyboard mode Textual pushes (before leaving the alt screen)
@@ -143,6 +158,11 @@ class ConnectionOwner(asyncssh.SSHServer):
         self.address = "unknown"
         self.ssh_address: str | None = None
         self.fingerprint: str | None = None
+        self.key_algorithm: str | None = None
+        """The proven key's type, e.g. ssh-ed25519 or sk-ssh-ed25519@openssh.com."""
+        self.user_presence = False
+        """Whether the proof was a security key's signature with the touch flag (see
+        TOUCH_CHECKED_ALGORITHMS)."""
         self.files_account: int | None = None
         """The account whose files this key may open over SFTP (None: SFTP refused)."""
         self.authenticated = False
@@ -181,10 +201,14 @@ class ConnectionOwner(asyncssh.SSHServer):
         return True
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        # asyncssh checks the client's signature before authentication completes; a key that
-        # was only offered and not proven is cleared when keyboard-interactive takes over.
+        # asyncssh checks the client's signature before authentication completes (and, for a
+        # security key, its touch flag: TOUCH_CHECKED_ALGORITHMS); a key that was only offered
+        # and not proven is cleared when keyboard-interactive takes over. Each signed attempt
+        # calls this first, so what is kept is the key of the attempt that succeeded.
         fingerprint = key.get_fingerprint("sha256")
         self.fingerprint = fingerprint
+        self.key_algorithm = key.get_algorithm()
+        self.user_presence = self.key_algorithm in TOUCH_CHECKED_ALGORITHMS
         self.files_account = await self.service.file_space_for_key(fingerprint)
         return True
 
@@ -193,6 +217,8 @@ class ConnectionOwner(asyncssh.SSHServer):
 
     def get_kbdint_challenge(self, username: str, lang: str, submethods: str) -> bool:
         self.fingerprint = None
+        self.key_algorithm = None
+        self.user_presence = False
         self.files_account = None
         return True  # no questions: the console itself asks the person to log on
 
@@ -366,8 +392,11 @@ class ConsoleSession:
     async def run(self) -> int:
         term = self.process.get_terminal_type() or DEFAULT_TERM
         cols, rows, *_ = self.process.get_terminal_size()
+        owner = self.owner
         console = await self.launcher.open(
-            Identity(self.owner.address, self.owner.fingerprint, term, self.owner.ssh_address),
+            Identity(owner.address, owner.fingerprint, term, owner.ssh_address,
+                     key_algorithm=owner.key_algorithm if owner.fingerprint else None,
+                     user_presence=bool(owner.fingerprint) and owner.user_presence),
             cols or 80, rows or 24)
         try:
             return await self._bridge(console.master, console.process)

@@ -2,8 +2,9 @@
 
 Normally the zygote (tui/ssh/zygote.py) forks it and calls `run_console` with who connected;
 as a fallback it is a new interpreter, `python -m tui.ssh.session`, which reads who connected
-(peer address, key fingerprint) from the pipe the server passed, never from the environment.
-Either way it runs the same console as a local `cloudacct`.
+(peer address, key fingerprint and type, whether a security key was touched) from the pipe the
+server passed, never from the environment. Either way it runs the same console as a local
+`cloudacct`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 
 
@@ -20,9 +22,19 @@ def read_identity(fd: int) -> dict:
     return clean_identity(data)
 
 
+_KEY_ALGORITHM = re.compile(r"[a-z0-9][a-z0-9@.-]{0,59}")
+
+
 def clean_identity(data: dict) -> dict:
+    """What the server sent, in shape: a key type and a touch only with a key, the touch only
+    if it is exactly True."""
+    fingerprint = str(data.get("key_fingerprint") or "")[:100] or None
+    algorithm = data.get("key_algorithm")
+    if not (fingerprint and isinstance(algorithm, str) and _KEY_ALGORITHM.fullmatch(algorithm)):
+        algorithm = None
     return {"origin": str(data.get("origin") or "unknown")[:100],
-            "key_fingerprint": str(data.get("key_fingerprint") or "")[:100] or None}
+            "key_fingerprint": fingerprint, "key_algorithm": algorithm,
+            "user_presence": algorithm is not None and data.get("user_presence") is True}
 
 
 def run_console(identity: dict) -> int:
@@ -30,7 +42,9 @@ def run_console(identity: dict) -> int:
     from tui.app import CloudAcctApp
 
     identity = clean_identity(identity)
-    CloudAcctApp(origin=identity["origin"], key_fingerprint=identity["key_fingerprint"]).run()
+    CloudAcctApp(origin=identity["origin"], key_fingerprint=identity["key_fingerprint"],
+                 key_algorithm=identity["key_algorithm"],
+                 user_presence=identity["user_presence"]).run()
     return 0
 
 
