@@ -346,7 +346,8 @@ def _buy_subscription(account: Account, product_id: str, where: Region, months: 
                                   created_at=at, period_end=end)
             bill = Bill.create(account=account.id, resource=row.id, kind="subscription",
                                description=description, amount_cents=price, period_start=at,
-                               period_end=end, issued_at=at, status="paid", paid_at=at)
+                               period_end=end, issued_at=at, status="paid", paid_at=at,
+                               next_attempt_at=None)
             LedgerEntry.update(bill=bill.id).where(LedgerEntry.id == charge.id).execute()
     except StorageError as exc:
         raise StorageError(
