@@ -569,6 +569,11 @@ def _own_method(account_id: int, method_id: int) -> PaymentMethod:
     return row
 
 
+def own_method_view(account_id: int, method_id: int | str) -> PaymentMethodView:
+    """A live method of the account, e.g. the one a person chose to pay with (NotFound)."""
+    return method_view(_own_method(account_id, method_id))
+
+
 def set_default_method(token: str | None, method_id: int) -> list[PaymentMethodView]:
     """Make a method the default; returns the list as `list_payment_methods`."""
     account = require_account(token)
@@ -651,16 +656,19 @@ def revoke_all_methods(account_id: int) -> int:
 # --- charging (F7/F8) ------------------------------------------------------------------------
 
 def charge_default_method(account_id: int, amount_cents: int, description: str, *,
-                          bill_id: int | None = None,
-                          idempotency_key: str) -> LedgerEntryView:
-    """Charge the default method: a 'charge' ledger entry (done), or a 'charge_failed' one and
+                          bill_id: int | None = None, idempotency_key: str,
+                          method_id: int | None = None) -> LedgerEntryView:
+    """Charge the default method, or the live method `method_id` of the account when the
+    person chose one (NotFound when it is not theirs): a 'charge' ledger entry (done) with its
+    invoice (core.invoices, in the same transaction), or a 'charge_failed' one and
     PaymentDeclined with the gateway's reason. NoPaymentMethod (a PaymentDeclined) when there
     is no method; nothing is recorded then.
 
     Idempotent by `idempotency_key`: a key already `done` returns that entry without charging
-    again; a key left `started` (a crash mid-call) is retried at the gateway with the same key,
-    which returns the first result; a key that `failed` raises the same decline again (use a
-    new key to try again).
+    again; a key left `started` (a crash mid-call) is retried at the gateway with the same key
+    and method (whichever was chosen now: that attempt may already have charged), which
+    returns the first result; a key that `failed` raises the same decline again (use a new
+    key to try again).
     """
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
         raise ValueError("amount_cents must be a positive int")
@@ -683,7 +691,11 @@ def charge_default_method(account_id: int, amount_cents: int, description: str, 
                 raise PaymentDeclined("The payment method was removed.")
             entry_id = existing.id
             break
-        method = _live_methods(account_id).where(PaymentMethod.is_default == True).first()  # noqa: E712
+        if method_id is not None:
+            method = _own_method(account_id, method_id)
+        else:
+            method = _live_methods(account_id).where(
+                PaymentMethod.is_default == True).first()  # noqa: E712
         if method is None:
             raise NoPaymentMethod("There is no payment method on the account: add one, then "
                                   "pay from the billing screen.")
@@ -706,9 +718,12 @@ def charge_default_method(account_id: int, amount_cents: int, description: str, 
     except GatewayDecline as exc:
         _ledger_fail(entry_id, exc.reason, kind="charge_failed")
         raise _declined(exc) from None
+    from core.invoices import issue_for_entry
+
     with transaction():
         LedgerEntry.update(status="done", gateway_ref=charge.id).where(
             LedgerEntry.id == entry_id).execute()
+        issue_for_entry(entry_id)  # its number in the same transaction: none is ever skipped
     return ledger_view(LedgerEntry.get_by_id(entry_id))
 
 

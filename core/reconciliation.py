@@ -25,6 +25,9 @@ releasing it leaves a hold at the gateway. `reconcile()` puts both right:
    charge and the order's transaction; `core.billing.unrecorded_order_charges`) are refunded
    in full (key `refund-<order key>`), so a purchase is all or nothing.
 
+A charge or refund that becomes `done` here gets its invoice or credit note in the same
+transaction (core.invoices), as when its own flow finishes it.
+
 Entries younger than `older_than` (default two minutes) are left alone: they may belong to a
 flow still running in another session. Running it again changes nothing (every step is keyed:
 a second run finds nothing to do, and two runs at once cannot record a release or a refund
@@ -96,9 +99,16 @@ class ReconciliationReport:
 
 
 def _set(entry_id: int, **changes) -> int:
+    """Finish a `started` entry; a charge or refund that becomes `done` gets its invoice or
+    credit note in the same transaction (core.invoices), as when its own flow finishes it."""
+    from core.invoices import issue_for_entry
+
     with transaction():
-        return LedgerEntry.update(**changes).where(LedgerEntry.id == entry_id,
-                                                   LedgerEntry.status == "started").execute()
+        changed = LedgerEntry.update(**changes).where(LedgerEntry.id == entry_id,
+                                                      LedgerEntry.status == "started").execute()
+        if changed and changes.get("status") == "done":
+            issue_for_entry(entry_id)
+        return changed
 
 
 def _stale(cutoff: datetime):
@@ -231,6 +241,10 @@ def _resolve_started_charges(cutoff: datetime, fixes: list[Fix]) -> None:
                     failure_reason=_reason(record)):
                 fixes.append(Fix("charge_failed", f"{label}: declined at the gateway, recorded",
                                  entry.id))
+                if bill is not None and bill.status == "outstanding":
+                    from core.billing import charge_declined
+
+                    charge_declined(bill.id)  # as billing does: the person pays it
             continue
         if record is not None:
             if _set(entry.id, status="done", gateway_ref=record.extra.get("object_id")):
