@@ -640,17 +640,62 @@ def remove_method(token: str | None, method_id: int,
     return list_payment_methods(token)
 
 
-def revoke_all_methods(account_id: int) -> int:
-    """Remove every live method of an account and revoke the tokens (F10 deletion). Returns
-    how many were removed. Call outside a transaction: the gateway is called after commit."""
+def queue_revocations(account_id: int) -> int:
+    """F10, inside the erasure's transaction, after its last check: every gateway token the
+    account ever had is written down to be revoked (`TokenRevocation`), so the tokens are
+    revoked only once the erasure is certain, and a crash after the commit leaves a list that
+    `revoke_queued` (reconciliation) finishes. Returns how many methods were live."""
+    from core.models import TokenRevocation
+
     at = clock.now()
-    with transaction():
-        tokens = [row.gateway_token for row in _live_methods(account_id)]
-        PaymentMethod.update(removed_at=at, is_default=False).where(
-            PaymentMethod.account == account_id, PaymentMethod.removed_at.is_null()).execute()
-    for gateway_token in tokens:
-        _revoke_quietly(gateway_token)
-    return len(tokens)
+    tokens = {row.gateway_token for row in
+              PaymentMethod.select(PaymentMethod.gateway_token)
+              .where(PaymentMethod.account == account_id)
+              if row.gateway_token and row.gateway_token != "revoked"}
+    for gateway_token in sorted(tokens):
+        TokenRevocation.insert(account_id=account_id, gateway_token=gateway_token,
+                               created_at=at).on_conflict_ignore().execute()
+    return _live_methods(account_id).count()
+
+
+@dataclass(frozen=True)
+class Revocations:
+    revoked: int
+    left: int  # the gateway could not be reached for these: tried again later
+
+    @property
+    def done(self) -> bool:
+        return self.left == 0
+
+
+def revoke_queued(account_id: int | None = None, *,
+                  queued_before: datetime | None = None) -> Revocations:
+    """Revoke the tokens `queue_revocations` wrote down (of one account, or all of them queued
+    before `queued_before`), outside any transaction. Revoking is idempotent at the gateway;
+    each revoked token's row is removed, and one the gateway refused stays for the next try."""
+    from core.models import TokenRevocation
+
+    query = TokenRevocation.select().order_by(TokenRevocation.id)
+    if account_id is not None:
+        query = query.where(TokenRevocation.account_id == account_id)
+    if queued_before is not None:
+        query = query.where(TokenRevocation.created_at <= queued_before)
+    gateway = payment_gateway()
+    revoked = left = 0
+    for row in list(query):
+        try:
+            gateway.revoke(row.gateway_token)
+        except GatewayDecline as exc:
+            left += 1
+            with transaction():
+                TokenRevocation.update(tries=TokenRevocation.tries + 1,
+                                       last_error=exc.reason[:200]).where(
+                    TokenRevocation.id == row.id).execute()
+            continue
+        with transaction():
+            TokenRevocation.delete().where(TokenRevocation.id == row.id).execute()
+        revoked += 1
+    return Revocations(revoked, left)
 
 
 # --- charging (F7/F8) ------------------------------------------------------------------------

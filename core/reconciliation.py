@@ -24,6 +24,8 @@ releasing it leaves a hold at the gateway. `reconcile()` puts both right:
 6. Order charges that went through but whose order was never recorded (a crash between the
    charge and the order's transaction; `core.billing.unrecorded_order_charges`) are refunded
    in full (key `refund-<order key>`), so a purchase is all or nothing.
+7. Gateway tokens an erasure wrote down and could not revoke then (the gateway unreachable,
+   or a crash after the erasure's commit: core.payments.queue_revocations) are revoked.
 
 A charge or refund that becomes `done` here gets its invoice or credit note in the same
 transaction (core.invoices), as when its own flow finishes it.
@@ -62,7 +64,8 @@ HOLD_PREFIX = "Pre-authorization hold on "
 @dataclass(frozen=True)
 class Fix:
     kind: str  # hold_recorded | hold_failed | hold_released | release_recorded | charge_recorded
-    #            | charge_failed | bill_charged | refund | orphan_hold_voided | error
+    #            | charge_failed | bill_charged | refund | orphan_hold_voided | token_revoked
+    #            | error
     text: str
     entry_id: int | None = None
 
@@ -318,10 +321,23 @@ def _refund_unrecorded_orders(cutoff: datetime, fixes: list[Fix]) -> None:
                                    "recorded: refunded")
 
 
+def _revoke_left_tokens(cutoff: datetime, fixes: list[Fix]) -> None:
+    from core.payments import revoke_queued
+
+    done = revoke_queued(queued_before=cutoff)
+    if done.revoked:
+        fixes.append(Fix("token_revoked", f"{count(done.revoked, 'payment token')} of deleted "
+                                          "accounts revoked at the gateway"))
+    if done.left:
+        fixes.append(Fix("error", f"{count(done.left, 'payment token')} of deleted accounts "
+                                  "could not be revoked yet: the gateway refused"))
+
+
 # --- the whole pass ---------------------------------------------------------------------------
 
 _STEPS = (_resolve_started_holds, _resolve_started_releases, _release_open_holds,
-          _resolve_started_charges, _resolve_started_refunds, _refund_unrecorded_orders)
+          _resolve_started_charges, _resolve_started_refunds, _refund_unrecorded_orders,
+          _revoke_left_tokens)
 
 
 def reconcile(at: datetime | None = None, *,
