@@ -141,6 +141,13 @@ def issue_for_entry(entry_id: int, at: datetime | None = None) -> InvoiceView | 
     return invoice_view(row)
 
 
+def bill_invoice(entry_id: int, bill_id: int) -> None:
+    """The bill a charge paid, once it exists (an order is charged before its bill is made):
+    the invoice names it too. Inside the order's transaction."""
+    Invoice.update(bill=bill_id).where(Invoice.ledger_entry == entry_id,
+                                       Invoice.bill.is_null()).execute()
+
+
 def issue_missing(account_id: int | None = None) -> int:
     """Issue the documents of done charges and refunds that have none, oldest first, dated
     when the money moved (migration 7: the charges made before invoices existed). Returns

@@ -7,6 +7,7 @@ token plus brand, last 4, expiry and the gateway's own card fingerprint.
 from __future__ import annotations
 
 from peewee import (
+    SQL,
     AutoField,
     BooleanField,
     CharField,
@@ -260,7 +261,9 @@ class Bill(BaseModel):
     # a payment method: the person pays it). A bill is due for a charge from its creation; the
     # run that charges it first moves this ahead by a lease (core.billing: its claim).
     next_attempt_at = DateTimeField(null=True, default=clock.now)
-    attempts = IntegerField(default=0)  # charges claimed by billing runs
+    # Charges claimed by billing runs; a DEFAULT in the schema too, so a row written by plain
+    # SQL (another tool, a test) needs no value, as on a database migration 7 upgraded.
+    attempts = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
 
 
 class LedgerEntry(BaseModel):
