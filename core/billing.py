@@ -53,6 +53,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from peewee import SQL
 
@@ -73,6 +74,9 @@ from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
 from core.wording import count
+
+if TYPE_CHECKING:
+    from core.documents import DocumentRow
 
 USAGE_BILL_DELAY = timedelta(hours=48)
 CHARGE_LEASE = timedelta(minutes=10)
@@ -194,6 +198,7 @@ class BillingPage:
     paid: tuple[BillView, ...]
     ledger: tuple[LedgerView, ...]  # holds and releases, charges, refunds; newest first
     pending_usage: tuple[PendingUsage, ...]
+    documents: tuple[DocumentRow, ...] = ()  # statements, invoices, credit notes; newest first
 
     @property
     def outstanding_text(self) -> str:
@@ -304,8 +309,11 @@ def owed(account_id: int, at: datetime | None = None) -> Owed:
 
 
 def billing_page(token: str | None) -> BillingPage:
-    """The Billing section: outstanding and paid bills, the ledger and the usage not billed yet,
-    in one transaction. It only reads: a bill that is due is issued by the billing run."""
+    """The Billing section: outstanding and paid bills, the ledger, the usage not billed yet
+    and the documents (F17), in one transaction. It only reads: a bill that is due is issued
+    by the billing run."""
+    from core.documents import document_rows
+
     account = require_account(token)
     at = clock.now()
     with transaction():
@@ -317,11 +325,12 @@ def billing_page(token: str | None) -> BillingPage:
                        LedgerEntry.select().where(LedgerEntry.account == account.id)
                        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
         usage = tuple(pending_usage(account.id, at))
+        documents = document_rows(account.id, at)
     outstanding = tuple(b for b in bills if b.status == "outstanding")
     return BillingPage(
         at=at, outstanding_cents=sum(b.amount_cents for b in outstanding),
         outstanding=outstanding, paid=tuple(b for b in bills if b.status == "paid"),
-        ledger=ledger, pending_usage=usage)
+        ledger=ledger, pending_usage=usage, documents=documents)
 
 
 # --- charging a bill ----------------------------------------------------------------------------

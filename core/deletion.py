@@ -51,7 +51,8 @@ What the erasure keeps and removes (`erase_account`)
   in the data directory are purged (Maildir messages to the account's email, or to a corporate
   contact email no other live account uses; outbox SMS/calls to the account's phone numbers —
   its verified phone, contact phone, any number a code was sent to for it — that no other live
-  account uses); the account's own data exports (`cloudacct-export-<id>-*.json`) are removed
+  account uses); the account's own data exports (`cloudacct-export-<id>-*.json`) and billing
+  documents (core.documents) are removed
   (they were the person's download; whoever needed them copied them out before deleting);
   and on SQLite the WAL is checkpointed with TRUNCATE so old page images do not linger there
   (`secure_delete` is on, so the database file keeps no deleted bytes either).
@@ -585,6 +586,7 @@ def _remove_exports(account_id: int) -> int:
 
 
 def _remove_files(traces: _Traces) -> int:
+    from core.documents import remove_documents
     from core.real_name import _remove_upload
 
     removed = 0
@@ -595,6 +597,7 @@ def _remove_files(traces: _Traces) -> int:
     removed += _purge_maildir(traces.emails)
     removed += _purge_outbox(traces.phones)
     removed += _remove_exports(traces.account_id)
+    removed += remove_documents(traces.account_id)
     return removed
 
 
