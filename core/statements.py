@@ -35,6 +35,7 @@ from peewee import JOIN
 
 from core import clock
 from core.catalogue import add_months
+from core.db import transaction
 from core.errors import NotFound, ValidationError
 from core.models import Bill, Invoice, LedgerEntry, PaymentMethod
 from core.money import format_usd
@@ -336,8 +337,6 @@ def check_month(month: str | None) -> str:
 
 def statements_of(token: str | None) -> tuple[StatementSummary, ...]:
     """The account's months with activity, newest first (one transaction)."""
-    from core.db import transaction
-
     account = require_account(token)
     with transaction():
         activity = read_activity(account.id)
@@ -362,8 +361,6 @@ def statement_of_account(account_id: int, month: str, at: datetime | None = None
 def statement(token: str | None, month: str) -> Statement:
     """The statement of one month ("YYYY-MM"), in one transaction. NotFound for a month
     without activity; ValidationError for a month not written YYYY-MM."""
-    from core.db import transaction
-
     account = require_account(token)
     check_month(month)
     with transaction():

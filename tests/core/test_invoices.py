@@ -281,3 +281,17 @@ def test_invoice_numbers_stay_gap_free_under_two_billing_runs_at_once(shared_env
         assert len(documents) == charges.count() == 1 + 6 + 1  # order, usage, renewal
         assert sorted(d.number for d in documents) == list(range(1, len(documents) + 1))
         assert {d.ledger_entry_id for d in documents} == {c.id for c in charges}
+
+
+def test_the_data_export_holds_the_invoices(payer):
+    """F9: everything stored about the account, so the invoices and their address snapshots."""
+    import json
+
+    from core.products import place_order
+    from core.security import export_data
+
+    place_order(payer, "ecs", "us-west-1", "subscription", 1)
+    document = json.loads(export_data(payer).read_text(encoding="utf-8"))
+    (invoice,) = document["invoices"]
+    assert (invoice["number"], invoice["kind"], invoice["amount_cents"]) == (1, "invoice", 4000)
+    assert invoice["bill_to_name"] == "Mei Tan"
