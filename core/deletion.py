@@ -100,6 +100,7 @@ from core.models import (
 from core.money import format_usd
 from core.security import check_password_again
 from core.sessions import reason_message, require_account
+from core.wording import count
 
 log = logging.getLogger("cloudacct.deletion")
 
@@ -653,8 +654,8 @@ def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureRepo
         ended = _erase_rows(account, at)
     left = revoke_queued(account_id).left
     if left:
-        log.warning("account %s deleted; %s payment token(s) left for reconciliation to "
-                    "revoke", account_id, left)
+        log.warning("account %s deleted; %s left for reconciliation to revoke", account_id,
+                    count(left, "payment token"))
     files = _remove_files(traces)
     _checkpoint_wal()
     log.info("account %s deleted", account_id)
