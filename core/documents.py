@@ -25,7 +25,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from core import clock
@@ -58,7 +58,7 @@ class DocumentRow:
     key: str  # statement-2026-12 | invoice-3 | credit-4
     kind: str  # statement | invoice | credit_note
     title: str  # "Statement for December 2026", "Invoice 3", "Credit note 4"
-    date: datetime  # a statement: the last instant it covers; an invoice: its issue
+    date: datetime  # a statement: the last moment it covers; an invoice: its issue
     amount_cents: int  # a statement: the bills issued in it; an invoice: what was paid
     detail: str
 
@@ -75,8 +75,9 @@ def rows_of(activity: Activity) -> tuple[DocumentRow, ...]:
     """The documents of what `read_activity` read, newest first."""
     found: list[DocumentRow] = []
     for s in build_statements(activity):
+        last_day = min(s.covered_until, s.period_end - timedelta(seconds=1))
         found.append(DocumentRow(
-            s.key, "statement", s.title, s.covered_until, s.totals.billed_cents,
+            s.key, "statement", s.title, last_day, s.totals.billed_cents,
             f"Amount owed {format_usd(s.opening_owed_cents)} at the start, "
             f"{format_usd(s.closing_owed_cents)} at the end"))
     numbers = {row[0]: row[2] for row in activity.documents}

@@ -164,7 +164,8 @@ def test_the_billing_page_lists_statements_invoices_and_credit_notes(december):
     assert by_key["invoice-4"].amount_text == "40.00 USD"
     assert "Visa •••• 4242" in by_key["invoice-4"].detail
     assert by_key["statement-2026-12"].title == "Statement for December 2026"
-    assert by_key["statement-2026-12"].date_text == "2027-01-01"
+    assert by_key["statement-2026-12"].date_text == "2026-12-31"  # its last day
+    assert by_key["statement-2027-01"].date_text == "2027-01-05"  # to date
     assert "1.00 USD at the end" in by_key["statement-2026-12"].detail
 
 
