@@ -23,12 +23,12 @@ Decisions
   and *suspends* the resource (state `suspended`), whenever it is declined: when issued, when a
   run retries it after a crash, when the person pays it with a card that declines; paying the
   bill before the new period ends resumes it, and a subscription still suspended at that end
-  expires. With auto-renewal off the
-  subscription expires: state `expired`, released at its period end.
+  expires. With auto-renewal off the subscription expires: state `expired`, released at its
+  period end.
 - A run's cost follows what is due, not how many accounts there are: each part starts from
   its due items, read through indexes ("what is due" below): usage due and subscriptions at
-  their period end through the partial indexes of migration 2, bills due for a retry and
-  pending deletions through the status indexes of bills and accounts.
+  their period end through the partial indexes of migration 2, bills due for a retry through
+  the partial index of migration 7, pending deletions through the status index of accounts.
 - Idempotent and safe to run concurrently: every bill is issued in its own transaction that
   advances the resource (billed_until / period_end) with a conditional UPDATE that re-checks the
   value it read, so two runs cannot issue the same bill. On PostgreSQL that transaction claims
@@ -495,14 +495,14 @@ def _charge_and_describe(bill: Bill) -> tuple[bool, str]:
 # at a million. Usage and subscriptions are read through the partial indexes of migration 2,
 # whose predicates the queries repeat as SQL text, word for word: SQLite uses a partial index
 # only when the query repeats its WHERE terms, constants included (a bound parameter does not
-# count as the constant). Bills due for a retry are read through the index on bill.status.
+# count as the constant). Bills due for a retry are read through the partial index of the
+# bills marked due (migration 7).
 
 USAGE_UNBILLED = ("billing_method = 'payg' AND (released_at IS NULL OR billed_until IS NULL "
                   "OR billed_until < released_at)")
 USAGE_RELEASED_UNBILLED = ("billing_method = 'payg' AND released_at IS NOT NULL "
                            "AND (billed_until IS NULL OR billed_until < released_at)")
 SUBSCRIPTION = "billing_method = 'subscription'"
-_CHUNK = 500  # ids per IN (...) list
 
 
 def _month_start(moment: datetime) -> datetime:

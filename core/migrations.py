@@ -50,7 +50,8 @@ def _billing_due_indexes(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS resource_subscription_end ON resource (state, period_end) "
         "WHERE billing_method = 'subscription'"
     )
-    # (Bills due for a retry are read through the index on bill.status of migration 1.)
+    # (Bills due for a retry were read through the index on bill.status of migration 1;
+    # migration 7 gives them a partial index of their own.)
 
 
 def _abuse_limits(db: Database) -> None:
