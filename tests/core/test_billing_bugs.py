@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import START
 from tests.core.test_billing_runs import statements
+from tests.core.test_documents import stepped_up
 from tests.core.test_products import (  # noqa: F401 (long_sessions is an autouse fixture)
     GOOD_CARD,
     LATER_DECLINED_CARD,
@@ -227,7 +228,7 @@ def test_a_bill_without_a_payment_method_is_reported_once(active, clock):
         clock.advance(timedelta(hours=2))
         assert run_billing().events == ()  # not retried, not reported again
     assert Bill.get_by_id(event.bill_id).status == "outstanding"
-    save_card(token, GOOD_CARD, "12/30", "123", "Alice Tan")
+    save_card(stepped_up(token), GOOD_CARD, "12/30", "123", "Alice Tan")
     assert [b.id for b in pay_outstanding(token).paid] == [event.bill_id]
 
 

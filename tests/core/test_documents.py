@@ -32,6 +32,18 @@ DEC, JAN = "2026-12", "2027-01"
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
+def stepped_up(token: str) -> str:
+    """The session stepped up for a sensitive action called long after its log-on, where core
+    asks for that (F13's step-up, from the account-protection work); nothing where it does
+    not. Returns the token."""
+    try:
+        from core.step_up import step_up
+    except ImportError:
+        return token
+    step_up(token, STRONG_PASSWORD)
+    return token
+
+
 def cents(text: str) -> int:
     """'12.34' → 1234, '-0.05' → -5: a CSV amount read back exactly (no float)."""
     match = re.fullmatch(r"(-?)(\d+)\.(\d{2})", text)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.conftest import START
-from tests.core.test_documents import add_address, pdf_text
+from tests.core.test_documents import add_address, pdf_text, stepped_up
 from tests.core.test_products import (  # noqa: F401 (long_sessions is an autouse fixture)
     GOOD_CARD,
     LATER_DECLINED_CARD,
@@ -61,7 +61,7 @@ def test_each_successful_charge_has_an_invoice_and_a_decline_none(payer, clock):
     payg(payer, 2)
     clock.advance(H48)
     run_billing()  # invoice 2
-    save_card(payer, LATER_DECLINED_CARD, "12/30", "123", "Mei Tan")
+    save_card(stepped_up(payer), LATER_DECLINED_CARD, "12/30", "123", "Mei Tan")
     methods = {m.last4: m.id for m in list_payment_methods(payer)}
     set_default_method(payer, methods["0341"])
     payg(payer, 3)
@@ -215,7 +215,7 @@ def test_migration_7_marks_bills_and_issues_the_invoices_of_earlier_charges(paye
     place_order(payer, "ecs", "us-west-1", "subscription", 1)
     payg(payer, 2)
     clock.advance(H48)
-    save_card(payer, LATER_DECLINED_CARD, "12/30", "123", "Mei Tan")
+    save_card(stepped_up(payer), LATER_DECLINED_CARD, "12/30", "123", "Mei Tan")
     set_default_method(payer, next(m.id for m in list_payment_methods(payer)
                                    if m.last4 == "0341"))
     from core.billing_run import run_billing
