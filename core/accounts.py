@@ -252,7 +252,9 @@ EXPIRY_WARNING_DAYS = 30  # F17: the Overview shows the default card's expiry th
 
 @dataclass(frozen=True)
 class OverviewPage:
-    """The account at a glance and each step still to do, read at one moment (F3, F17)."""
+    """The account at a glance and each step still to do, read at one moment (F3, F17): the
+    account id, what is owed (`owed_cents`: outstanding bills and usage not billed yet) and
+    the default card's expiry when it is within 30 days (`expiry_notice`)."""
 
     account: AccountView
     status_label: str  # "Active", "Deletion pending"
@@ -278,6 +280,19 @@ class OverviewPage:
     @property
     def owed_text(self) -> str:
         return format_usd(self.owed_cents)
+
+    @property
+    def account_id(self) -> int:
+        """The account id the Overview shows (F17), as statements and invoices name it."""
+        return self.account.id
+
+    @property
+    def expiry_notice(self) -> str | None:
+        """"Your default card Visa •••• 4242 expires 12/26." while it expires within
+        EXPIRY_WARNING_DAYS (F17); None otherwise (an expired one is a next step instead)."""
+        if not self.default_method_expires_soon or self.default_method is None:
+            return None
+        return f"Your default card {self.default_method} expires {self.default_method_expiry}."
 
 
 def _card_expiry(method: PaymentMethod, at: datetime) -> tuple[str | None, bool, bool]:

@@ -9,25 +9,36 @@ Decisions
   `Resource.billed_until` records how far usage is billed; a period of zero cents advances it
   without a bill.
 - A bill is charged to the default method when issued. A failed charge leaves it `outstanding`;
-  the person pays it with `core.billing_run.pay_outstanding`.
+  the person pays it with `core.billing_run.pay_outstanding`, with the default method or one
+  they choose.
+- Which bills a run charges is marked on the bill itself (`Bill.next_attempt_at`, migration
+  7): set when it is issued, moved ahead by `CHARGE_LEASE` by the run that claims its charge
+  (a conditional UPDATE: on SQLite too only one run wins it, so only one reports it), and
+  cleared once it is paid, declined, or has no payment method to charge: those wait for the
+  person, and no run reads them again. A run's retries read only the bills due, through a
+  partial index, never the ledger; a bill whose charge a crash cut short is due again once
+  its lease is over.
 - Subscriptions at their period end: with auto-renewal on, a `renewal` bill for the next period
   is issued and charged and the period extended. A declined renewal leaves the bill outstanding
-  and *suspends* the resource (state `suspended`); paying the bill before the new period ends
-  resumes it, and a subscription still suspended at that end expires. With auto-renewal off the
-  subscription expires: state `expired`, released at its period end.
+  and *suspends* the resource (state `suspended`), whenever it is declined: when issued, when a
+  run retries it after a crash, when the person pays it with a card that declines; paying the
+  bill before the new period ends resumes it, and a subscription still suspended at that end
+  expires. With auto-renewal off the subscription expires: state `expired`, released at its
+  period end.
 - A run's cost follows what is due, not how many accounts there are: each part starts from
   its due items, read through indexes ("what is due" below): usage due and subscriptions at
-  their period end through the partial indexes of migration 2, bills due for a retry and
-  pending deletions through the status indexes of bills and accounts.
+  their period end through the partial indexes of migration 2, bills due for a retry through
+  the partial index of migration 7, pending deletions through the status index of accounts.
 - Idempotent and safe to run concurrently: every bill is issued in its own transaction that
   advances the resource (billed_until / period_end) with a conditional UPDATE that re-checks the
   value it read, so two runs cannot issue the same bill. On PostgreSQL that transaction claims
   the resource row FOR UPDATE SKIP LOCKED instead of taking core.db's global write lock, so two
   machines running billing at once split the due items; a bill being charged is claimed too
-  (core.claims). Charges use deterministic idempotency keys `bill-<id>-<attempt>` (attempt =
-  1 + earlier attempts in the ledger), so a retry after a crash reuses the key of the attempt
-  that may have reached the gateway. A bill whose charge was never attempted (a crash between
-  issuing and charging) is charged by the next run.
+  (core.claims, and its lease on the bill). Charges use deterministic idempotency keys
+  `bill-<id>-<attempt>` (attempt = 1 + earlier attempts in the ledger), so a retry after a
+  crash reuses the key of the attempt that may have reached the gateway. A bill whose charge
+  was never attempted (a crash between issuing and charging) is charged by the first run
+  after its lease.
 - Reading never bills: `billing_page` shows what is issued, and usage whose 48 hours are over
   but whose bill the billing run has not issued yet is shown as due ("billed by the next billing
   run"). Bills are issued only by the billing run (`core.billing_run.run_billing`: `cloudacct
@@ -42,6 +53,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from peewee import SQL
 
@@ -57,12 +69,19 @@ from core.catalogue import (
 from core.claims import CLAIM_BILL, claim_row, claim_transaction, claimed
 from core.db import database, is_sqlite, transaction
 from core.errors import DomainError, Refused
+from core.migrations import BILL_CHARGE_DUE
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
 from core.wording import count
 
+if TYPE_CHECKING:
+    from core.documents import DocumentRow
+
 USAGE_BILL_DELAY = timedelta(hours=48)
+CHARGE_LEASE = timedelta(minutes=10)
+"""How long a run's claim on a bill's charge keeps other runs off it: far longer than a gateway
+call takes. A run that crashed mid-charge leaves the bill to the first run after it."""
 _MAX_STEPS_PER_RESOURCE = 1000  # a safety net for a clock far in the future
 
 # --- views ------------------------------------------------------------------------------------
@@ -179,6 +198,7 @@ class BillingPage:
     paid: tuple[BillView, ...]
     ledger: tuple[LedgerView, ...]  # holds and releases, charges, refunds; newest first
     pending_usage: tuple[PendingUsage, ...]
+    documents: tuple[DocumentRow, ...] = ()  # statements, invoices, credit notes; newest first
 
     @property
     def outstanding_text(self) -> str:
@@ -289,8 +309,11 @@ def owed(account_id: int, at: datetime | None = None) -> Owed:
 
 
 def billing_page(token: str | None) -> BillingPage:
-    """The Billing section: outstanding and paid bills, the ledger and the usage not billed yet,
-    in one transaction. It only reads: a bill that is due is issued by the billing run."""
+    """The Billing section: outstanding and paid bills, the ledger, the usage not billed yet
+    and the documents (F17), in one transaction. It only reads: a bill that is due is issued
+    by the billing run."""
+    from core.documents import document_rows
+
     account = require_account(token)
     at = clock.now()
     with transaction():
@@ -302,11 +325,12 @@ def billing_page(token: str | None) -> BillingPage:
                        LedgerEntry.select().where(LedgerEntry.account == account.id)
                        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
         usage = tuple(pending_usage(account.id, at))
+        documents = document_rows(account.id, at)
     outstanding = tuple(b for b in bills if b.status == "outstanding")
     return BillingPage(
         at=at, outstanding_cents=sum(b.amount_cents for b in outstanding),
         outstanding=outstanding, paid=tuple(b for b in bills if b.status == "paid"),
-        ledger=ledger, pending_usage=usage)
+        ledger=ledger, pending_usage=usage, documents=documents)
 
 
 # --- charging a bill ----------------------------------------------------------------------------
@@ -332,25 +356,47 @@ def _attempt_key(bill_id: int) -> str:
     return f"bill-{bill_id}-{len(entries) + 1}"
 
 
-def _charge_declined_before(bill_id: int) -> bool:
-    return any(entry.status == "failed" for entry in _charge_attempts(bill_id))
+def _declined(bill: Bill) -> None:
+    """A bill whose charge was declined (or found no payment method) waits for the person: no
+    run charges it again. A declined renewal suspends its subscription, whoever tried."""
+    with transaction():
+        Bill.update(next_attempt_at=None).where(Bill.id == bill.id,
+                                                Bill.status == "outstanding").execute()
+        if bill.kind == "renewal" and bill.resource_id is not None:
+            Resource.update(state="suspended").where(
+                Resource.id == bill.resource_id, Resource.state == "running",
+                Resource.period_end == bill.period_end).execute()
 
 
-def _charge_bill(bill_id: int) -> str | None:
-    """Charge an outstanding bill to the default method; None when paid, else the reason."""
-    from core.payments import charge_default_method
+def charge_declined(bill_id: int) -> None:
+    """A charge of the bill was declined elsewhere (reconciliation found the gateway's
+    answer): the bill leaves the runs' retries, and a renewal suspends, as `_charge_bill`
+    does."""
+    _declined(Bill.get_by_id(bill_id))
+
+
+def _charge_bill(bill_id: int, method_id: int | None = None) -> str | None:
+    """Charge an outstanding bill to the default method (or `method_id`, the person's
+    choice); None when paid, else the reason. A decline, or no method at all, takes the bill
+    out of the runs' retries (`_declined`); any other failure (the database busy) leaves it
+    due, for the run after the lease."""
+    from core.payments import PaymentDeclined, charge_default_method
 
     bill = Bill.get_by_id(bill_id)
     if bill.status != "outstanding":
         return None
     try:
         charge_default_method(bill.account_id, bill.amount_cents, bill.description,
-                              bill_id=bill.id, idempotency_key=_attempt_key(bill.id))
-    except DomainError as exc:  # PaymentDeclined, no payment method, storage busy …
+                              bill_id=bill.id, idempotency_key=_attempt_key(bill.id),
+                              method_id=method_id)
+    except PaymentDeclined as exc:  # the gateway's reason, or no payment method
+        _declined(bill)
+        return exc.message
+    except DomainError as exc:  # storage busy …
         return exc.message
     at = clock.now()
     with transaction():
-        Bill.update(status="paid", paid_at=at).where(
+        Bill.update(status="paid", paid_at=at, next_attempt_at=None).where(
             Bill.id == bill.id, Bill.status == "outstanding").execute()
         if bill.kind == "renewal" and bill.resource_id is not None:
             # Paying a declined renewal resumes the subscription for the period it paid for.
@@ -392,14 +438,19 @@ class PaymentFailed(Refused):
         super().__init__(message)
 
 
-def charge_outstanding(account_id: int) -> PaymentResult:
-    """Charge every outstanding bill of the account, oldest first, to its default method. A
+def charge_outstanding(account_id: int, method_id: int | None = None) -> PaymentResult:
+    """Charge every outstanding bill of the account, oldest first, to its default method or to
+    `method_id` (one of its live methods: NotFound otherwise, before anything is charged). A
     decline stops there with PaymentFailed (the bill stays outstanding; those paid before stay
     paid). The person's **Pay outstanding bills** is core.billing_run.pay_outstanding, which
     also completes a pending deletion the payment settles."""
+    if method_id is not None:
+        from core.payments import own_method_view
+
+        method_id = own_method_view(account_id, method_id).id
     paid: list[BillView] = []
     for bill in outstanding_bills(account_id):
-        reason = _charge_bill(bill.id)
+        reason = _charge_bill(bill.id, method_id)
         if reason is not None:
             remaining = sum(b.amount_cents for b in outstanding_bills(account_id))
             raise PaymentFailed(reason, tuple(paid), remaining)
@@ -431,7 +482,11 @@ def _charge_and_describe(bill: Bill) -> tuple[bool, str]:
     reason = _charge_bill(bill.id)
     if reason is None:
         return True, "paid"
-    return False, f"outstanding (charge failed: {reason})"
+    outcome = f"outstanding (charge failed: {reason})"
+    if bill.kind == "renewal" and bill.resource_id is not None and Resource.select().where(
+            Resource.id == bill.resource_id, Resource.state == "suspended").exists():
+        outcome += "; suspended until paid"
+    return False, outcome
 
 
 # --- what is due ---------------------------------------------------------------------------------
@@ -440,14 +495,14 @@ def _charge_and_describe(bill: Bill) -> tuple[bool, str]:
 # at a million. Usage and subscriptions are read through the partial indexes of migration 2,
 # whose predicates the queries repeat as SQL text, word for word: SQLite uses a partial index
 # only when the query repeats its WHERE terms, constants included (a bound parameter does not
-# count as the constant). Bills due for a retry are read through the index on bill.status.
+# count as the constant). Bills due for a retry are read through the partial index of the
+# bills marked due (migration 7).
 
 USAGE_UNBILLED = ("billing_method = 'payg' AND (released_at IS NULL OR billed_until IS NULL "
                   "OR billed_until < released_at)")
 USAGE_RELEASED_UNBILLED = ("billing_method = 'payg' AND released_at IS NOT NULL "
                            "AND (billed_until IS NULL OR billed_until < released_at)")
 SUBSCRIPTION = "billing_method = 'subscription'"
-_CHUNK = 500  # ids per IN (...) list
 
 
 def _month_start(moment: datetime) -> datetime:
@@ -524,21 +579,38 @@ def subscriptions_due(at: datetime, account_id: int | None = None) -> list[int]:
 
 
 def bills_due_for_a_retry(at: datetime, account_id: int | None = None) -> list[int]:
-    """Outstanding bills issued before `at` whose charge never finished: no attempt, or one
-    cut short by a crash. A declined bill is not retried: the person pays it. (Every
-    outstanding bill is read, the declined ones too: what tells them apart is in the ledger,
-    read through its index on the bill.)"""
-    query = Bill.select(Bill.id).where(Bill.status == "outstanding", Bill.issued_at < at)
+    """Outstanding bills a run charges at `at`: issued and never charged, or whose charge a
+    crash cut short (its claim's lease is over). Read through the partial index of the bills
+    marked due (migration 7), never the ledger: declined bills and bills without a payment
+    method are not marked, and cost a run nothing. (`_claim_charge` checks that each is still
+    outstanding.)"""
+    query = (Bill.select(Bill.id).where(SQL(BILL_CHARGE_DUE), Bill.next_attempt_at <= at)
+             .order_by(Bill.next_attempt_at, Bill.id))
     if account_id is not None:
         query = query.where(Bill.account == account_id)
     with _through_indexes():
-        outstanding = [bill_id for (bill_id,) in query.order_by(Bill.id).tuples()]
-        declined: set[int] = set()
-        for first in range(0, len(outstanding), _CHUNK):
-            chunk = outstanding[first:first + _CHUNK]
-            declined.update(bill_id for (bill_id,) in LedgerEntry.select(LedgerEntry.bill).where(
-                LedgerEntry.bill.in_(chunk), LedgerEntry.status == "failed").tuples())
-    return [bill_id for bill_id in outstanding if bill_id not in declined]
+        return [bill_id for (bill_id,) in query.tuples()]
+
+
+def _claim_charge(bill_id: int, at: datetime) -> bool:
+    """Take the bill's charge for this run: its mark moves past `at` by the lease, in one
+    conditional UPDATE, so of two runs (SQLite or PostgreSQL) exactly one wins it."""
+    with transaction():
+        if Bill.update(next_attempt_at=at + CHARGE_LEASE, attempts=Bill.attempts + 1).where(
+                Bill.id == bill_id, Bill.status == "outstanding",
+                Bill.next_attempt_at <= at).execute() == 1:
+            return True
+        # A mark left on a bill no longer outstanding (one created paid) goes, so no run
+        # reads it again.
+        Bill.update(next_attempt_at=None).where(Bill.id == bill_id,
+                                                Bill.status != "outstanding").execute()
+        return False
+
+
+def _claimed_at_issue(at: datetime) -> dict:
+    """A new bill's mark: claimed by the run issuing it (which charges it at once), due for
+    any run once the lease is over, should this one stop before charging it."""
+    return {"next_attempt_at": at + CHARGE_LEASE, "attempts": 1}
 
 
 def _charge_issued(bill: Bill) -> tuple[bool | None, str]:
@@ -576,7 +648,7 @@ def _bill_usage(row_id: int, at: datetime) -> list[RunEvent]:
                 bill = Bill.create(account=row.account_id, resource=row.id, kind="usage",
                                    description=_usage_description(row, start, end),
                                    amount_cents=amount, period_start=start, period_end=end,
-                                   issued_at=at, status="outstanding")
+                                   issued_at=at, status="outstanding", **_claimed_at_issue(at))
         if bill is None:
             continue
         charged, outcome = _charge_issued(bill)
@@ -620,7 +692,7 @@ def _renew_or_expire(row_id: int, at: datetime) -> list[RunEvent]:
                 bill = Bill.create(account=row.account_id, resource=row.id, kind="renewal",
                                    description=description, amount_cents=amount,
                                    period_start=row.period_end, period_end=new_end,
-                                   issued_at=at, status="outstanding")
+                                   issued_at=at, status="outstanding", **_claimed_at_issue(at))
         who = _email(row.account_id)
         if expired:
             why = "renewal unpaid" if row.state == "suspended" else "auto-renewal off"
@@ -630,13 +702,7 @@ def _renew_or_expire(row_id: int, at: datetime) -> list[RunEvent]:
                 row.account_id, row.id))
         if bill is None:
             continue
-        charged, outcome = _charge_issued(bill)
-        if charged is False:
-            with transaction():
-                Resource.update(state="suspended").where(
-                    Resource.id == row.id, Resource.state == "running",
-                    Resource.period_end == new_end).execute()
-            outcome += "; suspended until paid"
+        charged, outcome = _charge_issued(bill)  # a decline suspends it (`_declined`)
         events.append(RunEvent(
             "renewal", f"renewal #{bill.id}  {who}  {name} renewed until "
                        f"{new_end:%Y-%m-%d %H:%M} UTC  {format_usd(amount)}  {outcome}",
@@ -646,14 +712,16 @@ def _renew_or_expire(row_id: int, at: datetime) -> list[RunEvent]:
 
 def _retry_unattempted(at: datetime, account_id: int | None) -> list[RunEvent]:
     """Charge the bills due for a retry (`bills_due_for_a_retry`): a crash between issuing
-    and charging, or during the charge. A bill another run is charging now is left to it."""
+    and charging, or during the charge. A bill another run is charging now is left to it: its
+    session claim (PostgreSQL) or its lease on the bill (both engines) says so, and only the
+    run that wins the bill's claim charges it and reports it."""
     events: list[RunEvent] = []
     for bill_id in bills_due_for_a_retry(at, account_id):
         with claimed(CLAIM_BILL, bill_id) as ours:
-            if not ours:
+            if not ours or not _claim_charge(bill_id, at):
                 continue
             bill = Bill.get_by_id(bill_id)  # again, now that it is ours
-            if bill.status != "outstanding" or _charge_declined_before(bill.id):
+            if bill.status != "outstanding":
                 continue
             charged, outcome = _charge_and_describe(bill)
         events.append(RunEvent(

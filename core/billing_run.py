@@ -15,7 +15,8 @@ then depend on an import elsewhere to complete deletions. Here the run reads top
   `CLOUDACCT_NOW`) issued and charged, subscriptions renewed or expired, bills left uncharged by
   a crash charged, then the pending deletions completed. Idempotent; two runs at once split the
   work (core.claims).
-- `pay_outstanding(token)` is the Billing section's **Pay outstanding bills**.
+- `pay_outstanding(token, method_id=None)` is the Billing section's **Pay outstanding bills**,
+  with the default method or the one the person chose.
 """
 
 from __future__ import annotations
@@ -77,12 +78,14 @@ def run_billing(at: datetime | None = None, *, account_id: int | None = None) ->
     return BillingRunReport(at, tuple(events))
 
 
-def pay_outstanding(token: str | None) -> PaymentResult:
-    """**Pay outstanding bills** (F8): every outstanding bill, oldest first, with the default
-    method; a decline stops there with core.billing.PaymentFailed. When the account's deletion
-    is pending, the last bill paid may be all it was waiting for: it is completed at once."""
+def pay_outstanding(token: str | None, method_id: int | str | None = None) -> PaymentResult:
+    """**Pay outstanding bills** (F8, F17): every outstanding bill, oldest first, with the
+    default method or the live method `method_id` the person chose (NotFound, field
+    `payment`, when it is not one of theirs; nothing is charged then); a decline stops there
+    with core.billing.PaymentFailed. When the account's deletion is pending, the last bill
+    paid may be all it was waiting for: it is completed at once."""
     account = require_account(token)
-    result = charge_outstanding(account.id)
+    result = charge_outstanding(account.id, method_id)
     if result.paid and account.status == "deletion_pending":
         complete_pending_deletions(account_id=account.id)
     return result

@@ -23,12 +23,15 @@ The flow
   off is not a blocker: the billing run (or the erasure) expires it.
 
 What the erasure keeps and removes (`erase_account`)
-- Payment tokens are revoked at the gateway first (core.payments.revoke_all_methods, then
-  every token of the account once more, which is idempotent; a gateway that cannot be reached
-  stops the erasure before anything is erased, and it can be retried).
-- Then ONE transaction: the billing address, real-name registrations, trusted SSH keys,
-  one-time codes, verification locks, the log-on throttle rows and attempts of the email and
-  the message caps' records of the account (core.message_caps) are deleted. The
+- Everything is checked twice: before, and again in ONE transaction under the locks that keep
+  a billing run from issuing a bill meanwhile (`_lock_resources`). Nothing is changed before
+  that second check has passed: an erasure refused there leaves the account as it was, its
+  payment methods included.
+- That transaction: every gateway token the account ever had is written down to be revoked
+  (core.payments.queue_revocations), and the billing address, real-name registrations,
+  trusted SSH keys, one-time codes, verification locks, the log-on throttle rows and attempts
+  of the email and the message caps' records of the account (core.message_caps) are
+  deleted. The
   account row stays (bills and the ledger point at it) but its email and email key become
   `deleted-<id>` (freeing the email for a new sign-up), its phone, password hash and
   verification times are cleared, its status is `deleted` with `deleted_at`, and a keyed hash
@@ -38,13 +41,19 @@ What the erasure keeps and removes (`erase_account`)
   origin (an SSH address) and key fingerprint are blanked; decoy sign-up sessions that would
   notify this account end too. Bills, ledger entries and resources are kept for accounting:
   their descriptions name products, regions, periods and card brands/last 4, nothing personal.
-  The country is kept (it decides taxes on the bills kept).
-- After the commit: the uploaded business licence files are removed; the local delivery copies
+  Invoices and credit notes are kept too, an individual's name and address blanked on them
+  (core.invoices.forget_personal_data). The country is kept (it decides taxes on the bills
+  kept).
+- After the commit: the tokens are revoked at the gateway (core.payments.revoke_queued; one
+  the gateway cannot take now stays written down, and reconciliation revokes it later, so a
+  crash or an unreachable gateway never leaves a token live nor an erasure half-done); the
+  uploaded business licence files are removed; the local delivery copies
   in the data directory are purged (Maildir messages to the account's email, or to a corporate
   contact email no other live account uses; outbox SMS/calls to the account's phone numbers —
   its verified phone, contact phone, any number a code was sent to for it — that no other live
-  account uses); the account's file space (core.files: its uploads, exports and statements)
-  and any older data exports (`cloudacct-export-<id>-*.json`) are removed
+  account uses); the account's file space (core.files: its uploads, exports and statements),
+  any older data exports (`cloudacct-export-<id>-*.json`) and billing documents
+  (core.documents) are removed
   (they were the person's download; whoever needed them copied them out before deleting);
   and on SQLite the WAL is checkpointed with TRUNCATE so old page images do not linger there
   (`secure_delete` is on, so the database file keeps no deleted bytes either).
@@ -100,6 +109,7 @@ from core.notices import notify_account_deleted, notify_deletion_pending, prepar
 from core.password_reset import forget_resets
 from core.security import check_password_again
 from core.sessions import reason_message, require_account, session_origin
+from core.wording import count
 
 log = logging.getLogger("cloudacct.deletion")
 
@@ -181,6 +191,7 @@ class ErasureReport:
     methods_revoked: int = 0
     sessions_ended: int = 0
     files_removed: int = 0
+    revocations_left: int = 0  # tokens the gateway could not revoke yet (reconciliation does)
 
 
 class DeletionBlocked(Refused):
@@ -191,10 +202,6 @@ class DeletionBlocked(Refused):
         lines = ["Your account cannot be deleted yet:"]
         lines += [f"- {b.text}" for b in self.blockers]
         super().__init__("\n".join(lines))
-
-
-class GatewayUnavailable(Refused):
-    """The payment tokens could not be revoked: nothing was erased; try again."""
 
 
 # --- blockers ----------------------------------------------------------------------------------
@@ -411,30 +418,6 @@ def request_deletion(token: str | None, password: str | None,
 
 # --- the erasure -------------------------------------------------------------------------------
 
-def _revoke_tokens(account_id: int) -> int:
-    from core.gateway import payment_gateway
-    from core.gateway.base import GatewayDecline
-    from core.payments import revoke_all_methods
-
-    removed = revoke_all_methods(account_id)
-    # revoke_all_methods revokes quietly; revoking is idempotent, so every token the account
-    # ever had is revoked once more, and a failure now stops the erasure (it can be retried).
-    tokens = [row.gateway_token for row in
-              PaymentMethod.select(PaymentMethod.gateway_token)
-              .where(PaymentMethod.account == account_id)]
-    gateway = payment_gateway()
-    for gateway_token in tokens:
-        if not gateway_token or gateway_token == "revoked":
-            continue
-        try:
-            gateway.revoke(gateway_token)
-        except GatewayDecline as exc:
-            raise GatewayUnavailable(
-                "Your account was not deleted: the payment gateway could not be reached to "
-                "remove your payment methods. Please try again in a moment.") from exc
-    return removed
-
-
 def _phone_digits(text: str) -> str:
     return re.sub(r"\D", "", text or "")
 
@@ -449,6 +432,19 @@ class _Traces:
     account_id: int
 
 
+def _live_other(account_ids: set[int], account_id: int) -> bool:
+    """Is any of `account_ids` but `account_id` a live account? Looked up by primary key."""
+    others = account_ids - {account_id}
+    return bool(others) and Account.select().where(
+        Account.id.in_(sorted(others)), Account.status.in_(LIVE)).exists()
+
+
+# Each "used by another live account?" below reads through one index (migration 7: the
+# account's phone, the contact phone, the lowercased contact email; the email key and a code's
+# destination had theirs) and then looks the few accounts found up by id: its cost follows
+# how many accounts use the address, not how many accounts there are. Liveness is not in the
+# first query on purpose: with it, a planner may start from the index of live accounts.
+
 def _email_in_use(address: str, account_id: int) -> bool:
     from peewee import fn
 
@@ -459,22 +455,20 @@ def _email_in_use(address: str, account_id: int) -> bool:
         key = check_email(address).key
     except ValidationError:
         key = folded
-    if Account.select().where(Account.id != account_id, Account.status.in_(LIVE),
-                              Account.email_key.in_({key, folded})).exists():
-        return True
-    return BillingAddress.select().join(Account).where(
-        BillingAddress.account != account_id, Account.status.in_(LIVE),
-        fn.LOWER(BillingAddress.contact_email) == folded).exists()
+    holders = {row for (row,) in Account.select(Account.id)
+               .where(Account.email_key.in_(sorted({key, folded}))).tuples()}
+    contacts = {row for (row,) in BillingAddress.select(BillingAddress.account)
+                .where(fn.LOWER(BillingAddress.contact_email) == folded).tuples()}
+    return _live_other(holders | contacts, account_id)
 
 
 def _phone_in_use(e164: str, account_id: int) -> bool:
-    live_others = Account.select(Account.id).where(Account.id != account_id,
-                                                   Account.status.in_(LIVE))
-    return (Account.select().where(Account.id.in_(live_others), Account.phone == e164).exists()
-            or BillingAddress.select().where(BillingAddress.account.in_(live_others),
-                                             BillingAddress.contact_phone == e164).exists()
-            or Code.select().where(Code.account.in_(live_others),
-                                   Code.destination == e164).exists())
+    users = {row for (row,) in Account.select(Account.id).where(Account.phone == e164).tuples()}
+    users |= {row for (row,) in BillingAddress.select(BillingAddress.account)
+              .where(BillingAddress.contact_phone == e164).tuples()}
+    users |= {row for (row,) in Code.select(Code.account)
+              .where(Code.destination == e164).tuples()}
+    return _live_other(users, account_id)
 
 
 def _collect_traces(account: Account) -> _Traces:
@@ -614,6 +608,7 @@ def _remove_exports(account_id: int) -> int:
 
 
 def _remove_files(traces: _Traces) -> int:
+    from core.documents import remove_documents
     from core.files import erase_account_files
     from core.real_name import _remove_upload
 
@@ -625,6 +620,7 @@ def _remove_files(traces: _Traces) -> int:
     removed += _purge_maildir(traces.emails)
     removed += _purge_outbox(traces.phones)
     removed += _remove_exports(traces.account_id)  # where exports were written before F16
+    removed += remove_documents(traces.account_id)
     removed += erase_account_files(traces.account_id)  # uploads/, exports/, statements/
     return removed
 
@@ -647,9 +643,10 @@ def _checkpoint_wal() -> None:
 
 def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureReport:
     """Erase an account whose deletion nothing blocks (see the module's docstring for what is
-    kept and removed). Raises DeletionBlocked when a blocker or unbilled usage remains,
-    GatewayUnavailable when the payment tokens cannot be revoked (nothing erased). Erasing an
-    account already deleted does nothing (`already_deleted`)."""
+    kept and removed). Raises DeletionBlocked when a blocker or unbilled usage remains, and
+    then nothing has changed. Erasing an account already deleted does nothing
+    (`already_deleted`). The payment tokens are revoked after the commit; any the gateway
+    could not take now are in `revocations_left`, revoked later by reconciliation."""
     at = at or clock.now()
     account = Account.get_or_none(Account.id == account_id)
     if account is None:
@@ -661,7 +658,9 @@ def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureRepo
         raise DeletionBlocked(blockers)
     if _unbilled(account_id, at):
         raise Refused("Pay-As-You-Go usage of this account is not billed yet.")
-    revoked = _revoke_tokens(account_id)
+    from core.invoices import forget_personal_data
+    from core.payments import queue_revocations, revoke_queued
+
     with transaction():
         _lock_resources(account_id)
         account = Account.get_by_id(account_id)
@@ -674,12 +673,18 @@ def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureRepo
             raise Refused("Pay-As-You-Go usage of this account is not billed yet.")
         traces = _collect_traces(account)
         farewell = prepare_account_deleted(account, at)  # while its addresses are its own
+        revoked = queue_revocations(account_id)  # only now: the erasure is certain
+        forget_personal_data(account_id)
         ended = _erase_rows(account, at)
     notify_account_deleted(farewell)  # before the local copies are purged (core.notices)
+    left = revoke_queued(account_id).left
+    if left:
+        log.warning("account %s deleted; %s left for reconciliation to revoke", account_id,
+                    count(left, "payment token"))
     files = _remove_files(traces)
     _checkpoint_wal()
     log.info("account %s deleted", account_id)
-    return ErasureReport(account_id, at, False, revoked, ended, files)
+    return ErasureReport(account_id, at, False, revoked, ended, files, left)
 
 
 # --- the billing run's part --------------------------------------------------------------------

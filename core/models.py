@@ -7,6 +7,7 @@ token plus brand, last 4, expiry and the gateway's own card fingerprint.
 from __future__ import annotations
 
 from peewee import (
+    SQL,
     AutoField,
     BooleanField,
     CharField,
@@ -17,6 +18,7 @@ from peewee import (
     TextField,
 )
 
+from core import clock
 from core.db import database
 
 
@@ -259,6 +261,13 @@ class Bill(BaseModel):
     issued_at = DateTimeField(index=True)
     status = CharField(max_length=12, default="outstanding", index=True)  # outstanding | paid
     paid_at = DateTimeField(null=True)
+    # When a billing run (re)tries its charge; NULL: no run will (paid, or declined or without
+    # a payment method: the person pays it). A bill is due for a charge from its creation; the
+    # run that charges it first moves this ahead by a lease (core.billing: its claim).
+    next_attempt_at = DateTimeField(null=True, default=clock.now)
+    # Charges claimed by billing runs; a DEFAULT in the schema too, so a row written by plain
+    # SQL (another tool, a test) needs no value, as on a database migration 7 upgraded.
+    attempts = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
 
 
 class LedgerEntry(BaseModel):
@@ -277,6 +286,53 @@ class LedgerEntry(BaseModel):
     status = CharField(max_length=12, default="done")  # started | done | failed
     failure_reason = CharField(max_length=200, null=True)  # the gateway's words when failed
     created_at = DateTimeField()
+
+
+class Invoice(BaseModel):
+    """An invoice (one per successful charge) or a credit note (one per refund, correcting the
+    invoice of the charge it returns), numbered in one gap-free sequence per account
+    (`DocumentCounter`). The billing address is a snapshot taken at issue: later changes to
+    the address do not rewrite an issued document (core.invoices)."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="invoices", on_delete="CASCADE")
+    number = IntegerField()
+    kind = CharField(max_length=12)  # invoice | credit_note
+    ledger_entry = ForeignKeyField(LedgerEntry, unique=True, on_delete="CASCADE")
+    bill = ForeignKeyField(Bill, null=True, on_delete="SET NULL")
+    corrects = ForeignKeyField("self", null=True, on_delete="SET NULL")  # credit notes
+    amount_cents = IntegerField()
+    currency = CharField(max_length=3, default="USD")
+    description = CharField(max_length=200)
+    method = CharField(max_length=120, null=True)  # "Visa •••• 4242" at issue
+    issued_at = DateTimeField()
+    bill_to_type = CharField(max_length=12, null=True)  # individual | corporate
+    bill_to_name = CharField(max_length=200, null=True)  # full name, or the company's name
+    bill_to_address = TextField(null=True)  # the address lines, one per line
+    bill_to_country = CharField(max_length=2, null=True)
+
+    class Meta:
+        indexes = ((("account", "number"), True),)
+
+
+class DocumentCounter(BaseModel):
+    """The last invoice or credit note number of an account, raised in SQL in the transaction
+    that issues the next one, so numbers are never skipped or reused."""
+
+    account = ForeignKeyField(Account, primary_key=True, on_delete="CASCADE")
+    last_number = IntegerField(default=0)
+
+
+class TokenRevocation(BaseModel):
+    """A gateway token to revoke, written in the erasure's transaction (F10) and removed once
+    the gateway has revoked it; reconciliation retries what is left (core.payments)."""
+
+    id = AutoField()
+    account_id = IntegerField(index=True)
+    gateway_token = CharField(max_length=100, unique=True)
+    created_at = DateTimeField()
+    tries = IntegerField(default=0)
+    last_error = CharField(max_length=200, null=True)
 
 
 class TrustedKey(BaseModel):
@@ -384,6 +440,9 @@ ALL_MODELS: list[type[BaseModel]] = [
     Resource,
     Bill,
     LedgerEntry,
+    Invoice,
+    DocumentCounter,
+    TokenRevocation,
     TrustedKey,
     DeletionAudit,
     MfaDevice,

@@ -579,6 +579,11 @@ def _own_method(account_id: int, method_id: int) -> PaymentMethod:
     return row
 
 
+def own_method_view(account_id: int, method_id: int | str) -> PaymentMethodView:
+    """A live method of the account, e.g. the one a person chose to pay with (NotFound)."""
+    return method_view(_own_method(account_id, method_id))
+
+
 def set_default_method(token: str | None, method_id: int) -> list[PaymentMethodView]:
     """Make a method the default; returns the list as `list_payment_methods`."""
     account = require_account(token)
@@ -647,32 +652,80 @@ def remove_method(token: str | None, method_id: int,
     return list_payment_methods(token)
 
 
-def revoke_all_methods(account_id: int) -> int:
-    """Remove every live method of an account and revoke the tokens (F10 deletion). Returns
-    how many were removed. Call outside a transaction: the gateway is called after commit."""
+def queue_revocations(account_id: int) -> int:
+    """F10, inside the erasure's transaction, after its last check: every gateway token the
+    account ever had is written down to be revoked (`TokenRevocation`), so the tokens are
+    revoked only once the erasure is certain, and a crash after the commit leaves a list that
+    `revoke_queued` (reconciliation) finishes. Returns how many methods were live."""
+    from core.models import TokenRevocation
+
     at = clock.now()
-    with transaction():
-        tokens = [row.gateway_token for row in _live_methods(account_id)]
-        PaymentMethod.update(removed_at=at, is_default=False).where(
-            PaymentMethod.account == account_id, PaymentMethod.removed_at.is_null()).execute()
-    for gateway_token in tokens:
-        _revoke_quietly(gateway_token)
-    return len(tokens)
+    tokens = {row.gateway_token for row in
+              PaymentMethod.select(PaymentMethod.gateway_token)
+              .where(PaymentMethod.account == account_id)
+              if row.gateway_token and row.gateway_token != "revoked"}
+    for gateway_token in sorted(tokens):
+        TokenRevocation.insert(account_id=account_id, gateway_token=gateway_token,
+                               created_at=at).on_conflict_ignore().execute()
+    return _live_methods(account_id).count()
+
+
+@dataclass(frozen=True)
+class Revocations:
+    revoked: int
+    left: int  # the gateway could not be reached for these: tried again later
+
+    @property
+    def done(self) -> bool:
+        return self.left == 0
+
+
+def revoke_queued(account_id: int | None = None, *,
+                  queued_before: datetime | None = None) -> Revocations:
+    """Revoke the tokens `queue_revocations` wrote down (of one account, or all of them queued
+    before `queued_before`), outside any transaction. Revoking is idempotent at the gateway;
+    each revoked token's row is removed, and one the gateway refused stays for the next try."""
+    from core.models import TokenRevocation
+
+    query = TokenRevocation.select().order_by(TokenRevocation.id)
+    if account_id is not None:
+        query = query.where(TokenRevocation.account_id == account_id)
+    if queued_before is not None:
+        query = query.where(TokenRevocation.created_at <= queued_before)
+    gateway = payment_gateway()
+    revoked = left = 0
+    for row in list(query):
+        try:
+            gateway.revoke(row.gateway_token)
+        except GatewayDecline as exc:
+            left += 1
+            with transaction():
+                TokenRevocation.update(tries=TokenRevocation.tries + 1,
+                                       last_error=exc.reason[:200]).where(
+                    TokenRevocation.id == row.id).execute()
+            continue
+        with transaction():
+            TokenRevocation.delete().where(TokenRevocation.id == row.id).execute()
+        revoked += 1
+    return Revocations(revoked, left)
 
 
 # --- charging (F7/F8) ------------------------------------------------------------------------
 
 def charge_default_method(account_id: int, amount_cents: int, description: str, *,
-                          bill_id: int | None = None,
-                          idempotency_key: str) -> LedgerEntryView:
-    """Charge the default method: a 'charge' ledger entry (done), or a 'charge_failed' one and
+                          bill_id: int | None = None, idempotency_key: str,
+                          method_id: int | None = None) -> LedgerEntryView:
+    """Charge the default method, or the live method `method_id` of the account when the
+    person chose one (NotFound when it is not theirs): a 'charge' ledger entry (done) with its
+    invoice (core.invoices, in the same transaction), or a 'charge_failed' one and
     PaymentDeclined with the gateway's reason. NoPaymentMethod (a PaymentDeclined) when there
     is no method; nothing is recorded then.
 
     Idempotent by `idempotency_key`: a key already `done` returns that entry without charging
-    again; a key left `started` (a crash mid-call) is retried at the gateway with the same key,
-    which returns the first result; a key that `failed` raises the same decline again (use a
-    new key to try again).
+    again; a key left `started` (a crash mid-call) is retried at the gateway with the same key
+    and method (whichever was chosen now: that attempt may already have charged), which
+    returns the first result; a key that `failed` raises the same decline again (use a new
+    key to try again).
     """
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
         raise ValueError("amount_cents must be a positive int")
@@ -695,7 +748,11 @@ def charge_default_method(account_id: int, amount_cents: int, description: str, 
                 raise PaymentDeclined("The payment method was removed.")
             entry_id = existing.id
             break
-        method = _live_methods(account_id).where(PaymentMethod.is_default == True).first()  # noqa: E712
+        if method_id is not None:
+            method = _own_method(account_id, method_id)
+        else:
+            method = _live_methods(account_id).where(
+                PaymentMethod.is_default == True).first()  # noqa: E712
         if method is None:
             raise NoPaymentMethod("There is no payment method on the account: add one, then "
                                   "pay from the billing screen.")
@@ -718,9 +775,12 @@ def charge_default_method(account_id: int, amount_cents: int, description: str, 
     except GatewayDecline as exc:
         _ledger_fail(entry_id, exc.reason, kind="charge_failed")
         raise _declined(exc) from None
+    from core.invoices import issue_for_entry
+
     with transaction():
         LedgerEntry.update(status="done", gateway_ref=charge.id).where(
             LedgerEntry.id == entry_id).execute()
+        issue_for_entry(entry_id)  # its number in the same transaction: none is ever skipped
     return ledger_view(LedgerEntry.get_by_id(entry_id))
 
 

@@ -328,6 +328,7 @@ def place_order(token: str | None, product: str | None, region: str | None,
 
 def _buy_subscription(account: Account, product_id: str, where: Region, months: int,
                       auto_renew: bool) -> ResourceView:
+    from core.invoices import bill_invoice
     from core.payments import charge_default_method
 
     item = PRODUCTS[product_id]
@@ -346,8 +347,10 @@ def _buy_subscription(account: Account, product_id: str, where: Region, months: 
                                   created_at=at, period_end=end)
             bill = Bill.create(account=account.id, resource=row.id, kind="subscription",
                                description=description, amount_cents=price, period_start=at,
-                               period_end=end, issued_at=at, status="paid", paid_at=at)
+                               period_end=end, issued_at=at, status="paid", paid_at=at,
+                               next_attempt_at=None)
             LedgerEntry.update(bill=bill.id).where(LedgerEntry.id == charge.id).execute()
+            bill_invoice(charge.id, bill.id)  # the charge's invoice, issued with it, names it
     except StorageError as exc:
         raise StorageError(
             f"Your payment of {format_usd(price)} went through, but the order could not be "

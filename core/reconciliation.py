@@ -24,6 +24,11 @@ releasing it leaves a hold at the gateway. `reconcile()` puts both right:
 6. Order charges that went through but whose order was never recorded (a crash between the
    charge and the order's transaction; `core.billing.unrecorded_order_charges`) are refunded
    in full (key `refund-<order key>`), so a purchase is all or nothing.
+7. Gateway tokens an erasure wrote down and could not revoke then (the gateway unreachable,
+   or a crash after the erasure's commit: core.payments.queue_revocations) are revoked.
+
+A charge or refund that becomes `done` here gets its invoice or credit note in the same
+transaction (core.invoices), as when its own flow finishes it.
 
 Entries younger than `older_than` (default two minutes) are left alone: they may belong to a
 flow still running in another session. Running it again changes nothing (every step is keyed:
@@ -59,7 +64,8 @@ HOLD_PREFIX = "Pre-authorization hold on "
 @dataclass(frozen=True)
 class Fix:
     kind: str  # hold_recorded | hold_failed | hold_released | release_recorded | charge_recorded
-    #            | charge_failed | bill_charged | refund | orphan_hold_voided | error
+    #            | charge_failed | bill_charged | refund | orphan_hold_voided | token_revoked
+    #            | error
     text: str
     entry_id: int | None = None
 
@@ -96,9 +102,16 @@ class ReconciliationReport:
 
 
 def _set(entry_id: int, **changes) -> int:
+    """Finish a `started` entry; a charge or refund that becomes `done` gets its invoice or
+    credit note in the same transaction (core.invoices), as when its own flow finishes it."""
+    from core.invoices import issue_for_entry
+
     with transaction():
-        return LedgerEntry.update(**changes).where(LedgerEntry.id == entry_id,
-                                                   LedgerEntry.status == "started").execute()
+        changed = LedgerEntry.update(**changes).where(LedgerEntry.id == entry_id,
+                                                      LedgerEntry.status == "started").execute()
+        if changed and changes.get("status") == "done":
+            issue_for_entry(entry_id)
+        return changed
 
 
 def _stale(cutoff: datetime):
@@ -231,6 +244,10 @@ def _resolve_started_charges(cutoff: datetime, fixes: list[Fix]) -> None:
                     failure_reason=_reason(record)):
                 fixes.append(Fix("charge_failed", f"{label}: declined at the gateway, recorded",
                                  entry.id))
+                if bill is not None and bill.status == "outstanding":
+                    from core.billing import charge_declined
+
+                    charge_declined(bill.id)  # as billing does: the person pays it
             continue
         if record is not None:
             if _set(entry.id, status="done", gateway_ref=record.extra.get("object_id")):
@@ -304,10 +321,23 @@ def _refund_unrecorded_orders(cutoff: datetime, fixes: list[Fix]) -> None:
                                    "recorded: refunded")
 
 
+def _revoke_left_tokens(cutoff: datetime, fixes: list[Fix]) -> None:
+    from core.payments import revoke_queued
+
+    done = revoke_queued(queued_before=cutoff)
+    if done.revoked:
+        fixes.append(Fix("token_revoked", f"{count(done.revoked, 'payment token')} of deleted "
+                                          "accounts revoked at the gateway"))
+    if done.left:
+        fixes.append(Fix("error", f"{count(done.left, 'payment token')} of deleted accounts "
+                                  "could not be revoked yet: the gateway refused"))
+
+
 # --- the whole pass ---------------------------------------------------------------------------
 
 _STEPS = (_resolve_started_holds, _resolve_started_releases, _release_open_holds,
-          _resolve_started_charges, _resolve_started_refunds, _refund_unrecorded_orders)
+          _resolve_started_charges, _resolve_started_refunds, _refund_unrecorded_orders,
+          _revoke_left_tokens)
 
 
 def reconcile(at: datetime | None = None, *,

@@ -50,6 +50,7 @@ from core.models import (
     Bill,
     BillingAddress,
     Code,
+    Invoice,
     LedgerEntry,
     LogonAttempt,
     LogonThrottle,
@@ -459,6 +460,8 @@ def export_document(account_id: int) -> dict:
             "bills": _rows(Bill.select().where(Bill.account == aid).order_by(Bill.id)),
             "ledger": _rows(LedgerEntry.select().where(LedgerEntry.account == aid)
                             .order_by(LedgerEntry.id)),
+            "invoices": _rows(Invoice.select().where(Invoice.account == aid)
+                              .order_by(Invoice.number)),
             "log_ons": _rows(Session.select().where(Session.account == aid)
                              .order_by(Session.id)),
             "trusted_ssh_keys": _rows(TrustedKey.select().where(TrustedKey.account == aid)

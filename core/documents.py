@@ -1,0 +1,221 @@
+"""F17 The Billing section's documents: the list (statements, invoices, credit notes) and the
+export of one of them as files a person keeps.
+
+- Row keys (CONTRACT.md `#documents`): `statement-YYYY-MM`, `invoice-N`, and `credit-N` for a
+  credit note (invoices and credit notes share one sequence per account: core.invoices).
+- `export_document(token, key)` writes the PDF, and for a statement also the CSV, into the
+  exports folder, mode 0600, and returns the paths. The folder is the one the data export of
+  F9 uses today (`settings().exports_dir`, each file named with the account id, as
+  `cloudacct-export-<id>-…` is); `exports_folder` is the one place that says so.
+  File names: `cloudacct-statement-<id>-2026-12.pdf` / `.csv`, `cloudacct-invoice-<id>-3.pdf`,
+  `cloudacct-credit-<id>-4.pdf`. Exporting again replaces the file (atomically).
+- The CSV: UTF-8 with a byte-order mark (so spreadsheets take it as UTF-8), a header line,
+  the opening amount owed, one row per statement line (bills issued and every ledger entry),
+  the closing amount owed. Dates are ISO 8601 in UTC; amounts are decimal strings (`12.34`)
+  with the currency in a column of its own; `owed_change` sums to closing − opening. Text
+  cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) get a leading `'`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from core import clock
+from core.config import settings
+from core.db import transaction
+from core.errors import NotFound, ValidationError
+from core.invoices import KEY_PREFIXES, InvoiceView, invoice_by_number
+from core.money import CURRENCY, decimal_text, format_usd
+from core.sessions import require_account
+from core.statements import (
+    Activity,
+    Statement,
+    build_statements,
+    check_month,
+    read_activity,
+    statement_of_account,
+)
+
+FIELD = "document"
+_KEY = re.compile(r"^(statement)-(\d{4}-\d{2})$|^(invoice|credit)-([1-9]\d{0,9})$")
+CSV_COLUMNS = ("date", "type", "description", "reference", "method", "status", "amount",
+               "currency", "owed_change", "owed_after")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One row of the Billing section's documents table."""
+
+    key: str  # statement-2026-12 | invoice-3 | credit-4
+    kind: str  # statement | invoice | credit_note
+    title: str  # "Statement for December 2026", "Invoice 3", "Credit note 4"
+    date: datetime  # a statement: the last moment it covers; an invoice: its issue
+    amount_cents: int  # a statement: the bills issued in it; an invoice: what was paid
+    detail: str
+
+    @property
+    def date_text(self) -> str:
+        return f"{self.date:%Y-%m-%d}"
+
+    @property
+    def amount_text(self) -> str:
+        return format_usd(self.amount_cents)
+
+
+def rows_of(activity: Activity) -> tuple[DocumentRow, ...]:
+    """The documents of what `read_activity` read, newest first."""
+    found: list[DocumentRow] = []
+    for s in build_statements(activity):
+        last_day = min(s.covered_until, s.period_end - timedelta(seconds=1))
+        found.append(DocumentRow(
+            s.key, "statement", s.title, last_day, s.totals.billed_cents,
+            f"Amount owed {format_usd(s.opening_owed_cents)} at the start, "
+            f"{format_usd(s.closing_owed_cents)} at the end"))
+    numbers = {row[0]: row[2] for row in activity.documents}
+    for (_id, kind, number, corrects, amount, issued_at, description, method,
+         _bill) in activity.documents:
+        if kind == "credit_note":
+            corrected = numbers.get(corrects)
+            detail = (f"Corrects invoice {corrected} · " if corrected else "") + description
+            title = f"Credit note {number}"
+        else:
+            detail = description + (f" · {method}" if method else "")
+            title = f"Invoice {number}"
+        found.append(DocumentRow(f"{KEY_PREFIXES[kind]}-{number}", kind, title, issued_at,
+                                 amount, detail))
+    found.sort(key=lambda row: (row.date, row.kind != "statement", row.key), reverse=True)
+    return tuple(found)
+
+
+def document_rows(account_id: int, at: datetime | None = None) -> tuple[DocumentRow, ...]:
+    """The account's documents (inside the caller's transaction: core.billing's page)."""
+    return rows_of(read_activity(account_id, at))
+
+
+def billing_documents(token: str | None) -> tuple[DocumentRow, ...]:
+    """Statements, invoices and credit notes of the account, newest first (one transaction)."""
+    account = require_account(token)
+    with transaction():
+        return document_rows(account.id)
+
+
+# --- export -------------------------------------------------------------------------------------
+
+def parse_key(key: str | None) -> tuple[str, str | int]:
+    """("statement", "2026-12") or ("invoice" | "credit_note", number)."""
+    match = _KEY.match((key or "").strip())
+    if match is None:
+        raise ValidationError("Choose a statement or an invoice to export.", FIELD)
+    if match.group(1):
+        return "statement", check_month(match.group(2))
+    return ("invoice" if match.group(3) == "invoice" else "credit_note"), int(match.group(4))
+
+
+def exports_folder(account_id: int) -> Path:
+    """Where an account's exports go (mode 0700): today the data directory's exports/, as the
+    data export of F9; the account's own file space (F16) takes this over."""
+    from core.private_files import private_dir
+
+    return private_dir(settings().exports_dir)
+
+
+def file_stem(account_id: int, key: str) -> str:
+    kind, _, rest = key.partition("-")
+    return f"cloudacct-{kind}-{int(account_id)}-{rest}"
+
+
+def _write_private(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` mode 0600, whole or not at all (a temporary file, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text (never runs as a formula)."""
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def _iso(moment: datetime) -> str:
+    return clock.iso(moment)
+
+
+def statement_csv(statement: Statement) -> str:
+    """The statement as CSV text (see the module's docstring)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerow([_iso(statement.period_start), "opening_owed",
+                     "Amount owed at the start of the period", "", "", "",
+                     decimal_text(statement.opening_owed_cents), CURRENCY, "",
+                     decimal_text(statement.opening_owed_cents)])
+    for line in statement.lines:
+        writer.writerow([_iso(line.at), line.kind, _cell(line.description),
+                         _cell(line.reference), _cell(line.method), _cell(line.status),
+                         decimal_text(line.amount_cents), CURRENCY,
+                         decimal_text(line.owed_change_cents),
+                         decimal_text(line.owed_after_cents)])
+    writer.writerow([_iso(statement.covered_until), "closing_owed",
+                     "Amount owed at the end of the period", "", "", "",
+                     decimal_text(statement.closing_owed_cents), CURRENCY, "",
+                     decimal_text(statement.closing_owed_cents)])
+    return out.getvalue()
+
+
+def export_document(token: str | None, key: str | None) -> list[Path]:
+    """**Export** (`#export-document`): the selected document written into the exports
+    folder, 0600: a statement as PDF and CSV, an invoice or credit note as PDF. Returns the
+    paths written. NotFound for a document the account does not have."""
+    from core import pdf
+
+    account = require_account(token)
+    kind, ident = parse_key(key)
+    brand = settings().brand
+    document: Statement | InvoiceView | None
+    with transaction():
+        if kind == "statement":
+            document = statement_of_account(account.id, str(ident))
+        else:
+            document = invoice_by_number(account.id, kind, int(ident))
+    if document is None:
+        raise NotFound("There is no such invoice or credit note on this account.", FIELD)
+    folder = exports_folder(account.id)
+    stem = file_stem(account.id, document.key)
+    if isinstance(document, Statement):
+        pdf_bytes = pdf.statement_pdf(document, brand)
+        csv_bytes = statement_csv(document).encode("utf-8-sig")
+        return [_write_private(folder / f"{stem}.pdf", pdf_bytes),
+                _write_private(folder / f"{stem}.csv", csv_bytes)]
+    return [_write_private(folder / f"{stem}.pdf", pdf.invoice_pdf(document, brand))]
+
+
+def remove_documents(account_id: int) -> int:
+    """F10: the account's exported documents leave the exports folder. Returns how many."""
+    directory = settings().exports_dir
+    if not directory.exists():
+        return 0
+    removed = 0
+    for kind in ("statement", "invoice", "credit"):
+        for item in directory.glob(f"cloudacct-{kind}-{int(account_id)}-*"):
+            with contextlib.suppress(OSError):
+                item.unlink()
+                removed += 1
+    return removed
