@@ -4,9 +4,10 @@ export of one of them as files a person keeps.
 - Row keys (CONTRACT.md `#documents`): `statement-YYYY-MM`, `invoice-N`, and `credit-N` for a
   credit note (invoices and credit notes share one sequence per account: core.invoices).
 - `export_document(token, key)` writes the PDF, and for a statement also the CSV, into the
-  exports folder, mode 0600, and returns the paths. The folder is the one the data export of
-  F9 uses today (`settings().exports_dir`, each file named with the account id, as
-  `cloudacct-export-<id>-…` is); `exports_folder` is the one place that says so.
+  account's `exports/` (its file space, core.files, as the data export of F9), mode 0600, and
+  returns the paths. `publish_documents(account_id)` writes every document into the account's
+  `statements/`, which the SFTP server refreshes so that `scp host:statements/…` finds them
+  all (SPEC F16).
   File names: `cloudacct-statement-<id>-2026-12.pdf` / `.csv`, `cloudacct-invoice-<id>-3.pdf`,
   `cloudacct-credit-<id>-4.pdf`. Exporting again replaces the file (atomically).
 - The CSV: UTF-8 with a byte-order mark (so spreadsheets take it as UTF-8), a header line,
@@ -121,11 +122,10 @@ def parse_key(key: str | None) -> tuple[str, str | int]:
 
 
 def exports_folder(account_id: int) -> Path:
-    """Where an account's exports go (mode 0700): today the data directory's exports/, as the
-    data export of F9; the account's own file space (F16) takes this over."""
-    from core.private_files import private_dir
+    """Where an account's exports go (mode 0700): its own file space's `exports/` (F16)."""
+    from core.files import ensure_account_files
 
-    return private_dir(settings().exports_dir)
+    return ensure_account_files(account_id).exports
 
 
 def file_stem(account_id: int, key: str) -> str:
@@ -184,7 +184,6 @@ def export_document(token: str | None, key: str | None) -> list[Path]:
     """**Export** (`#export-document`): the selected document written into the exports
     folder, 0600: a statement as PDF and CSV, an invoice or credit note as PDF. Returns the
     paths written. NotFound for a document the account does not have."""
-    from core import pdf
 
     account = require_account(token)
     kind, ident = parse_key(key)
@@ -197,8 +196,15 @@ def export_document(token: str | None, key: str | None) -> list[Path]:
             document = invoice_by_number(account.id, kind, int(ident))
     if document is None:
         raise NotFound("There is no such invoice or credit note on this account.", FIELD)
-    folder = exports_folder(account.id)
-    stem = file_stem(account.id, document.key)
+    return _write_document(exports_folder(account.id), account.id, document, brand)
+
+
+def _write_document(folder: Path, account_id: int, document: Statement | InvoiceView,
+                    brand: str) -> list[Path]:
+    """The document's files in `folder` (a statement: PDF and CSV; otherwise the PDF)."""
+    from core import pdf
+
+    stem = file_stem(account_id, document.key)
     if isinstance(document, Statement):
         pdf_bytes = pdf.statement_pdf(document, brand)
         csv_bytes = statement_csv(document).encode("utf-8-sig")
@@ -207,8 +213,32 @@ def export_document(token: str | None, key: str | None) -> list[Path]:
     return [_write_private(folder / f"{stem}.pdf", pdf.invoice_pdf(document, brand))]
 
 
+def publish_documents(account_id: int) -> list[Path]:
+    """F16: every statement, invoice and credit note of the account in its `statements/`
+    (read only over SFTP), written afresh so the month in progress is up to date; files of
+    documents the account no longer has (none, normally) are left out."""
+    from core.files import ensure_account_files
+
+    brand = settings().brand
+    with transaction():
+        rows = document_rows(account_id)
+        documents: list[Statement | InvoiceView] = []
+        for row in rows:
+            kind, ident = parse_key(row.key)
+            found = (statement_of_account(account_id, str(ident)) if kind == "statement"
+                     else invoice_by_number(account_id, kind, int(ident)))
+            if found is not None:
+                documents.append(found)
+    folder = ensure_account_files(account_id).statements
+    written: list[Path] = []
+    for document in documents:
+        written += _write_document(folder, account_id, document, brand)
+    return written
+
+
 def remove_documents(account_id: int) -> int:
-    """F10: the account's exported documents leave the exports folder. Returns how many."""
+    """F10: documents exported where versions before the account's file space wrote them
+    (the data directory's exports/) go; core.files erases the file space itself."""
     directory = settings().exports_dir
     if not directory.exists():
         return 0

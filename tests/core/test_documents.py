@@ -181,6 +181,25 @@ def test_the_billing_page_lists_statements_invoices_and_credit_notes(december):
     assert "1.00 USD at the end" in by_key["statement-2026-12"].detail
 
 
+def test_every_document_is_published_in_statements_for_sftp(december, cloudacct_home):
+    """F16: the statements/ folder SFTP serves holds every document (the server publishes
+    them when a session first looks there)."""
+    from core.documents import billing_documents, publish_documents
+
+    token, _ = december
+    account_id = account_of(token).id
+    written = publish_documents(account_id)
+    folder = cloudacct_home / "files" / str(account_id) / "statements"
+    assert {p.parent for p in written} == {folder}
+    keys = [row.key for row in billing_documents(token)]
+    names = {p.name for p in folder.iterdir()}
+    for key in keys:
+        kind, _, rest = key.partition("-")
+        assert f"cloudacct-{kind}-{account_id}-{rest}.pdf" in names
+    assert any(name.endswith(".csv") for name in names)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
+
+
 def test_export_writes_pdf_and_csv_0600_into_the_exports_folder(december, cloudacct_home):
     from core.documents import export_document
 
@@ -191,10 +210,11 @@ def test_export_writes_pdf_and_csv_0600_into_the_exports_folder(december, clouda
                                        f"cloudacct-statement-{account_id}-2026-12.csv"]
     (invoice,) = export_document(token, "invoice-3")
     assert invoice.name == f"cloudacct-invoice-{account_id}-3.pdf"
+    exports = cloudacct_home / "files" / str(account_id) / "exports"  # its own file space
     for path in (*paths, invoice):
-        assert path.parent == cloudacct_home / "exports"
+        assert path.parent == exports
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE((cloudacct_home / "exports").stat().st_mode) == 0o700
+    assert stat.S_IMODE(exports.stat().st_mode) == 0o700
     assert paths[0].read_bytes().startswith(b"%PDF-")
     again = export_document(token, "statement-2026-12")  # replaced, not duplicated
     assert again == paths and not [p for p in paths[0].parent.iterdir()
@@ -408,4 +428,5 @@ def test_deleting_the_account_removes_its_exported_documents(december, cloudacct
     assert request_deletion(token, STRONG_PASSWORD, True).deleted
     assert not any(p.exists() for p in mine)
     assert bobs.exists()
-    assert os.listdir(cloudacct_home / "exports") == [bobs.name]
+    assert os.listdir(bobs.parent) == [bobs.name]
+    assert not any(p.parent.parent.name == bobs.parent.parent.name for p in mine)

@@ -87,6 +87,35 @@ async def test_a_trusted_key_uploads_a_licence_and_reads_its_export(ssh_server, 
     assert export.read_bytes() == got.read_bytes()
 
 
+async def test_every_billing_document_is_under_statements(ssh_server, person, tmp_path):
+    """F16/F17: a card's hold makes this month's statement; the first look at statements/
+    publishes every document there, and it downloads as the PDF it is."""
+    from core.accounts import log_on
+    from core.billing_address import save_billing_address
+    from core.payments import save_card
+    from core.verify_account import confirm_code, send_code
+    from tests.conftest import latest_code
+
+    email, key = person
+    token = log_on(email, STRONG_PASSWORD).token
+    send_code(token, "second_channel", "sms", "8123 4567")
+    confirm_code(token, "second_channel", "sms", latest_code("+6581234567"), "8123 4567")
+    save_billing_address(token, account_type="individual", full_name="Mei Lin", country="SG",
+                         region="SG-01", city="Singapore", street="1 Raffles Place",
+                         postal_code="048616")
+    save_card(token, "4242 4242 4242 4242", "12/30", "123", "Mei Lin")
+    stem = f"cloudacct-statement-{account_id(email)}-2026-12"
+    port = await ssh_server()
+    conn = await open_connection(port, key=key)
+    async with conn, conn.start_sftp_client() as sftp:
+        names = await sftp.listdir("statements")
+        assert {f"{stem}.pdf", f"{stem}.csv"} <= set(names)
+        await sftp.get(f"statements/{stem}.pdf", str(tmp_path / "statement.pdf"))
+        with pytest.raises(asyncssh.SFTPError):
+            await sftp.remove(f"statements/{stem}.pdf")
+    assert (tmp_path / "statement.pdf").read_bytes().startswith(b"%PDF-")
+
+
 async def test_nothing_outside_the_file_space_can_be_reached(ssh_server, person, tmp_path,
                                                             cloudacct_home):
     email, key = person

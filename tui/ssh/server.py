@@ -352,6 +352,9 @@ class ChannelSession(asyncssh.SSHServerProcess):
         async def still_allowed() -> bool:
             return await service.file_space_for_key(fingerprint) == account_id
 
+        async def publish_documents() -> None:
+            await service.publish_documents(account_id)
+
         started = time.monotonic()
 
         def ended(server: AccountFilesSFTP) -> None:
@@ -365,7 +368,7 @@ class ChannelSession(asyncssh.SSHServerProcess):
 
         server = AccountFilesSFTP(chan, account_id, still_allowed=still_allowed,
                                   client_gone=lambda: self.client_gone, address=owner.address,
-                                  on_exit=ended)
+                                  on_exit=ended, publish_documents=publish_documents)
         service.track(asyncio.ensure_future(
             watch_idle(server, chan, service.limits.idle_timeout_s)))
         return server
@@ -539,6 +542,18 @@ class SSHService:
         except Exception:  # a database that cannot answer opens no files
             log.warning("could not look up the key %s for SFTP", fingerprint, exc_info=True)
             return None
+
+    async def publish_documents(self, account_id: int) -> None:
+        """The account's statements, invoices and credit notes into its statements/ folder
+        (F16, F17), off the event loop; a failure leaves the folder as it was."""
+        from core.documents import publish_documents
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self._db, publish_documents, account_id)
+        except Exception:
+            log.warning("could not publish the documents of account %s", account_id,
+                        exc_info=True)
 
     async def handle_process(self, process: asyncssh.SSHServerProcess) -> None:
         """The connection's one channel, once it asked for what it wants."""

@@ -73,8 +73,11 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
     def __init__(self, chan: asyncssh.SSHServerChannel, account_id: int, *,
                  still_allowed: Callable[[], Awaitable[bool]],
                  client_gone: Callable[[], bool], address: str,
-                 on_exit: Callable[[AccountFilesSFTP], None] | None = None) -> None:
+                 on_exit: Callable[[AccountFilesSFTP], None] | None = None,
+                 publish_documents: Callable[[], Awaitable[None]] | None = None) -> None:
         super().__init__(chan)
+        self._publish_documents = publish_documents
+        self._published = False
         self.account_id = account_id
         self.space = account_files(account_id)
         self._still_allowed = still_allowed
@@ -118,10 +121,13 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
             raise asyncssh.SFTPNoSuchFile(exc.message) from None
         return parts[0], name
 
-    async def _check_allowed(self) -> None:
+    async def _check_allowed(self, folder: str | None = None) -> None:
         if not await self._still_allowed():
             raise asyncssh.SFTPPermissionDenied(
                 "This key no longer opens an active account's files.")
+        if folder == "statements" and not self._published and self._publish_documents:
+            self._published = True  # once a session: the documents as they are now
+            await self._publish_documents()
 
     # -- attributes --------------------------------------------------------------------------
 
@@ -147,13 +153,16 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
             raise asyncssh.SFTPNoSuchFile("No such file")
         return self._file_attrs(info)
 
-    def stat(self, path: bytes) -> asyncssh.SFTPAttrs:
+    async def stat(self, path: bytes) -> asyncssh.SFTPAttrs:
         parts = self._parts(path)
         if not parts:
             return self._dir_attrs()
         if len(parts) == 1 and parts[0] in FOLDERS:
             return self._dir_attrs(writable=parts[0] == "uploads")
-        return self._stat_file(*self._file(path))
+        folder, name = self._file(path)
+        if folder == "statements":  # scp looks before it reads: publish first
+            await self._check_allowed(folder)
+        return self._stat_file(folder, name)
 
     lstat = stat  # there are no links in this tree
 
@@ -184,7 +193,7 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
             names += [asyncssh.SFTPName(f.encode(), attrs=self._dir_attrs(f == "uploads"))
                       for f in FOLDERS]
         elif len(parts) == 1 and parts[0] in FOLDERS:
-            await self._check_allowed()
+            await self._check_allowed(parts[0])
             from core.files import list_folder
 
             names = [asyncssh.SFTPName(b".", attrs=self._dir_attrs(parts[0] == "uploads")),
@@ -209,7 +218,7 @@ class AccountFilesSFTP(asyncssh.SFTPServer):
             raise asyncssh.SFTPPermissionDenied(self._tell(READ_ONLY))
         if self.open_files >= MAX_OPEN_FILES:
             raise asyncssh.SFTPFailure(f"At most {MAX_OPEN_FILES} files open at once.")
-        await self._check_allowed()
+        await self._check_allowed(folder)
         if writing:
             try:
                 upload = NewUpload(self.account_id, name)
