@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, SafeStatic
 from tui.widgets.section import Section
@@ -122,7 +123,7 @@ class RealNameSection(Section):
         with Vertical(id="rn-individual-fields", classes="rn-fields"):
             with Horizontal(classes="field-row"):
                 yield Label("Legal name", classes="field-label")
-                yield Input(placeholder="as on your ID document", id="rn-name", compact=True)
+                yield BoundedInput(placeholder="as on your ID document", id="rn-name", compact=True)
             yield FieldError("rn-name", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("ID type", classes="field-label")
@@ -132,28 +133,28 @@ class RealNameSection(Section):
             yield FieldError("rn-id-type", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("ID number", classes="field-label")
-                yield Input(placeholder="e.g. 18 characters for a resident ID",
-                            id="rn-id-number", compact=True)
+                yield BoundedInput(placeholder="e.g. 18 characters for a resident ID",
+                                   id="rn-id-number", compact=True)
             yield FieldError("rn-id-number", classes="field-note")
         with Vertical(id="rn-enterprise-fields", classes="rn-fields"):
             with Horizontal(classes="field-row"):
                 yield Label("Company name", classes="field-label")
-                yield Input(id="rn-company", compact=True)
+                yield BoundedInput(id="rn-company", compact=True)
             yield FieldError("rn-company", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Credit code", classes="field-label")
-                yield Input(placeholder="unified social credit code, 18 characters",
-                            id="rn-credit-code", compact=True)
+                yield BoundedInput(placeholder="unified social credit code, 18 characters",
+                                   id="rn-credit-code", compact=True)
             yield FieldError("rn-credit-code", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Legal rep.", classes="field-label")
-                yield Input(placeholder="the legal representative's name", id="rn-legal-rep",
-                            compact=True)
+                yield BoundedInput(placeholder="the legal representative's name", id="rn-legal-rep",
+                                   compact=True)
             yield FieldError("rn-legal-rep", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Licence file", classes="field-label")
-                yield Input(placeholder="path of a PDF, PNG or JPEG, at most 10 MB",
-                            id="rn-licence", compact=True)
+                yield BoundedInput(placeholder="path of a PDF, PNG or JPEG, at most 10 MB",
+                                   id="rn-licence", compact=True)
             yield FieldError("rn-licence", classes="field-note")
             yield Static(f"Warning: {ENTERPRISE_WARNING}", id="rn-warning", markup=False)
         with Horizontal(classes="button-row"):
