@@ -19,7 +19,8 @@ import termios
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-DEFAULT_TERM = "xterm-256color"
+from tui.terminal_type import DEFAULT_TERM, clean_term
+
 STOP_SIGNALS = ((signal.SIGHUP, 2.0), (signal.SIGKILL, 2.0))
 """How a console is ended: hang up (Textual exits cleanly), then kill; seconds to wait each."""
 
@@ -60,7 +61,7 @@ def child_environment(term: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k.startswith("CLOUDACCT_") or k in ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH",
                                                   "VIRTUAL_ENV", "TMPDIR")}
-    env["TERM"] = term or DEFAULT_TERM
+    env["TERM"] = clean_term(term)  # a client's TERM may hold a NUL or control characters
     env.setdefault("LANG", "C.UTF-8")
     env["COLORTERM"] = "truecolor"
     return env
