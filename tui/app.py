@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from textual.driver import Driver
 
     from core.accounts import LogOnResult, SignUpResult
+    from tui.widgets.bounded_input import BoundedInput
 
 logger = logging.getLogger("cloudacct")
 
@@ -73,6 +74,7 @@ class CloudAcctApp(CoreWork, App[None]):
         clean_term_environment()  # before Rich reads TERM in App.__init__
         super().__init__()
         self._input = InputQueue(self, super().post_message)
+        self._field_said_full: BoundedInput | None = None
         self._stopped_by_error = False
         self._recoveries = 0
         self._recovering = False
@@ -108,6 +110,22 @@ class CloudAcctApp(CoreWork, App[None]):
                 self._user_active = True
             return True
         return super().post_message(message)
+
+    def on_bounded_input_cut(self, event: BoundedInput.Cut) -> None:
+        """Say once, with the bell, that a field took no more (not for every key of a flood:
+        again only after the field has had room since)."""
+        field = event.field
+        if self._field_said_full is field:
+            return
+        self._field_said_full = field
+        field.restricted()
+        self.notify(f"This field takes at most {field.max_length} characters; the rest was "
+                    "left out.", severity="warning", timeout=5, markup=False)
+
+    def on_input_changed(self, event: Any) -> None:
+        full = self._field_said_full
+        if full is not None and event.input is full and len(event.value) < full.max_length:
+            self._field_said_full = None
 
     @property
     def input_backlog(self) -> int:

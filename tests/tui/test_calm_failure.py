@@ -80,7 +80,7 @@ async def test_a_logged_on_console_reopens_its_section_after_an_error(
 
 
 async def test_errors_again_and_again_stop_the_console_with_one_line(db, cloudacct_home,
-                                                                     monkeypatch):
+                                                                     monkeypatch, capfd):
     from tui.screens.welcome import WelcomeScreen
 
     def broken(self):
@@ -95,6 +95,8 @@ async def test_errors_again_and_again_stop_the_console_with_one_line(db, cloudac
             await asyncio.sleep(0.01)  # (the app is stopping: Pilot's pause would not return)
         app._exception = None  # the test expected it (a Pilot run re-raises it otherwise)
     assert app.return_code == 1
+    terminal = capfd.readouterr().err  # what Textual prints after leaving the screen
+    assert app.stopped_line() in terminal and "Traceback" not in terminal
     assert app.stopped_line().startswith("cloudacct stopped after an unexpected error; "
                                          "the details are in ")
     assert str(cloudacct_home / "cloudacct.log") in app.stopped_line()

@@ -146,6 +146,8 @@ async def test_a_100_kb_paste_is_cut_at_the_email_limit(db):
         paste(app, "m" * 100_000)
         await until(pilot, lambda: value(app, "#email"), "the paste")
         assert value(app, "#email") == "m" * 254
+        await until(pilot, lambda: any("at most 254" in n.message
+                                       for n in app._notifications), "the note")
         write(app, "\tx")  # and the console still answers keys
         await until(pilot, lambda: value(app, "#password") == "x", "the next keys")
 
@@ -158,6 +160,8 @@ async def test_a_100_kb_flood_of_typed_keys_is_cut_at_the_email_limit(db):
         write(app, "k" * 100_000 + "\tx")
         await until(pilot, lambda: value(app, "#password") == "x", "the flood", timeout=60)
         assert value(app, "#email") == "k" * 254
+        # told once, however many pieces the flood arrived in
+        assert sum("at most 254" in n.message for n in app._notifications) == 1
         # Not a timing assertion: a quadratic flood took minutes here; linear takes seconds.
         assert time.process_time() - started < 60
 

@@ -101,7 +101,8 @@ class BoundedInput(Input):
     """An `Input` whose `max_length` comes from FIELD_LIMITS and that cuts, never refuses."""
 
     class Cut(Message):
-        """Text typed or pasted into `field` was cut at its limit (the person is told once)."""
+        """Text typed or pasted into `field` was cut at its limit (the app tells the person,
+        once while the field stays full)."""
 
         def __init__(self, field: BoundedInput) -> None:
             super().__init__()
@@ -122,12 +123,7 @@ class BoundedInput(Input):
         start, end = sorted((max(0, start), min(len(value), end)))
         room = self.max_length - (len(value) - (end - start)) if self.max_length else len(text)
         kept, cut = clean_field_text(text, max(0, room))
+        if kept or not text:
+            super().replace(kept, start, end)
         if cut:
             self.post_message(self.Cut(self))
-        if text and not kept:
-            if cut:
-                self.restricted()
-            return
-        super().replace(kept, start, end)
-        if cut:
-            self.restricted()
