@@ -98,6 +98,16 @@ async def test_one_burst_from_welcome_opens_log_on_and_logs_on(db):
         await until(pilot, lambda: on_screen(app, "ConsoleScreen"), "log-on")
 
 
+async def test_enter_that_moves_focus_takes_effect_before_the_next_key(db):
+    """Enter in #email submits it, and the screen's handler moves focus to #password."""
+    active_account()
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_log_on(app, pilot)
+        write(app, f"{EMAIL}\r{PASSWORD}\r")
+        await until(pilot, lambda: on_screen(app, "ConsoleScreen"), "log-on")
+
+
 async def test_sign_up_fields_take_what_was_typed_for_them(db):
     app = CloudAcctApp()
     async with app.run_test(size=SIZE) as pilot:
