@@ -16,7 +16,9 @@ its bindings and bubbling, and any focus change or screen push it caused have ta
 Running printable keys bound for a focused Input are typed into it as one piece of text
 (`BoundedInput` cuts it at the field's limit), so a flood or an unbracketed paste costs time
 linear in its length instead of one dispatch (and one re-render) per character. A paste into a
-field is cleaned and cut the same way.
+field is cleaned and cut the same way. In a flood (FLOOD_BACKLOG events waiting) only such
+text and the first FLOOD_KEEP other events go on: a flood of Tabs or mouse moves costs
+microseconds an event, not a screen update each.
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ logger = logging.getLogger("cloudacct")
 SETTLE_LIMIT_S = 2.0
 """A safety valve, not a timing: if some handler keeps the console busy this long (it awaits
 something slow), the next key is released anyway rather than the keyboard freezing."""
+FLOOD_BACKLOG = 256
+"""With this many events waiting, input is a flood (no person or auto-type sends that much at
+once) until the terminal has been quiet for FLOOD_QUIET_S. Text typed into a field still goes
+on (it costs little), and the first FLOOD_KEEP other keys, pastes or mouse events (the Tab and
+Enter after a huge unbracketed paste); the rest are left out, since each may cost a whole
+screen update (a Tab about 15 ms here): 100 000 Tabs would otherwise take half an hour."""
+FLOOD_KEEP = 64
+FLOOD_QUIET_S = 0.25
+"""A flood is over when no input has come for this long."""
 PASTE_LIMIT = 4096
 """A paste bound for something that is not a field (a list, a button) keeps this much."""
 _SPINS_BEFORE_BACKOFF = 500
@@ -64,6 +75,9 @@ class InputQueue:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._last_busy: MessagePump | None = None
+        self._dropped = 0
+        self._flooding = False
+        self._flood_keeps = 0
 
     # -- in --------------------------------------------------------------------------------
 
@@ -97,13 +111,22 @@ class InputQueue:
 
     async def _feed(self) -> None:
         while True:
-            await self._wake.wait()
+            if self._flooding:  # the flood is over once the terminal has been quiet a moment
+                try:
+                    await asyncio.wait_for(self._wake.wait(), FLOOD_QUIET_S)
+                except TimeoutError:
+                    self._flood_over()
+                    continue
+            else:
+                await self._wake.wait()
             self._wake.clear()
             while self._pending:
                 app = self._app
                 if app._closing or app._closed or app._exit:
                     self._pending.clear()
                     break
+                if not self._flooding and len(self._pending) >= FLOOD_BACKLOG:
+                    self._flooding, self._flood_keeps = True, FLOOD_KEEP
                 message = self._pending.popleft()
                 try:
                     waits = self._dispatch(message)
@@ -115,14 +138,20 @@ class InputQueue:
 
     def _dispatch(self, message: Message) -> bool:
         """Deliver one event (or a run of typed characters); True to wait for the console to
-        settle before the next."""
+        settle before the next. In a flood, past FLOOD_KEEP other events, only text typed
+        into a field is delivered."""
         if isinstance(message, events.Key) and message.is_printable:
             field = self._typing_target()
             priority = self._priority_keys() if field is not None else frozenset()
             if field is not None and message.key not in priority:
                 self._type(field, self._printable_run(message, priority))
                 return True
-        elif isinstance(message, events.Paste):
+        if self._flooding:
+            if not self._flood_keeps:
+                self._dropped += 1
+                return False
+            self._flood_keeps -= 1
+        if isinstance(message, events.Paste):
             field = self._typing_target()
             if field is not None:
                 self._type(field, message.text)
@@ -144,10 +173,23 @@ class InputQueue:
             message = pending[0]
             if not (isinstance(message, events.Key) and message.is_printable
                     and message.key not in priority):
-                break
+                if not self._flooding or self._flood_keeps:
+                    break
+                self._dropped += 1  # a flood: what is not text for the field is left out
+            else:
+                chars.append(message.character)  # type: ignore[arg-type]
             pending.popleft()
-            chars.append(message.character)  # type: ignore[arg-type]
         return "".join(chars)
+
+    def _flood_over(self) -> None:
+        """No input for FLOOD_QUIET_S: if the flood was cut, log it and tell the person once."""
+        self._flooding = False
+        if self._dropped:
+            logger.warning("input flood: %d keys, pastes or mouse events left out",
+                           self._dropped)
+            self._dropped = 0
+            self._app.notify("Too many keys arrived at once: some were left out.",
+                             severity="warning", timeout=5, markup=False)
 
     def _priority_keys(self) -> frozenset[str]:
         """Keys that a priority binding takes before any focused widget sees them."""

@@ -176,6 +176,20 @@ async def test_a_100_kb_flood_of_typed_keys_is_cut_at_the_email_limit(db):
         assert time.process_time() - started < 60
 
 
+async def test_a_flood_of_tabs_is_cut_short_and_the_person_told(db):
+    """Each Tab costs a screen update; 20 000 of them would keep the console busy for minutes.
+    In a flood only the first few keys that are not text for a field go on."""
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_log_on(app, pilot)
+        write(app, "\t" * 20_000)
+        await until(pilot, lambda: any("some were left out" in n.message
+                                       for n in app._notifications), "the note", timeout=60)
+        before = app.focused
+        write(app, "\t")  # and the console answers the next key at once
+        await until(pilot, lambda: app.focused is not before, "the next Tab")
+
+
 async def test_a_paste_keeps_no_escape_control_or_second_line(db):
     app = CloudAcctApp()
     async with app.run_test(size=SIZE) as pilot:
