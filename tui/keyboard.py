@@ -78,6 +78,7 @@ class InputQueue:
         self._dropped = 0
         self._flooding = False
         self._flood_keeps = 0
+        self._flood_priority: frozenset[str] = frozenset()
 
     # -- in --------------------------------------------------------------------------------
 
@@ -127,6 +128,7 @@ class InputQueue:
                     break
                 if not self._flooding and len(self._pending) >= FLOOD_BACKLOG:
                     self._flooding, self._flood_keeps = True, FLOOD_KEEP
+                    self._flood_priority = self._priority_keys()
                 message = self._pending.popleft()
                 try:
                     waits = self._dispatch(message)
@@ -146,7 +148,8 @@ class InputQueue:
             if field is not None and message.key not in priority:
                 self._type(field, self._printable_run(message, priority))
                 return True
-        if self._flooding:
+        if self._flooding and not (isinstance(message, events.Key)
+                                   and message.key in self._flood_priority):  # e.g. ctrl+q
             if not self._flood_keeps:
                 self._dropped += 1
                 return False
