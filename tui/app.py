@@ -8,26 +8,38 @@ named by `tui.screens.sections.AFTER_VERIFY_SECTION` (the billing address, SPEC 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
+from textual.message_pump import active_message_pump
 from textual.screen import Screen
 
+from tui.keyboard import InputQueue
 from tui.screens.welcome import WelcomeScreen
+from tui.terminal_type import clean_term_environment
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import clean_text
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from core.accounts import LogOnResult, SignUpResult
+    from tui.widgets.bounded_input import BoundedInput
 
 logger = logging.getLogger("cloudacct")
 
 SESSION_CHECK_SECONDS = 3.0
 BACKGROUND_GROUPS = frozenset({"session-watch", "reconcile", "trusted-key"})
 """Workers that run without the person asking; the session watch never waits for them."""
+MAX_RECOVERIES = 5
+"""Unexpected errors a console reopens its screen after; the next one stops it."""
+UNEXPECTED_ERROR = ("Something went wrong, so this screen was opened afresh. Please try again. "
+                    "The details are in cloudacct.log in the data directory.")
 
 
 def _log_to(path: Path) -> None:
@@ -61,7 +73,13 @@ class CloudAcctApp(CoreWork, App[None]):
         from core.config import load_settings
         from core.db import init_database
 
+        clean_term_environment()  # before Rich reads TERM in App.__init__
         super().__init__()
+        self._input = InputQueue(self, super().post_message)
+        self._field_said_full: BoundedInput | None = None
+        self._stopped_by_error = False
+        self._recoveries = 0
+        self._recovering = False
         self.origin = origin
         self.key_fingerprint = key_fingerprint
         self.key_algorithm = key_algorithm
@@ -75,7 +93,51 @@ class CloudAcctApp(CoreWork, App[None]):
         """The session token after sign-up or log-on (None when nobody is logged on)."""
         self._user_active = False
 
+    # -- the terminal ---------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux driver, made tolerant of any bytes (tui/terminal_input.py)."""
+        driver_class = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver_class is LinuxDriver:
+            from tui.terminal_input import CalmLinuxDriver
+
+            return CalmLinuxDriver
+        return driver_class
+
+    def post_message(self, message: Message) -> bool:
+        """Input from the terminal waits its turn in the input queue (tui/keyboard.py), so a
+        key typed after a Tab lands in the field the Tab moved to."""
+        if self._input.hold(message):
+            if isinstance(message, events.Key | events.MouseDown):
+                self._user_active = True
+            return True
+        return super().post_message(message)
+
+    def on_bounded_input_cut(self, event: BoundedInput.Cut) -> None:
+        """Say once, with the bell, that a field took no more (not for every key of a flood:
+        again only after the field has had room since)."""
+        field = event.field
+        if self._field_said_full is field:
+            return
+        self._field_said_full = field
+        field.restricted()
+        self.notify(f"This field takes at most {field.max_length} characters; the rest was "
+                    "left out.", severity="warning", timeout=5, markup=False)
+
+    def on_input_changed(self, event: Any) -> None:
+        full = self._field_said_full
+        if full is not None and event.input is full and len(event.value) < full.max_length:
+            self._field_said_full = None
+
+    @property
+    def input_backlog(self) -> int:
+        """Input events waiting their turn (the driver stops reading above a bound)."""
+        return self._input.backlog
+
     def on_mount(self) -> None:
+        self._input.start()
         self.push_screen(WelcomeScreen())
         self.set_interval(SESSION_CHECK_SECONDS, self.check_session)
         if self.key_fingerprint:
@@ -105,14 +167,14 @@ class CloudAcctApp(CoreWork, App[None]):
 
     # -- routing --------------------------------------------------------------------------
 
-    def _show(self, screen: Screen) -> None:
-        """Make `screen` the only screen above the default one (closes any modal)."""
+    def _show(self, screen: Screen) -> Any:
+        """Make `screen` the only screen above the default one (closes any modal); an
+        awaitable for its mount."""
         while len(self.screen_stack) > 2:
             self.pop_screen()
         if len(self.screen_stack) < 2:
-            self.push_screen(screen)
-        else:
-            self.switch_screen(screen)
+            return self.push_screen(screen)
+        return self.switch_screen(screen)
 
     def show_welcome(self, message: str | None = None) -> None:
         self._show(WelcomeScreen(message))
@@ -173,11 +235,6 @@ class CloudAcctApp(CoreWork, App[None]):
 
     # -- the session watch ---------------------------------------------------------------
 
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.MouseDown):
-            self._user_active = True
-        await super().on_event(event)
-
     def check_session(self) -> None:
         """Has the session ended elsewhere? Activity at the keyboard since the last check
         counts as use of the session (it keeps an idle timeout from striking mid-form)."""
@@ -227,6 +284,102 @@ class CloudAcctApp(CoreWork, App[None]):
         self.notify("Something went wrong and the action did not complete. Please try again. "
                     "The details are in cloudacct.log in the data directory.",
                     title="Unexpected error", severity="error", timeout=8, markup=False)
+
+
+    # -- calm failure ----------------------------------------------------------------------
+    # Textual ends the app on any exception in a handler and prints its traceback to the
+    # terminal. Here the traceback goes to cloudacct.log only: an error in a screen or widget
+    # opens that screen afresh (the widget whose handler raised has stopped for good) with
+    # one line telling the person; an error in the app itself, during such a reopening, or
+    # after MAX_RECOVERIES of them, stops the console with one line on the terminal.
+
+    def _handle_exception(self, error: Exception) -> None:
+        try:
+            where = active_message_pump.get()
+        except LookupError:
+            where = None
+        logger.error("unexpected error in %s", type(where).__name__ if where else "the console",
+                     exc_info=(type(error), error, error.__traceback__))
+        fatal = (where is None or where is self or self._recovering or self.token is None
+                 and len(self.screen_stack) < 2 or self._recoveries >= MAX_RECOVERIES)
+        if fatal:
+            if self.is_headless and self._exception is None:
+                self._exception = error  # a Pilot test fails with it
+            self._stop_after_error()
+        else:
+            self._recoveries += 1
+            self._recovering = True
+            self.call_later(self._reopen_after_error)
+
+    def panic(self, *renderables: Any) -> None:
+        """Textual's own way out with a message: logged, and the calm line instead."""
+        from io import StringIO
+
+        from rich.console import Console
+
+        text = StringIO()
+        Console(file=text, width=100, color_system=None).print(*renderables)
+        logger.error("the console stopped: %s", text.getvalue())
+        self._stop_after_error()
+
+    def _stop_after_error(self) -> None:
+        self._stopped_by_error = True
+        self._return_code = 1
+        self._close_messages_no_wait()
+
+    async def _reopen_after_error(self) -> None:
+        """Open the place the person was at afresh: Welcome, Verify or the console section."""
+        try:
+            base = self.screen_stack[1] if len(self.screen_stack) > 1 else None
+            section = getattr(base, "section", None)
+            if self.token is None:
+                opened = self._show(WelcomeScreen())
+            elif isinstance(section, str):
+                from tui.screens.console import ConsoleScreen
+
+                opened = self._show(ConsoleScreen(section))
+            else:
+                from tui.screens.verify import VerifyScreen
+
+                opened = self._show(VerifyScreen())
+            await opened
+        finally:
+            self._recovering = False
+        self.notify(UNEXPECTED_ERROR, title="Unexpected error", severity="error", timeout=8,
+                    markup=False)
+
+    def _print_error_renderables(self) -> None:
+        """After the terminal is restored: one line, never a traceback."""
+        self._exit_renderables.clear()
+        if self._stopped_by_error:
+            self._stopped_by_error = False
+            sys.__stderr__.write(self.stopped_line() + "\n")
+            sys.__stderr__.flush()
+
+    def stopped_line(self) -> str:
+        """The one line a person sees when the console stopped after an unexpected error (over
+        SSH it names no server path)."""
+        if self.origin != "local":
+            return ("cloudacct stopped after an unexpected error; the details are in the "
+                    "server's cloudacct.log.")
+        from core.config import settings
+
+        return (f"cloudacct stopped after an unexpected error; the details are in "
+                f"{settings().home / 'cloudacct.log'}")
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """App.run, with anything that escapes Textual itself logged and told in one line."""
+        try:
+            return super().run(*args, **kwargs)
+        except Exception as error:
+            logger.error("the console stopped", exc_info=error)
+            self._return_code = 1
+            self._stopped_by_error = True
+            self._print_error_renderables()
+            return None
+
+    async def on_unmount(self) -> None:
+        self._input.stop()
 
 
 def _session_message(token: str, touch: bool) -> str | None:

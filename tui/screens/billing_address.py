@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.code_verifier import CodeVerifier
 from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, SafeStatic
@@ -218,8 +219,7 @@ class BillingAddressSection(Section):
     def _field(field: str, label: str, value: str | None, placeholder: str) -> ComposeResult:
         with Horizontal(classes="field-row"):
             yield Label(label, classes="field-label")
-            yield Input(value or "", placeholder=placeholder, id=field, compact=True,
-                        max_length=400)
+            yield BoundedInput(value or "", placeholder=placeholder, id=field, compact=True)
         yield FieldError(field, classes="field-note")
 
     def on_mount(self) -> None:

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError
@@ -27,11 +28,11 @@ class LogOnScreen(CoreWork, Screen):
             yield Static("Log on to your account", classes="title")
             with Horizontal(classes="field-row"):
                 yield Label("Email", classes="field-label")
-                yield Input(placeholder="your log-on ID", id="email", compact=True)
+                yield BoundedInput(placeholder="your log-on ID", id="email", compact=True)
             yield FieldError("email", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Password", classes="field-label")
-                yield Input(password=True, id="password", compact=True)
+                yield BoundedInput(password=True, id="password", compact=True)
             yield FieldError("password", classes="field-note")
             yield FieldError("log-on", classes="field-note")
             with Horizontal(classes="button-row"):

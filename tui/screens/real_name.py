@@ -25,6 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 from tui.widgets.section import Section
@@ -136,7 +137,7 @@ class RealNameSection(Section):
         with Vertical(id="rn-individual-fields", classes="rn-fields"):
             with Horizontal(classes="field-row"):
                 yield Label("Legal name", classes="field-label")
-                yield Input(placeholder="as on your ID document", id="rn-name", compact=True)
+                yield BoundedInput(placeholder="as on your ID document", id="rn-name", compact=True)
             yield FieldError("rn-name", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("ID type", classes="field-label")
@@ -146,23 +147,23 @@ class RealNameSection(Section):
             yield FieldError("rn-id-type", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("ID number", classes="field-label")
-                yield Input(placeholder="e.g. 18 characters for a resident ID",
-                            id="rn-id-number", compact=True)
+                yield BoundedInput(placeholder="e.g. 18 characters for a resident ID",
+                                   id="rn-id-number", compact=True)
             yield FieldError("rn-id-number", classes="field-note")
         with Vertical(id="rn-enterprise-fields", classes="rn-fields"):
             with Horizontal(classes="field-row"):
                 yield Label("Company name", classes="field-label")
-                yield Input(id="rn-company", compact=True)
+                yield BoundedInput(id="rn-company", compact=True)
             yield FieldError("rn-company", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Credit code", classes="field-label")
-                yield Input(placeholder="unified social credit code, 18 characters",
-                            id="rn-credit-code", compact=True)
+                yield BoundedInput(placeholder="unified social credit code, 18 characters",
+                                   id="rn-credit-code", compact=True)
             yield FieldError("rn-credit-code", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Legal rep.", classes="field-label")
-                yield Input(placeholder="the legal representative's name", id="rn-legal-rep",
-                            compact=True)
+                yield BoundedInput(placeholder="the legal representative's name", id="rn-legal-rep",
+                                   compact=True)
             yield FieldError("rn-legal-rep", classes="field-note")
             yield from self._licence_field()
             yield FieldError("rn-licence", classes="field-note")
@@ -177,8 +178,8 @@ class RealNameSection(Section):
         with Horizontal(classes="field-row"):
             yield Label("Licence file", classes="field-label")
             if not self.over_ssh:
-                yield Input(placeholder="path of a PDF, PNG or JPEG, at most 10 MB",
-                            id="rn-licence", compact=True)
+                yield BoundedInput(placeholder="path of a PDF, PNG or JPEG, at most 10 MB",
+                                   id="rn-licence", compact=True)
                 return
             yield Select([], prompt="Choose a file you uploaded", id="rn-licence",
                          compact=True)

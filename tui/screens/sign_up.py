@@ -14,6 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from tui.screens.modals.agreement import AGREEMENTS, AgreementModal
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.password_strength import PasswordStrength
@@ -62,19 +63,19 @@ class SignUpScreen(CoreWork, Screen):
             yield FieldError("country", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Email", classes="field-label")
-                yield Input(placeholder="used to log on and for notifications", id="email",
-                            compact=True)
+                yield BoundedInput(placeholder="used to log on and for notifications", id="email",
+                                   compact=True)
             yield FieldError("email", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Password", classes="field-label")
-                yield Input(placeholder="at least 12 characters", password=True,
-                            id="password", compact=True)
+                yield BoundedInput(placeholder="at least 12 characters", password=True,
+                                   id="password", compact=True)
             yield PasswordStrength(id="password-strength", classes="field-note")
             yield FieldError("password", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Confirm password", classes="field-label")
-                yield Input(placeholder="the same password again", password=True,
-                            id="password-confirm", compact=True)
+                yield BoundedInput(placeholder="the same password again", password=True,
+                                   id="password-confirm", compact=True)
             yield FieldError("password-confirm", classes="field-note")
             yield Checkbox(AGREE_LABEL, id="agree", compact=True)
             yield FieldError("agree", classes="field-note")

@@ -12,7 +12,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import signal
 import struct
 import sys
@@ -20,10 +19,8 @@ import termios
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-DEFAULT_TERM = "xterm-256color"
-_TERM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
-"""What a terminal type looks like (terminfo names); anything else, a NUL or an escape
-included, is replaced by DEFAULT_TERM before it reaches a console's environment."""
+from tui.terminal_type import DEFAULT_TERM, clean_term
+
 STOP_SIGNALS = ((signal.SIGHUP, 2.0), (signal.SIGKILL, 2.0))
 """How a console is ended: hang up (Textual exits cleanly), then kill; seconds to wait each."""
 
@@ -64,11 +61,6 @@ def take_controlling_terminal() -> None:
     hang-up ends the console (even when the server was started with SIGHUP ignored)."""
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
-def clean_term(term: str | None) -> str:
-    """The client's terminal type if it looks like one, else DEFAULT_TERM."""
-    return term if term and _TERM_NAME.fullmatch(term) else DEFAULT_TERM
 
 
 def child_environment(term: str | None, ssh_address: str | None = None) -> dict[str, str]:

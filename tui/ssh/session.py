@@ -38,14 +38,28 @@ def clean_identity(data: dict) -> dict:
 
 
 def run_console(identity: dict) -> int:
-    """Run the console until the person quits or the terminal hangs up."""
-    from tui.app import CloudAcctApp
+    """Run the console until the person quits or the terminal hangs up.
 
+    Nothing it raises reaches the client as a traceback: the app logs its own failures to
+    cloudacct.log and ends with one line; a console that cannot even start says so in one line
+    (the server logs how the session ended)."""
+    from tui.terminal_type import clean_term_environment
+
+    clean_term_environment()  # whatever TERM the client named, before Rich or Textual read it
     identity = clean_identity(identity)
-    CloudAcctApp(origin=identity["origin"], key_fingerprint=identity["key_fingerprint"],
-                 key_algorithm=identity["key_algorithm"],
-                 user_presence=identity["user_presence"]).run()
-    return 0
+    try:
+        from tui.app import CloudAcctApp
+
+        app = CloudAcctApp(origin=identity["origin"],
+                           key_fingerprint=identity["key_fingerprint"],
+                           key_algorithm=identity["key_algorithm"],
+                           user_presence=identity["user_presence"])
+    except Exception:
+        sys.stderr.write("cloudacct could not start; please try again later.\n")
+        sys.stderr.flush()
+        return 1
+    app.run()
+    return app.return_code or 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label
 
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError, SafeStatic
 
@@ -93,7 +94,7 @@ class CodeVerifier(CoreWork, Vertical):
                              "6-digit code.", id="destination")
             with Horizontal(classes="verify-row"):
                 yield Label("Phone number", classes="verify-label")
-                yield Input(placeholder="+65 8123 4567", id="phone", compact=True)
+                yield BoundedInput(placeholder="+65 8123 4567", id="phone", compact=True)
             yield FieldError("phone")
             with Horizontal(classes="verify-row"):
                 yield Button(SEND_LABELS["call"], id="call", variant="primary", compact=True)
@@ -101,7 +102,7 @@ class CodeVerifier(CoreWork, Vertical):
                              compact=True)
         with Horizontal(classes="verify-row"):
             yield Label("Verification code", classes="verify-label")
-            yield Input(placeholder="6 digits", id="code", compact=True, max_length=64)
+            yield BoundedInput(placeholder="6 digits", id="code", compact=True)
             yield Button("Verify", id="verify", variant="success", compact=True)
         yield FieldError("code")
         yield SafeStatic("", id="code-status")

@@ -23,6 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
 from tui.screens.modals.paypal import PayPalModal
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 
@@ -145,13 +146,12 @@ class AddMethodModal(CoreWork, ModalScreen["MethodAdded | None"]):
                                      classes="hint field-note")
                     with Vertical(id="card-fields", classes="kind-fields"):
                         yield from self._field("card-number", "Card number",
-                                               "1234 5678 9012 3456", max_length=40)
-                        yield from self._field("card-expiry", "Expiry", "MM/YY", max_length=10)
+                                               "1234 5678 9012 3456")
+                        yield from self._field("card-expiry", "Expiry", "MM/YY")
                         yield from self._field("card-cvv", "Security code", "3 or 4 digits",
-                                               password=True, max_length=10)
+                                               password=True)
                         yield from self._field("card-holder", "Card holder",
-                                               "name on the card", value=self.holder,
-                                               max_length=200)
+                                               "name on the card", value=self.holder)
                         yield Static("An enterprise card without a holder name: fill in your "
                                      "own name.", classes="hint field-note")
                     with Vertical(id="paypal-fields", classes="kind-fields -hidden"):
@@ -164,14 +164,14 @@ class AddMethodModal(CoreWork, ModalScreen["MethodAdded | None"]):
                                          "get a code, enter it, then Add now.", classes="hint")
                             with Horizontal(classes="field-row"):
                                 yield Label("Paytm phone", classes="field-label")
-                                yield Input(placeholder="+91 98765 43210", id="paytm-phone",
-                                            compact=True, max_length=40)
+                                yield BoundedInput(placeholder="+91 98765 43210", id="paytm-phone",
+                                                   compact=True)
                                 yield Button("Send", id="paytm-send", compact=True)
                             yield FieldError("paytm-phone", classes="field-note")
                             with Horizontal(classes="field-row"):
                                 yield Label("Code", classes="field-label")
-                                yield Input(placeholder="6 digits", id="paytm-code",
-                                            compact=True, max_length=64)
+                                yield BoundedInput(placeholder="6 digits", id="paytm-code",
+                                                   compact=True)
                                 yield Button("Add now", id="paytm-add", variant="primary",
                                              compact=True)
                             yield FieldError("paytm-code", classes="field-note")
@@ -192,11 +192,11 @@ class AddMethodModal(CoreWork, ModalScreen["MethodAdded | None"]):
 
     @staticmethod
     def _field(name: str, label: str, placeholder: str, *, value: str = "",
-               password: bool = False, max_length: int = 0) -> ComposeResult:
+               password: bool = False) -> ComposeResult:
         with Horizontal(classes="field-row"):
             yield Label(label, classes="field-label")
-            yield Input(value, placeholder=placeholder, id=name, password=password,
-                        compact=True, max_length=max_length)
+            yield BoundedInput(value, placeholder=placeholder, id=name, password=password,
+                               compact=True)
         yield FieldError(name, classes="field-note")
 
     def on_mount(self) -> None:

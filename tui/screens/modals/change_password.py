@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.password_strength import PasswordStrength
 from tui.widgets.safe_text import FieldError
@@ -71,18 +72,18 @@ class ChangePasswordModal(CoreWork, ModalScreen["PasswordChanged | None"]):
                          "password changes; this one stays.", classes="hint")
             with Horizontal(classes="field-row"):
                 yield Label("Current password", classes="field-label")
-                yield Input(password=True, id="current-password", compact=True)
+                yield BoundedInput(password=True, id="current-password", compact=True)
             yield FieldError("current-password", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("New password", classes="field-label")
-                yield Input(placeholder="at least 12 characters", password=True,
-                            id="new-password", compact=True)
+                yield BoundedInput(placeholder="at least 12 characters", password=True,
+                                   id="new-password", compact=True)
             yield PasswordStrength(id="new-password-strength", classes="field-note")
             yield FieldError("new-password", classes="field-note")
             with Horizontal(classes="field-row"):
                 yield Label("Confirm password", classes="field-label")
-                yield Input(placeholder="the new password again", password=True,
-                            id="new-password-confirm", compact=True)
+                yield BoundedInput(placeholder="the new password again", password=True,
+                                   id="new-password-confirm", compact=True)
             yield FieldError("new-password-confirm", classes="field-note")
             # A key trusted by whoever knew the old password would go on opening the console.
             yield Checkbox("Also remove my trusted SSH keys", value=True,

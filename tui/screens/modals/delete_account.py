@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 
@@ -153,8 +154,8 @@ class DeleteAccountModal(CoreWork, ModalScreen[bool]):
             yield FieldError("delete-disclaimer")
             with Horizontal(classes="field-row"):
                 yield Label("Password", classes="field-label")
-                yield Input(placeholder="your password again", password=True,
-                            id="delete-password", compact=True)
+                yield BoundedInput(placeholder="your password again", password=True,
+                                   id="delete-password", compact=True)
             yield FieldError("delete-password")
             yield FieldError("delete")
             with Horizontal(classes="button-row"):

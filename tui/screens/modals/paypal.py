@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 
@@ -123,12 +124,11 @@ class PayPalModal(CoreWork, ModalScreen["PaymentMethodView | None"]):
                 with Vertical(id="paypal-log-on"):
                     with Horizontal(classes="paypal-row"):
                         yield Label("Email", classes="paypal-label")
-                        yield Input(id="paypal-email", compact=True, max_length=300)
+                        yield BoundedInput(id="paypal-email", compact=True)
                     yield FieldError("paypal-email")
                     with Horizontal(classes="paypal-row"):
                         yield Label("Password", classes="paypal-label")
-                        yield Input(id="paypal-password", password=True, compact=True,
-                                    max_length=300)
+                        yield BoundedInput(id="paypal-password", password=True, compact=True)
                     yield FieldError("paypal-password")
                     yield Checkbox("Stay logged in for faster purchases", id="paypal-stay",
                                    compact=True)

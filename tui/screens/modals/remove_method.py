@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label
 
+from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError, SafeStatic
 
@@ -48,7 +49,7 @@ class RemoveMethodModal(CoreWork, ModalScreen[bool]):
                              id="remove-question")
             with Horizontal(classes="field-row"):
                 yield Label("Password", classes="field-label")
-                yield Input(id="remove-password", password=True, compact=True, max_length=300)
+                yield BoundedInput(id="remove-password", password=True, compact=True)
             yield FieldError("remove")
             with Horizontal(classes="button-row"):
                 yield Button("Remove", id="remove-confirm", variant="error", compact=True)
