@@ -2,7 +2,7 @@
 
 Routing lives in one place, here: nobody logged on → Welcome; an unverified account → Verify;
 an active one → the console (Overview), or, right after F2 succeeds, the console at the section
-named by `tui.screens.sections.AFTER_VERIFY_SECTION` (the billing address, SPEC F4).
+named by `tui.sections.registry.AFTER_VERIFY_SECTION` (the billing address, SPEC F4).
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ class CloudAcctApp(CoreWork, App[None]):
 
     def after_verified(self) -> None:
         """F2 done: the console opens at the billing address (SPEC F4)."""
-        from tui.screens.sections import AFTER_VERIFY_SECTION
+        from tui.sections.registry import AFTER_VERIFY_SECTION
 
         self.show_console(AFTER_VERIFY_SECTION)
 

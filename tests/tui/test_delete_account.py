@@ -19,8 +19,8 @@ from tests.tui.test_security import (  # noqa: F401 (long_sessions is an autouse
     press,
 )
 from tui.app import CloudAcctApp
+from tui.modals.delete_account import NOTHING_BLOCKS, DeleteAccountModal
 from tui.screens.console import ConsoleScreen
-from tui.screens.modals.delete_account import NOTHING_BLOCKS, DeleteAccountModal
 from tui.screens.welcome import WelcomeScreen
 
 SIZE = (100, 40)

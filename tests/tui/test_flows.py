@@ -81,7 +81,7 @@ async def test_every_nav_button_opens_its_section(monkeypatch):
 
     from core.accounts import sign_up as core_sign_up
     from core.verify_account import confirm_code, send_code
-    from tui.screens import sections
+    from tui.sections import registry as sections
     from tui.widgets.section import Section
 
     class StandIn(Section):

@@ -10,9 +10,9 @@ from tests.conftest import STRONG_PASSWORD, latest_code
 from tests.tui.helpers import fill, settle, shown, snapshot_ready
 from tests.tui.test_billing_address import active_account, open_console
 from tui.app import CloudAcctApp
-from tui.screens.modals.add_method import AddMethodModal
-from tui.screens.modals.paypal import PayPalModal
-from tui.screens.payment_methods import PaymentMethodsSection
+from tui.modals.add_method import AddMethodModal
+from tui.modals.paypal import PayPalModal
+from tui.sections.payment_methods import PaymentMethodsSection
 
 SIZE = (100, 40)
 

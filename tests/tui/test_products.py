@@ -14,8 +14,8 @@ from textual.widgets import Button, Checkbox, DataTable, Select
 from tests.conftest import latest_code
 from tests.tui.helpers import STRONG_PASSWORD, settle, shown, snapshot_ready
 from tui.app import CloudAcctApp
+from tui.modals.order import OrderModal
 from tui.screens.console import ConsoleScreen
-from tui.screens.modals.order import OrderModal
 
 SIZE = (100, 40)
 GOOD_CARD = "4242 4242 4242 4242"

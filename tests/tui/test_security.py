@@ -10,9 +10,9 @@ from textual.widgets import Button, DataTable
 from tests.conftest import STRONG_PASSWORD, latest_code
 from tests.tui.helpers import fill, settle, shown, snapshot_ready
 from tui.app import CloudAcctApp
+from tui.modals.change_password import ChangePasswordModal
+from tui.modals.confirm_key import ConfirmKeyModal
 from tui.screens.console import ConsoleScreen
-from tui.screens.modals.change_password import ChangePasswordModal
-from tui.screens.modals.confirm_key import ConfirmKeyModal
 
 SIZE = (100, 40)
 EMAIL = "alice@example.com"

@@ -193,7 +193,7 @@ async def test_strength_meter_follows_the_typing():
 
 
 async def test_each_agreement_is_readable_and_escape_closes_it():
-    from tui.screens.modals.agreement import AgreementModal
+    from tui.modals.agreement import AgreementModal
 
     app = CloudAcctApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -230,7 +230,7 @@ async def test_the_meter_says_what_confirm_would_refuse_for_the_emails_name():
 
 def test_the_membership_agreement_says_an_alibaba_cloud_account(monkeypatch):
     from core.config import reset_settings
-    from tui.screens.modals.agreement import agreement_text
+    from tui.modals.agreement import agreement_text
 
     assert "An Alibaba Cloud account lets you" in agreement_text("membership-agreement")
     monkeypatch.setenv("CLOUDACCT_BRAND", "Nimbus")

@@ -15,7 +15,7 @@ from tui.screens.welcome import WelcomeScreen
 
 HEAVY = ("argon2", "phonenumbers", "pycountry", "zxcvbn", "email_validator", "asyncssh",
          # The screens after Welcome load when first shown (issue 8's cold start).
-         "tui.screens.console", "tui.screens.sections", "tui.screens.sign_up",
+         "tui.screens.console", "tui.sections.registry", "tui.screens.sign_up",
          "tui.screens.log_on", "tui.screens.verify", "core.reconciliation", "core.payments")
 
 

@@ -1,1 +1,1 @@
-"""One module per screen of CONTRACT.md; console sections plug in through `sections.py`."""
+"""One module per screen of CONTRACT.md (Welcome, Log on, Sign up, Verify, the console)."""

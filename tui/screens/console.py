@@ -9,7 +9,7 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
-from tui.screens.sections import SECTIONS
+from tui.sections.registry import SECTIONS
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.core_work import LogOffWork
 from tui.widgets.section import Section

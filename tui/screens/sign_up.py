@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
-from tui.screens.modals.agreement import AGREEMENTS, AgreementModal
+from tui.modals.agreement import AGREEMENTS, AgreementModal
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.core_work import CoreWork, call_core

@@ -72,7 +72,7 @@ PRELOAD = (
     "core.sessions", "core.security", "core.reconciliation", "core.gateway.sandbox",
     "sqlite3", "playhouse.db_url",
 )
-PRELOAD_PACKAGES = ("tui.screens", "tui.widgets")
+PRELOAD_PACKAGES = ("tui.screens", "tui.sections", "tui.modals", "tui.widgets")
 """Every screen and widget: screens import their modals and core modules when first shown."""
 PRELOAD_LIBRARIES = ("zxcvbn", "phonenumbers", "email_validator", "argon2", "pycountry")
 """What core.validation and core.hashing import when first used (sign-up, log-on): loaded

@@ -26,7 +26,7 @@ class Section(CoreWork, VerticalScroll):
 
     @dataclass
     class Navigate(Message):
-        """Ask the console to show the section `key` (a key of `tui.screens.sections.SECTIONS`)."""
+        """Ask the console to show the section `key` (a key of `tui.sections.registry.SECTIONS`)."""
 
         key: str
 

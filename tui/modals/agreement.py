@@ -15,7 +15,7 @@ from tui.widgets.safe_text import SafeStatic
 
 # tui/texts/ (package data), found from this file: importlib.resources does not see it
 # through the editable install's path hook.
-TEXTS_DIR = Path(__file__).resolve().parents[2] / "texts"
+TEXTS_DIR = Path(__file__).resolve().parents[1] / "texts"
 
 AGREEMENTS: dict[str, str] = {
     "membership-agreement": "Membership Agreement",

@@ -11,9 +11,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
-from tui.screens.modals.change_password import ChangePasswordModal, password_changed_message
-from tui.screens.modals.confirm_key import ConfirmKeyModal
-from tui.screens.modals.delete_account import DeleteAccountModal, hidden, set_line
+from tui.modals.change_password import ChangePasswordModal, password_changed_message
+from tui.modals.confirm_key import ConfirmKeyModal
+from tui.modals.delete_account import DeleteAccountModal, hidden, set_line
 from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import SafeStatic, clean_text
 from tui.widgets.section import Section

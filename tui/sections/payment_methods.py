@@ -17,9 +17,9 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from tui.screens.billing_address import may_take_focus
-from tui.screens.modals.add_method import AddMethodModal, MethodAdded
-from tui.screens.modals.remove_method import RemoveMethodModal
+from tui.modals.add_method import AddMethodModal, MethodAdded
+from tui.modals.remove_method import RemoveMethodModal
+from tui.sections.billing_address import may_take_focus
 from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 from tui.widgets.section import Section

@@ -1,7 +1,7 @@
 """The console's sections, in navigation order: one line each.
 
 The navigation button of a section is `#nav-<key>`. Each section is its own module in
-tui/screens/ (a `tui.widgets.section.Section` subclass), plugged in by one line here, e.g.
+tui/sections/ (a `tui.widgets.section.Section` subclass), plugged in by one line here, e.g.
 `"billing-address": ("Billing address", BillingAddressSection),`.
 """
 
@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from textual.widget import Widget
 
-from tui.screens.billing import BillingSection
-from tui.screens.billing_address import BillingAddressSection
-from tui.screens.overview import OverviewSection
-from tui.screens.payment_methods import PaymentMethodsSection
-from tui.screens.products import ProductsSection
-from tui.screens.real_name import RealNameSection
-from tui.screens.security import SecuritySection
+from tui.sections.billing import BillingSection
+from tui.sections.billing_address import BillingAddressSection
+from tui.sections.overview import OverviewSection
+from tui.sections.payment_methods import PaymentMethodsSection
+from tui.sections.products import ProductsSection
+from tui.sections.real_name import RealNameSection
+from tui.sections.security import SecuritySection
 
 SectionFactory = Callable[[], Widget]
 

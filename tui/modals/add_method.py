@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
-from tui.screens.modals.paypal import PayPalModal
+from tui.modals.paypal import PayPalModal
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text

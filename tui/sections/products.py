@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
-from tui.screens.modals.order import OrderModal
+from tui.modals.order import OrderModal
 from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, clean_text
 from tui.widgets.section import Section
