@@ -117,3 +117,30 @@ def test_no_import_cycle_joins_billing_and_deletion():
         graph[source].discard(target)
     assert "core.deletion" not in _reachable(graph, "core.billing")
     assert "core.billing_run" not in _reachable(graph, "core.deletion")
+
+
+def _imports_of(path: Path) -> set[str]:
+    """Every module a file names in an import statement, anywhere in it."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_the_console_reaches_the_database_only_through_core_functions():
+    """The seam (DESIGN.md): tui/ calls core's flow functions and reads their dataclasses; it
+    never touches the models or Peewee itself."""
+    offenders = {}
+    for path in sorted((ROOT / "tui").rglob("*.py")):
+        bad = {name for name in _imports_of(path)
+               if name == "core.models" or name.startswith(("core.models.", "peewee",
+                                                            "playhouse"))}
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}

@@ -46,6 +46,9 @@ class CoreCall(Generic[T]):
         self.busy: tuple[Widget, ...] = ()
         self.refocus: Widget | None = None
         self.focus_while_busy: Widget | None = None
+        self.group_name = ""
+        self.stepped_up = False
+        """Retried once after the step-up modal: a second StepUpRequired is shown, not looped."""
 
     @property
     def group(self) -> str:
@@ -84,6 +87,7 @@ class CallsCore(CoreWork):
 
     def _start_call(self, call: CoreCall[Any], group: str) -> bool:
         node: Widget = self  # type: ignore[assignment]
+        call.group_name = group
         if call.busy:
             if self.is_busy(group):
                 return False
@@ -130,12 +134,32 @@ class CallsCore(CoreWork):
         from core.errors import DomainError, SessionExpired
 
         app = self.app  # type: ignore[attr-defined]
+        from core.step_up import StepUpRequired
+
         if isinstance(error, SessionExpired):
             app.session_ended(error.message)
+        elif isinstance(error, StepUpRequired) and not call.stepped_up:
+            self._step_up_then_retry(call, error)
         elif isinstance(error, DomainError):
             (call.refused or self.show_refusal)(error)
         elif error is not None:
             app.report_unexpected(error)
+
+    def _step_up_then_retry(self, call: CoreCall[Any], error: Any) -> None:
+        """SPEC F13: the core asked for a fresh proof; ask for it over the current screen, and
+        run the same call again once given (Cancel: nothing happened, focus stays)."""
+        from tui.modals.step_up import StepUpModal
+
+        node: Widget = self  # type: ignore[assignment]
+
+        def proved(ok: bool | None) -> None:
+            if ok and node.is_attached:
+                call.stepped_up = True
+                self._start_call(call, call.group_name)
+            elif call.refocus is not None and call.refocus.is_attached:
+                call.refocus.focus()
+
+        node.app.push_screen(StepUpModal(error.message, error.method), proved)
 
     # -- the default refusal handler ------------------------------------------------------------
 

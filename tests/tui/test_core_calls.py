@@ -12,6 +12,7 @@ from textual.widgets import Button, Input
 from textual.worker import WorkerFailed
 
 from core.errors import FormErrors, Refused, SessionExpired
+from tests.conftest import STRONG_PASSWORD
 from tui.core_calls import CallsCore
 from tui.widgets.safe_text import FieldError
 
@@ -147,3 +148,93 @@ async def test_an_ended_session_goes_to_the_app_and_a_bug_to_its_one_handler() -
         assert pilot.app.ended == ["Your session has ended."]
         await _press_save(pilot, "bug", "x")
         assert [str(b) for b in pilot.app.bugs] == ["a bug"]
+
+
+def delete_something(token: str) -> str:
+    """Stands in for a sensitive core action (SPEC F13)."""
+    from core.step_up import require_step_up
+
+    require_step_up(token, "delete_account")
+    calls.append(("sensitive", token))
+    return "done"
+
+
+class SensitiveScreen(CallsCore, Screen):
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Button("Delete", id="delete")
+
+    def on_button_pressed(self) -> None:
+        self.call(delete_something, self.app.token).then(
+            self.results.append, busy=self.query_one("#delete", Button))
+
+
+class SensitiveApp(App[None]):
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def on_mount(self) -> None:
+        self.push_screen(SensitiveScreen())
+
+    def session_ended(self, message: str) -> None:
+        raise AssertionError(message)
+
+    def report_unexpected(self, error: BaseException) -> None:
+        raise AssertionError(error)
+
+
+async def test_a_step_up_is_asked_over_the_screen_and_the_action_runs_after_it(db):
+    from datetime import timedelta
+
+    from core import clock
+    from core.accounts import log_on
+    from tests.core.conftest import make_verified_account
+
+    make_verified_account("mei@example.com")
+    token = log_on("mei@example.com", STRONG_PASSWORD).token
+    clock.advance(timedelta(minutes=6))  # the log-on's own proof is over
+    calls.clear()
+    async with SensitiveApp(token).run_test() as pilot:
+        screen = pilot.app.screen
+        screen.on_button_pressed()
+        await settle(pilot)
+        modal = pilot.app.screen
+        assert modal is not screen and modal.query_one("#step-up-code")
+        assert calls == []
+        modal.query_one("#step-up-code", Input).value = "not my password"
+        await pilot.click("#step-up-confirm")
+        await settle(pilot)
+        assert pilot.app.screen is modal  # refused: asked again, nothing done
+        assert modal.query_one("#step-up-code", Input).value == ""
+        assert "not correct" in modal.query_one("#step-up-code-error", FieldError).text
+        modal.query_one("#step-up-code", Input).value = STRONG_PASSWORD
+        await pilot.click("#step-up-confirm")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        assert screen.results == ["done"] and calls == [("sensitive", token)]
+
+
+async def test_cancelling_the_step_up_does_nothing(db):
+    from datetime import timedelta
+
+    from core import clock
+    from core.accounts import log_on
+    from tests.core.conftest import make_verified_account
+
+    make_verified_account("mei@example.com")
+    token = log_on("mei@example.com", STRONG_PASSWORD).token
+    clock.advance(timedelta(minutes=6))
+    calls.clear()
+    async with SensitiveApp(token).run_test() as pilot:
+        screen = pilot.app.screen
+        screen.query_one("#delete").focus()
+        screen.on_button_pressed()
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert pilot.app.screen is screen and screen.results == [] and calls == []
+        assert screen.focused is screen.query_one("#delete")
