@@ -20,6 +20,7 @@ from textual.message_pump import active_message_pump
 from textual.screen import Screen
 
 from tui.keyboard import InputQueue
+from tui.navigation import GoTo, LoggedOff, LoggedOn, SessionEnded, SignedUp, Verified
 from tui.screens.welcome import WelcomeScreen
 from tui.terminal_type import clean_term_environment
 from tui.widgets.core_work import CoreWork, call_core
@@ -201,6 +202,44 @@ class CloudAcctApp(CoreWork, App[None]):
         from tui.screens.console import ConsoleScreen
 
         self._show(ConsoleScreen(section))
+
+    def show_forgot_password(self) -> None:
+        from tui.screens.forgot_password import ForgotPasswordScreen
+
+        self._show(ForgotPasswordScreen())
+
+    # -- navigation: what the screens say happened (tui/navigation.py) ---------------------
+
+    def on_go_to(self, message: GoTo) -> None:
+        message.stop()
+        if message.screen == "welcome":
+            self.show_welcome(message.message)
+        elif message.screen == "log-on":
+            self.show_log_on()
+        elif message.screen == "sign-up":
+            self.show_sign_up()
+        elif message.screen == "forgot-password":
+            self.show_forgot_password()
+
+    def on_signed_up(self, message: SignedUp) -> None:
+        message.stop()
+        self.signed_up(message.result)
+
+    def on_logged_on(self, message: LoggedOn) -> None:
+        message.stop()
+        self.logged_on(message.result)
+
+    def on_verified(self, message: Verified) -> None:
+        message.stop()
+        self.after_verified()
+
+    def on_logged_off(self, message: LoggedOff) -> None:
+        message.stop()
+        self.logged_off()
+
+    def on_session_ended(self, message: SessionEnded) -> None:
+        message.stop()
+        self.session_ended(message.message)
 
     def signed_up(self, result: SignUpResult) -> None:
         """F1 done: the new account (or the decoy of an existing one) verifies next."""

@@ -132,12 +132,14 @@ class CallsCore(CoreWork):
 
     def _route_error(self, call: CoreCall[Any], error: BaseException | None) -> None:
         from core.errors import DomainError, SessionExpired
+        from tui.navigation import SessionEnded
 
-        app = self.app  # type: ignore[attr-defined]
+        node: Widget = self  # type: ignore[assignment]
+        app = node.app
         from core.step_up import StepUpRequired
 
         if isinstance(error, SessionExpired):
-            app.session_ended(error.message)
+            node.post_message(SessionEnded(error.message))  # the app routes (navigation)
         elif isinstance(error, StepUpRequired) and not call.stepped_up:
             self._step_up_then_retry(call, error)
         elif isinstance(error, DomainError):

@@ -14,6 +14,7 @@ from textual.worker import WorkerFailed
 from core.errors import FormErrors, Refused, SessionExpired
 from tests.conftest import STRONG_PASSWORD
 from tui.core_calls import CallsCore
+from tui.navigation import SessionEnded
 from tui.widgets.safe_text import FieldError
 
 release = threading.Event()
@@ -71,8 +72,8 @@ class NamesApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(NamesScreen())
 
-    def session_ended(self, message: str) -> None:
-        self.ended.append(message)
+    def on_session_ended(self, message: SessionEnded) -> None:
+        self.ended.append(message.message)
 
     def report_unexpected(self, error: BaseException) -> None:
         self.bugs.append(error)
@@ -180,8 +181,8 @@ class SensitiveApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(SensitiveScreen())
 
-    def session_ended(self, message: str) -> None:
-        raise AssertionError(message)
+    def on_session_ended(self, message: SessionEnded) -> None:
+        raise AssertionError(message.message)
 
     def report_unexpected(self, error: BaseException) -> None:
         raise AssertionError(error)

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
+from tui.navigation import SessionEnded
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
@@ -288,7 +289,7 @@ class DeleteAccountModal(CoreWork, ModalScreen[bool]):
         elif group == "delete":
             if result.status == "deleted":
                 # Every session of the account has ended: log off to Welcome with the message.
-                self.app.session_ended(result.message)  # type: ignore[attr-defined]
+                self.post_message(SessionEnded(result.message))
             else:
                 self.result = result
                 self.dismiss(True)

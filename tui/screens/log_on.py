@@ -11,6 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from tui.navigation import GoTo, LoggedOn
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.core_work import CoreWork, call_core
@@ -67,10 +68,10 @@ class LogOnScreen(CoreWork, Screen):
     @on(Button.Pressed, "#free-account")
     def _free_account(self, event: Button.Pressed) -> None:
         event.stop()
-        self.app.show_sign_up()  # type: ignore[attr-defined]
+        self.post_message(GoTo("sign-up"))
 
     def action_back(self) -> None:
-        self.app.show_welcome()  # type: ignore[attr-defined]
+        self.post_message(GoTo("welcome"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-on")
     def log_on(self, email: str, password: str) -> Any:
@@ -82,7 +83,7 @@ class LogOnScreen(CoreWork, Screen):
 
     def core_done(self, group: str, result: Any) -> None:
         if group == "log-on":
-            self.app.logged_on(result)  # type: ignore[attr-defined]
+            self.post_message(LoggedOn(result))
 
     def core_refused(self, group: str, error: Exception) -> None:
         field = getattr(error, "field", None)

@@ -14,6 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from tui.modals.agreement import AGREEMENTS, AgreementModal
+from tui.navigation import GoTo, SignedUp
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.core_work import CoreWork, call_core
@@ -152,10 +153,10 @@ class SignUpScreen(CoreWork, Screen):
     @on(Button.Pressed, "#log-on")
     def _log_on_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.app.show_log_on()  # type: ignore[attr-defined]
+        self.post_message(GoTo("log-on"))
 
     def action_back(self) -> None:
-        self.app.show_welcome()  # type: ignore[attr-defined]
+        self.post_message(GoTo("welcome"))
 
     def action_confirm(self) -> None:
         if not self.start_busy("sign-up", self.query_one("#confirm", Button)):
@@ -184,7 +185,7 @@ class SignUpScreen(CoreWork, Screen):
         if group == "strength":
             self.query_one(PasswordStrength).show(result)
         elif group == "sign-up":
-            self.app.signed_up(result)  # type: ignore[attr-defined]
+            self.post_message(SignedUp(result))
 
     def core_refused(self, group: str, error: Exception) -> None:
         from core.errors import FormErrors

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from tui.navigation import Verified
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.code_verifier import CodeVerifier
 from tui.widgets.core_work import LogOffWork
@@ -39,7 +40,7 @@ class VerifyScreen(LogOffWork, Screen):
     @on(CodeVerifier.Verified)
     def _verified(self, event: CodeVerifier.Verified) -> None:
         event.stop()
-        self.app.after_verified()  # type: ignore[attr-defined]
+        self.post_message(Verified())
 
     @on(Button.Pressed, "#log-off")
     def _log_off_pressed(self, event: Button.Pressed) -> None:

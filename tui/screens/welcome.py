@@ -9,6 +9,7 @@ from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from tui.navigation import GoTo
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.safe_text import SafeStatic, clean_text
 
@@ -57,7 +58,7 @@ class WelcomeScreen(Screen):
         self.action_free_account()
 
     def action_log_on(self) -> None:
-        self.app.show_log_on()  # type: ignore[attr-defined]
+        self.post_message(GoTo("log-on"))
 
     def action_free_account(self) -> None:
-        self.app.show_sign_up()  # type: ignore[attr-defined]
+        self.post_message(GoTo("sign-up"))

@@ -18,6 +18,8 @@ from textual import work
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
+from tui.navigation import LoggedOff
+
 T = TypeVar("T")
 
 
@@ -121,4 +123,4 @@ class LogOffWork(CoreWork):
 
     def core_done(self, group: str, result: Any) -> Any:
         if group == "log-off":
-            self.app.logged_off()  # type: ignore[attr-defined]
+            self.post_message(LoggedOff())  # type: ignore[attr-defined]
