@@ -48,11 +48,12 @@ What the erasure keeps and removes (`erase_account`)
   the gateway cannot take now stays written down, and reconciliation revokes it later, so a
   crash or an unreachable gateway never leaves a token live nor an erasure half-done); the
   uploaded business licence files are removed; the local delivery copies
-  in the data directory are purged (Maildir messages to the account's email, or to a corporate
-  contact email no other live account uses; outbox SMS/calls to the account's phone numbers —
-  its verified phone, contact phone, any number a code was sent to for it — that no other live
-  account uses); the account's file space (core.files: its uploads, exports and statements),
-  any older data exports (`cloudacct-export-<id>-*.json`) and billing documents
+  in the data directory are purged through the recipient index of core.delivery.recipients,
+  which reads only the account's own messages (Maildir messages to the account's email, or to
+  a corporate contact email no other live account uses; outbox SMS/calls to the account's phone
+  numbers — its verified phone, contact phone, any number a code was sent to for it — that no
+  other live account uses); the account's file space (core.files: its uploads, exports and
+  statements), any older data exports (`cloudacct-export-<id>-*.json`) and billing documents
   (core.documents) are removed
   (they were the person's download; whoever needed them copied them out before deleting);
   and on SQLite the WAL is checkpointed with TRUNCATE so old page images do not linger there
@@ -67,18 +68,15 @@ What the erasure keeps and removes (`erase_account`)
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from core import clock
 from core.billing import PendingUsage, RunEvent, bill_due, outstanding_bills, pending_usage
 from core.catalogue import PRODUCTS
 from core.claims import CLAIM_DELETION, claimed
-from core.config import settings
 from core.db import is_sqlite, transaction
 from core.errors import (
     DomainError,
@@ -423,7 +421,7 @@ def _phone_digits(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Traces:
+class AccountTraces:
     """What lies outside the database and is removed after the commit."""
 
     licence_paths: tuple[str, ...]
@@ -471,7 +469,7 @@ def _phone_in_use(e164: str, account_id: int) -> bool:
     return _live_other(users, account_id)
 
 
-def _collect_traces(account: Account) -> _Traces:
+def collect_traces(account: Account) -> AccountTraces:
     licences = tuple(r.licence_path for r in RealNameRegistration.select().where(
         RealNameRegistration.account == account.id) if r.licence_path)
     emails = {account.email}
@@ -492,10 +490,10 @@ def _collect_traces(account: Account) -> _Traces:
                             or not _email_in_use(e, account.id))
     keep_phones = frozenset(_phone_digits(p) for p in phones
                             if _phone_digits(p) and not _phone_in_use(p, account.id))
-    return _Traces(licences, keep_emails, keep_phones, account.id)
+    return AccountTraces(licences, keep_emails, keep_phones, account.id)
 
 
-def _erase_rows(account: Account, at: datetime) -> int:
+def erase_account_rows(account: Account, at: datetime) -> int:
     """The database part of the erasure (inside the transaction). Returns sessions ended."""
     aid = account.id
     audit = keyed_hash("deleted-account-email", account.email_key)
@@ -544,82 +542,19 @@ def _erase_rows(account: Account, at: datetime) -> int:
     return ended
 
 
-def _purge_maildir(emails: frozenset[str]) -> int:
-    import email
-    import email.policy
-    import mailbox
-
-    from core.delivery.email import ascii_address
-
-    path = settings().maildir
-    if not emails or not path.exists():
-        return 0
-    wanted = {ascii_address(e).casefold() for e in emails} | set(emails)
-    removed = 0
-    box = mailbox.Maildir(path, create=False)
-    for key in list(box.iterkeys()):
-        try:
-            with box.get_file(key) as handle:
-                headers = email.message_from_binary_file(handle, policy=email.policy.default)
-                to = str(headers["To"] or "")
-        except (OSError, KeyError, ValueError):
-            continue
-        addresses = {a.strip().casefold() for a in to.split(",")}
-        addresses |= {ascii_address(a.strip()).casefold() for a in to.split(",")}
-        if addresses & wanted:
-            with contextlib.suppress(OSError, KeyError):
-                box.remove(key)
-                removed += 1
-    return removed
-
-
-def _purge_outbox(phones: frozenset[str]) -> int:
-    import json
-
-    path = settings().outbox_dir
-    if not phones or not path.exists():
-        return 0
-    removed = 0
-    for item in path.glob("*.json"):
-        try:
-            record = json.loads(item.read_text(encoding="utf-8"))
-            to = _phone_digits(str(record.get("to", "")))
-        except (OSError, ValueError, AttributeError):
-            continue
-        if to and to in phones:
-            with contextlib.suppress(OSError):
-                item.unlink()
-                removed += 1
-    return removed
-
-
-def _remove_exports(account_id: int) -> int:
-    directory = settings().exports_dir
-    if not directory.exists():
-        return 0
-    removed = 0
-    for pattern in (f"cloudacct-export-{account_id}-*.json",
-                    f"cloudacct-export-{account_id}-*.json.tmp"):
-        for item in directory.glob(pattern):
-            with contextlib.suppress(OSError):
-                item.unlink()
-                removed += 1
-    return removed
-
-
-def _remove_files(traces: _Traces) -> int:
+def remove_traces(traces: AccountTraces) -> int:
+    """After the commit: ask each store outside the database to erase what it wrote for the
+    account (its own module knows how): licence copies, delivered messages, exports and the
+    account's file space. Returns the number of files removed."""
+    from core.delivery.recipients import erase_deliveries
     from core.documents import remove_documents
     from core.files import erase_account_files
-    from core.real_name import _remove_upload
+    from core.real_name import remove_licence_copies
+    from core.security import remove_data_exports
 
-    removed = 0
-    for path_text in traces.licence_paths:
-        existed = Path(path_text).exists()
-        _remove_upload(path_text)
-        removed += existed and not Path(path_text).exists()
-    removed += _purge_maildir(traces.emails)
-    removed += _purge_outbox(traces.phones)
-    removed += _remove_exports(traces.account_id)  # where exports were written before F16
+    removed = remove_licence_copies(traces.licence_paths)
+    removed += erase_deliveries(traces.emails | traces.phones)
+    removed += remove_data_exports(traces.account_id)  # where exports were written before F16
     removed += remove_documents(traces.account_id)
     removed += erase_account_files(traces.account_id)  # uploads/, exports/, statements/
     return removed
@@ -671,17 +606,17 @@ def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureRepo
             raise DeletionBlocked(blockers)
         if _unbilled(account_id, at):
             raise Refused("Pay-As-You-Go usage of this account is not billed yet.")
-        traces = _collect_traces(account)
+        traces = collect_traces(account)
         farewell = prepare_account_deleted(account, at)  # while its addresses are its own
         revoked = queue_revocations(account_id)  # only now: the erasure is certain
         forget_personal_data(account_id)
-        ended = _erase_rows(account, at)
+        ended = erase_account_rows(account, at)
     notify_account_deleted(farewell)  # before the local copies are purged (core.notices)
     left = revoke_queued(account_id).left
     if left:
         log.warning("account %s deleted; %s left for reconciliation to revoke", account_id,
                     count(left, "payment token"))
-    files = _remove_files(traces)
+    files = remove_traces(traces)
     _checkpoint_wal()
     log.info("account %s deleted", account_id)
     return ErasureReport(account_id, at, False, revoked, ended, files, left)

@@ -25,7 +25,8 @@ FILE_MODE = 0o600
 
 # What cloudacct keeps in its data directory. Only these are tightened when an older home is
 # found open: CLOUDACCT_HOME may be a directory that holds other things too.
-OWN_DIRECTORIES = frozenset({"Maildir", "outbox", "uploads", "exports", "statements", "files"})
+OWN_DIRECTORIES = frozenset({"Maildir", "outbox", "delivered", "uploads", "exports",
+                             "statements", "files"})
 OWN_FILE_PREFIXES = ("cloudacct", "sandbox-gateway", "secret.key", "ssh_host_")
 LOG_NAME = "cloudacct.log"
 

@@ -525,3 +525,13 @@ def reject_enterprise(email: str | None, reason: str | None) -> RealNameView:
         view = _view(RealNameRegistration.get_by_id(row.id))
     notices.notify_real_name_rejected(row.account_id, text)  # F15, after the commit
     return view
+
+
+def remove_licence_copies(paths: tuple[str, ...]) -> int:
+    """F10: erase the licence copies this module made for an account; the number removed."""
+    removed = 0
+    for path_text in paths:
+        existed = Path(path_text).exists()
+        _remove_upload(path_text)
+        removed += existed and not Path(path_text).exists()
+    return removed

@@ -501,3 +501,21 @@ def export_data(token: str | None) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_data_exports(account_id: int) -> int:
+    """F10: erase the data exports written to the shared exports folder before every account
+    had its own file space (core.files erases that); the number removed."""
+    import contextlib
+
+    directory = settings().exports_dir
+    if not directory.exists():
+        return 0
+    removed = 0
+    for pattern in (f"cloudacct-export-{account_id}-*.json",
+                    f"cloudacct-export-{account_id}-*.json.tmp"):
+        for item in directory.glob(pattern):
+            with contextlib.suppress(OSError):
+                item.unlink()
+                removed += 1
+    return removed

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from core import clock, notices
 from core.accounts import LIVE, AccountView, account_view, email_is_claimable
@@ -34,6 +35,9 @@ from core.models import Account, EmailClaim, Session
 from core.sessions import reason_message, require_account, resolve_session
 from core.validation import check_code_format, check_phone, mask_email, mask_phone
 from core.verification import CodeStatus, code_status, consume_code, issue_code
+
+if TYPE_CHECKING:
+    from core.deletion import AccountTraces
 
 PURPOSES = ("signup", "second_channel")
 CHANNELS = ("email", "sms", "voice")
@@ -165,7 +169,7 @@ class _Closed:
 
     phone: str | None  # its verified phone, told by SMS
     send_id: int | None
-    traces: object  # core.deletion._Traces: its files, removed after the commit
+    traces: AccountTraces  # its files, removed after the commit
 
 
 def close_holder(holder: Account, asker: Asker, at: datetime) -> _Closed:
@@ -173,15 +177,15 @@ def close_holder(holder: Account, asker: Asker, at: datetime) -> _Closed:
     its data is erased as F10 erases a deleted account's (core.deletion), but the Maildir
     copies to the email are kept (they are the owner's, who just verified it). `asker` is the
     session of the email's owner. Tell it with `tell_closed` after the commit."""
-    from core.deletion import _collect_traces, _erase_rows
+    from core.deletion import collect_traces, erase_account_rows
 
     phone = holder.phone if holder.phone and holder.phone_verified_at else None
     send_id = None
     if phone is not None:
         send_id = count_against_caps(Asker(asker.session_id, holder.id, asker.origin), "sms",
                                      phone, security_notice=True)
-    traces = replace(_collect_traces(holder), emails=frozenset())
-    _erase_rows(holder, at)
+    traces = replace(collect_traces(holder), emails=frozenset())
+    erase_account_rows(holder, at)
     Session.update(ended_reason="account_closed").where(
         Session.account == holder.id, Session.ended_at == at,
         Session.ended_reason == "account_deleted").execute()
@@ -198,9 +202,9 @@ def drop_other_claims(email_key: str, keeper: int) -> None:
 
 
 def tell_closed(closed: _Closed, email: str) -> None:
-    from core.deletion import _remove_files
+    from core.deletion import remove_traces
 
-    _remove_files(closed.traces)
+    remove_traces(closed.traces)
     if closed.phone is None:
         return
     try:

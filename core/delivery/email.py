@@ -81,30 +81,36 @@ def _redact(address: str) -> str:
     return mask_email(address) if "@" in address else address
 
 
-def _private_maildir():
-    """mailbox.Maildir whose messages are 0600 whatever the umask (the standard one creates
-    them 0666 less the umask; its directories are 0700 already)."""
-    import mailbox
+def _unique_name() -> str:
+    """A Maildir file name no other delivery, on this host or another, can have."""
+    import socket
+    import uuid
 
-    class PrivateMaildir(mailbox.Maildir):
-        def _create_tmp(self):
-            handle = super()._create_tmp()
-            os.fchmod(handle.fileno(), 0o600)  # before a byte of the message is written
-            return handle
-
-    return PrivateMaildir
+    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
+    return f"{time.time_ns()}.{uuid.uuid4().hex}.{host}"
 
 
 def _store_in_maildir(message: EmailMessage) -> None:
-    import mailbox
-
+    """The Maildir protocol: write to `tmp/` (0600 whatever the umask), sync, note the
+    recipient (core.delivery.recipients), then rename into `new/`."""
+    from core.delivery.recipients import note_delivery
     from core.private_files import private_dir
 
+    box = settings().maildir
+    name = _unique_name()
     try:
-        # Maildir() makes only the last directory: the data directory may not exist yet.
-        private_dir(settings().maildir.parent)
-        box = _private_maildir()(settings().maildir, create=True)
-        box.add(mailbox.MaildirMessage(message))
+        # The data directory may not exist yet: make every level private.
+        for folder in ("tmp", "new", "cur"):
+            private_dir(box / folder)
+        tmp = box / "tmp" / name
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(message.as_bytes(policy=message.policy.clone(linesep="\n")))
+            handle.flush()
+            os.fsync(handle.fileno())
+        final = box / "new" / name
+        note_delivery([str(message["To"] or "")], final)
+        os.rename(tmp, final)
     except OSError as exc:
         raise DeliveryError(
             f"The email could not be stored in the mailbox ({exc.strerror or exc}). "

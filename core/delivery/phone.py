@@ -41,6 +41,9 @@ class OutboxPhoneProvider:
                 json.dump(record, handle, ensure_ascii=False)
                 handle.flush()
                 os.fsync(handle.fileno())
+            from core.delivery.recipients import note_delivery
+
+            note_delivery([to], directory / name)
             os.replace(tmp, directory / name)
         except OSError as exc:
             raise DeliveryError(

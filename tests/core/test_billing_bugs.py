@@ -324,7 +324,7 @@ def test_completing_a_deletion_asks_about_addresses_through_indexes(active, cloc
     """Whether the account's email, contact email and phone numbers are used by another live
     account is read through indexes (migration 7), not by reading every live account: no
     query reads a table through, nor the live accounts through their status index."""
-    from core.deletion import _collect_traces
+    from core.deletion import collect_traces
     from core.models import Account, BillingAddress
 
     token, email = active
@@ -343,7 +343,7 @@ def test_completing_a_deletion_asks_about_addresses_through_indexes(active, cloc
                           street="2 Raffles Place", postal_code="048616", created_at=START,
                           updated_at=START)
     with statements() as seen:
-        traces = _collect_traces(Account.get_by_id(account.id))
+        traces = collect_traces(Account.get_by_id(account.id))
     assert traces.phones == {"6581234567"}  # ours alone; the shared one stays
     assert "billing@example.com" in traces.emails
     reads = [(q, p) for q, p in seen if q.lstrip().upper().startswith("SELECT")]
