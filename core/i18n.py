@@ -11,6 +11,9 @@ set by the app (`use_language`); emails and SMS use the account's own language t
 from __future__ import annotations
 
 import gettext
+import re
+from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -62,3 +65,94 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 def N_(message: str) -> str:
     """Mark a text for the catalogue without translating it yet (translate where shown)."""
     return message
+
+
+# --- which language (SPEC F18) ------------------------------------------------------------------
+
+# The locale variables in POSIX order of precedence; over SSH only the client's (SendEnv).
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+_TRADITIONAL = re.compile(r"^zh[-_](hant|tw|hk|mo)\b", re.IGNORECASE)
+
+
+def language_of_tag(text: str | None) -> str | None:
+    """The supported language a tag or locale names (`zh-Hans`, `zh_CN.UTF-8`, `zh_SG`,
+    `en_GB`, `C`), or None. Traditional Chinese (`zh_TW`, `zh-Hant`) is not Simplified: None."""
+    tag = (text or "").strip().split(".", 1)[0].split("@", 1)[0]
+    if not tag or tag in ("C", "POSIX"):
+        return None
+    lowered = tag.replace("_", "-").lower()
+    if lowered == "en" or lowered.startswith("en-"):
+        return "en"
+    if _TRADITIONAL.match(lowered):
+        return None
+    if lowered == "zh" or lowered.startswith("zh-"):
+        return "zh-Hans"
+    return None
+
+
+def console_language_setting(environ: Mapping[str, str]) -> str | None:
+    """`CLOUDACCT_LANG` as given, checked: `en` or `zh-Hans` (any case, `_` for `-`).
+    Raises SystemExit with a one-line message for anything else."""
+    raw = environ.get("CLOUDACCT_LANG", "").strip()
+    if not raw:
+        return None
+    for language in LANGUAGES:
+        if raw.replace("_", "-").casefold() == language.casefold():
+            return language
+    raise SystemExit(f"CLOUDACCT_LANG must be one of {', '.join(LANGUAGES)}, not {raw!r}")
+
+
+def locale_language(environ: Mapping[str, str]) -> str | None:
+    """The language of the first locale variable that is set (LC_ALL, LC_MESSAGES, LANG)."""
+    for name in LOCALE_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            return language_of_tag(value)
+    return None
+
+
+def choose_language(*, account: str | None, configured: str | None,
+                    locale: str | None) -> str:
+    """F18: the account's setting once logged on, else CLOUDACCT_LANG, else the locale, else
+    English."""
+    for candidate in (account, configured, locale):
+        if candidate in LANGUAGES:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
+# --- numbers, money and moments in the language's conventions (Babel) ---------------------------
+
+_BABEL_LOCALES = {"en": "en_US", "zh-Hans": "zh_Hans_CN"}
+
+
+def babel_locale(language: str | None = None) -> str:
+    return _BABEL_LOCALES.get(language or _language, "en_US")
+
+
+def format_amount(cents: int, currency: str = "USD", language: str | None = None) -> str:
+    """Integer cents as the language writes money: English keeps cloudacct's `12.34 USD`,
+    Chinese `US$12.34`. Exact: a Decimal built from the integer, never a float."""
+    from core.money import decimal_text, format_usd
+
+    chosen = language or _language
+    if chosen == DEFAULT_LANGUAGE and currency == "USD":
+        return format_usd(cents)
+    from decimal import Decimal
+
+    from babel.numbers import format_currency
+
+    return format_currency(Decimal(decimal_text(cents)), currency, locale=babel_locale(chosen))
+
+
+def format_moment(moment: datetime, language: str | None = None) -> str:
+    """A UTC moment to the minute: `2026-12-01 10:05 UTC` in English, Babel's medium date and
+    short time for Chinese (`2026年12月1日 10:05 UTC`)."""
+    chosen = language or _language
+    if chosen == DEFAULT_LANGUAGE:
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
+    from babel.dates import format_date, format_time
+
+    locale = babel_locale(chosen)
+    return (f"{format_date(moment, 'medium', locale=locale)} "
+            f"{format_time(moment, 'HH:mm', locale=locale)} UTC")

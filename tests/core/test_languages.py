@@ -1,0 +1,72 @@
+"""SPEC F18: which language a console speaks, and money and moments in its conventions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from core.i18n import (
+    choose_language,
+    console_language_setting,
+    format_amount,
+    format_moment,
+    language_of_tag,
+    locale_language,
+    use_language,
+)
+
+
+@pytest.mark.parametrize(("tag", "language"), [
+    ("zh_CN.UTF-8", "zh-Hans"), ("zh_SG", "zh-Hans"), ("zh-Hans", "zh-Hans"),
+    ("zh_Hans_CN.utf8@pinyin", "zh-Hans"), ("en_GB.UTF-8", "en"), ("en", "en"),
+    ("zh_TW.UTF-8", None), ("zh-Hant", None), ("zh_HK", None),  # Traditional is not Simplified
+    ("C", None), ("POSIX", None), ("C.UTF-8", None), ("fr_FR.UTF-8", None), ("", None),
+])
+def test_a_locale_names_a_language_we_speak_or_none(tag, language):
+    assert language_of_tag(tag) == language
+
+
+def test_the_locale_variables_in_posix_order():
+    assert locale_language({"LANG": "zh_CN.UTF-8"}) == "zh-Hans"
+    assert locale_language({"LC_MESSAGES": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}) == "en"
+    # LC_ALL=C overrides a Chinese LANG: the person asked for the C locale.
+    assert locale_language({"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}) is None
+    assert locale_language({}) is None
+
+
+def test_cloudacct_lang_takes_en_or_zh_hans_and_refuses_anything_else_in_one_line():
+    assert console_language_setting({"CLOUDACCT_LANG": "zh_hans"}) == "zh-Hans"
+    assert console_language_setting({"CLOUDACCT_LANG": " EN "}) == "en"
+    assert console_language_setting({}) is None
+    with pytest.raises(SystemExit, match="CLOUDACCT_LANG must be one of en, zh-Hans, not 'fr'"):
+        console_language_setting({"CLOUDACCT_LANG": "fr"})
+
+
+def test_the_account_then_the_setting_then_the_locale_then_english():
+    assert choose_language(account="en", configured="zh-Hans", locale="zh-Hans") == "en"
+    assert choose_language(account=None, configured="zh-Hans", locale="en") == "zh-Hans"
+    assert choose_language(account=None, configured=None, locale="zh-Hans") == "zh-Hans"
+    assert choose_language(account=None, configured=None, locale=None) == "en"
+
+
+def test_money_is_exact_and_in_the_languages_conventions():
+    assert format_amount(123456) == "1234.56 USD"
+    assert format_amount(-5) == "-0.05 USD"
+    assert format_amount(123456, language="zh-Hans") == "US$1,234.56"
+    # An amount no float can hold exactly stays exact to the cent.
+    assert format_amount(10**17 + 1, language="zh-Hans") == "US$1,000,000,000,000,000.01"
+
+
+def test_moments_in_the_languages_conventions():
+    moment = datetime(2026, 12, 1, 10, 5)
+    assert format_moment(moment, "en") == "2026-12-01 10:05 UTC"
+    assert format_moment(moment, "zh-Hans") == "2026年12月1日 10:05 UTC"
+
+
+def test_use_language_falls_back_to_english_for_an_unknown_language():
+    try:
+        assert use_language("fr") == "en"
+        assert use_language("zh-Hans") == "zh-Hans"
+    finally:
+        use_language("en")
