@@ -160,6 +160,13 @@ def _ledger_documents(db: Database) -> None:
                    "ON billing_address (lower(contact_email))")
 
 
+def _account_language(db: Database) -> None:
+    """F18: each account's language (null: the console's, which is English by default)."""
+    from core.models import Account
+
+    _add_missing_column(db, Account, "language")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "accounts, sessions, codes, billing, payments, resources, ledger", _create_schema),
     (2, "billing runs start from what is due: partial indexes", _billing_due_indexes),
@@ -171,6 +178,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
      _account_protection),
     (7, "invoices and credit notes, the bill's retry marker, tokens to revoke, deletion's "
         "indexes", _ledger_documents),
+    (8, "each account's language", _account_language),
 ]
 
 LATEST = MIGRATIONS[-1][0]

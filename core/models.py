@@ -47,6 +47,9 @@ class Account(BaseModel):
     deletion_requested_at = DateTimeField(null=True)
     deleted_at = DateTimeField(null=True)
     email_audit_hash = CharField(max_length=64, null=True)  # kept after deletion
+    # F18: `en` | `zh-Hans`, the language of its console once logged on and of its emails and
+    # SMS; chosen at sign-up (the console's language then), changed in Security settings.
+    language = CharField(max_length=10, null=True)
 
 
 class LogonThrottle(BaseModel):

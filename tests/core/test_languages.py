@@ -70,3 +70,18 @@ def test_use_language_falls_back_to_english_for_an_unknown_language():
         assert use_language("zh-Hans") == "zh-Hans"
     finally:
         use_language("en")
+
+
+def test_an_account_keeps_the_language_it_chose(db):
+    from core.errors import FormErrors
+    from core.languages import language_of_account, set_account_language
+    from tests.core.protect import active_account
+
+    token = active_account()
+    assert language_of_account(token) is None  # never chose: the console keeps its own
+    assert set_account_language(token, "zh-Hans") == "zh-Hans"
+    assert language_of_account(token) == "zh-Hans"
+    with pytest.raises(FormErrors) as refused:
+        set_account_language(token, "klingon")
+    assert refused.value.errors["language"].startswith("Choose English or 简体中文")
+    assert language_of_account(token) == "zh-Hans"  # nothing changed by the refusal
