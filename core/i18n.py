@@ -67,6 +67,41 @@ def N_(message: str) -> str:
     return message
 
 
+
+class Text(str):
+    """A text for people with its message id and values kept: it reads as the English text
+    everywhere a `str` goes (logs, tests, FormErrors), and `translate()` renders it in the
+    console's language where it is shown. Core builds these (`text(...)`) instead of f-strings
+    so it stays free of a current language."""
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, values: dict[str, object]) -> Text:
+        made = super().__new__(cls, template.format(**values) if values else template)
+        made.template, made.values = template, values
+        return made
+
+    def __reduce__(self):  # a Text survives pickling (multiprocessing, the zygote)
+        return (Text, (self.template, self.values))
+
+
+def text(template: str, /, **values: object) -> Text:
+    """`text("Try again in {minutes} minutes.", minutes=5)`: marked for the catalogue, English
+    now, translated where shown."""
+    return Text(template, values)
+
+
+def translate(message: str, language: str | None = None) -> str:
+    """`message` in `language` (default: the console's). A `Text` is translated as its
+    template with each value translated too; a plain str is looked up as it is."""
+    catalogue = translation_for(language) if language else _current
+    if isinstance(message, Text):
+        values = {name: translate(value, language) if isinstance(value, str) else value
+                  for name, value in message.values.items()}
+        return catalogue.gettext(message.template).format(**values)
+    return catalogue.gettext(message) if message else message
+
 # --- which language (SPEC F18) ------------------------------------------------------------------
 
 # The locale variables in POSIX order of precedence; over SSH only the client's (SendEnv).

@@ -30,6 +30,18 @@ def po_path(language: str) -> Path:
     return LOCALE_DIR / _catalogue_name(language) / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def _keywords() -> dict[str, object]:
+    """The calls whose first string is a text for people: the i18n functions, core.i18n.text,
+    and every refusal class (`Refused("...")` is a message id as written)."""
+    import inspect
+
+    from core import errors
+
+    refusals = {name: None for name, kind in vars(errors).items()
+                if inspect.isclass(kind) and issubclass(kind, errors.DomainError)}
+    return {"_": None, "N_": None, "ngettext": (1, 2), "text": None, **refusals}
+
+
 def extract_template():
     """Every marked text of the sources, as a Babel Catalog."""
     from babel.messages.catalog import Catalog
@@ -38,8 +50,11 @@ def extract_template():
     catalog = Catalog(project="cloudacct", domain=DOMAIN)
     for source in SOURCES:
         for filename, lineno, message, comments, context in extract_from_dir(
-                ROOT / source, method_map=[("**.py", "python")],
+                ROOT / source, method_map=[("**.py", "python")], keywords=_keywords(),
                 comment_tags=("Translators:",), strip_comment_tags=True):
+            first = message[0] if isinstance(message, tuple) else message
+            if not any(ch.isalpha() for ch in first):
+                continue  # a key or a control sequence, not a text for people
             catalog.add(message, locations=[(f"{source}/{filename}", lineno)],
                         auto_comments=comments, context=context)
     return catalog

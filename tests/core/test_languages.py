@@ -85,3 +85,17 @@ def test_an_account_keeps_the_language_it_chose(db):
         set_account_language(token, "klingon")
     assert refused.value.errors["language"].startswith("Choose English or 简体中文")
     assert language_of_account(token) == "zh-Hans"  # nothing changed by the refusal
+
+
+def test_a_text_reads_as_english_and_keeps_its_id_and_values():
+    import pickle
+
+    from core.i18n import Text, text, translate
+
+    wait = text("Try again in {minutes} minutes.", minutes=5)
+    assert wait == "Try again in 5 minutes." and isinstance(wait, str)
+    assert (wait.template, wait.values) == ("Try again in {minutes} minutes.", {"minutes": 5})
+    again = pickle.loads(pickle.dumps(wait))
+    assert isinstance(again, Text) and again.values == {"minutes": 5}
+    assert translate(wait) == "Try again in 5 minutes."  # English: the template itself
+    assert translate("A plain text.") == "A plain text."
