@@ -132,6 +132,7 @@ class CallsCore(CoreWork):
 
     def _route_error(self, call: CoreCall[Any], error: BaseException | None) -> None:
         from core.errors import DomainError, SessionExpired
+        from core.i18n import translate
         from tui.navigation import SessionEnded
 
         node: Widget = self  # type: ignore[assignment]
@@ -139,7 +140,7 @@ class CallsCore(CoreWork):
         from core.step_up import StepUpRequired
 
         if isinstance(error, SessionExpired):
-            node.post_message(SessionEnded(error.message))  # the app routes (navigation)
+            node.post_message(SessionEnded(translate(error.message)))  # the app routes (navigation)
         elif isinstance(error, StepUpRequired) and not call.stepped_up:
             self._step_up_then_retry(call, error)
         elif isinstance(error, DomainError):
@@ -150,6 +151,7 @@ class CallsCore(CoreWork):
     def _step_up_then_retry(self, call: CoreCall[Any], error: Any) -> None:
         """SPEC F13: the core asked for a fresh proof; ask for it over the current screen, and
         run the same call again once given (Cancel: nothing happened, focus stays)."""
+        from core.i18n import translate
         from tui.modals.step_up import StepUpModal
 
         node: Widget = self  # type: ignore[assignment]
@@ -161,7 +163,7 @@ class CallsCore(CoreWork):
             elif call.refocus is not None and call.refocus.is_attached:
                 call.refocus.focus()
 
-        node.app.push_screen(StepUpModal(error.message, error.method), proved)
+        node.app.push_screen(StepUpModal(translate(error.message), error.method), proved)
 
     # -- the default refusal handler ------------------------------------------------------------
 
@@ -177,11 +179,13 @@ class CallsCore(CoreWork):
         """Every message beside its field, the rest in the form's error line; focus on the
         first field in error. Typed values are left as they are."""
         from core.errors import FormErrors
+        from core.i18n import translate
         from tui.widgets.safe_text import FieldError, clean_text
 
         node: Widget = self  # type: ignore[assignment]
         errors = error.errors if isinstance(error, FormErrors) else {
             error.field or (self.FORM_ERROR or ""): error.message}
+        errors = {field: translate(message) for field, message in errors.items()}
         self.clear_errors()
         unplaced: list[str] = []
         first: Widget | None = None
