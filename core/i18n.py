@@ -71,25 +71,34 @@ def N_(message: str) -> str:
 class Text(str):
     """A text for people with its message id and values kept: it reads as the English text
     everywhere a `str` goes (logs, tests, FormErrors), and `translate()` renders it in the
-    console's language where it is shown. Core builds these (`text(...)`) instead of f-strings
-    so it stays free of a current language."""
+    console's language where it is shown. Core builds these (`text(...)`, `plural_text(...)`)
+    instead of f-strings so it stays free of a current language."""
 
     template: str
     values: dict[str, object]
+    plural: str | None
 
-    def __new__(cls, template: str, values: dict[str, object]) -> Text:
-        made = super().__new__(cls, template.format(**values) if values else template)
-        made.template, made.values = template, values
+    def __new__(cls, template: str, values: dict[str, object],
+                plural: str | None = None) -> Text:
+        chosen = template if plural is None or values.get("n") == 1 else plural
+        made = super().__new__(cls, chosen.format(**values) if values else chosen)
+        made.template, made.values, made.plural = template, values, plural
         return made
 
     def __reduce__(self):  # a Text survives pickling (multiprocessing, the zygote)
-        return (Text, (self.template, self.values))
+        return (Text, (self.template, self.values, self.plural))
 
 
 def text(template: str, /, **values: object) -> Text:
-    """`text("Try again in {minutes} minutes.", minutes=5)`: marked for the catalogue, English
-    now, translated where shown."""
+    """`text("Try again in {wait}.", wait=...)`: marked for the catalogue, English now,
+    translated where shown."""
     return Text(template, values)
+
+
+def plural_text(singular: str, plural: str, /, n: int, **values: object) -> Text:
+    """`plural_text("{n} bill", "{n} bills", n=2)`: the form for `n` in each language
+    (gettext's plural rules: Chinese has one form, English two)."""
+    return Text(singular, {"n": n, **values}, plural)
 
 
 def translate(message: str, language: str | None = None) -> str:
@@ -99,8 +108,13 @@ def translate(message: str, language: str | None = None) -> str:
     if isinstance(message, Text):
         values = {name: translate(value, language) if isinstance(value, str) else value
                   for name, value in message.values.items()}
-        return catalogue.gettext(message.template).format(**values)
+        if message.plural is not None:
+            chosen = catalogue.ngettext(message.template, message.plural, int(values["n"]))
+        else:
+            chosen = catalogue.gettext(message.template)
+        return chosen.format(**values)
     return catalogue.gettext(message) if message else message
+
 
 # --- which language (SPEC F18) ------------------------------------------------------------------
 

@@ -39,7 +39,8 @@ def _keywords() -> dict[str, object]:
 
     refusals = {name: None for name, kind in vars(errors).items()
                 if inspect.isclass(kind) and issubclass(kind, errors.DomainError)}
-    return {"_": None, "N_": None, "ngettext": (1, 2), "text": None, **refusals}
+    return {"_": None, "N_": None, "ngettext": (1, 2), "text": None, "plural_text": (1, 2),
+            "counted": (1, 2), **refusals}
 
 
 def extract_template():

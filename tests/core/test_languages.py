@@ -99,3 +99,15 @@ def test_a_text_reads_as_english_and_keeps_its_id_and_values():
     assert isinstance(again, Text) and again.values == {"minutes": 5}
     assert translate(wait) == "Try again in 5 minutes."  # English: the template itself
     assert translate("A plain text.") == "A plain text."
+
+
+def test_counted_nouns_keep_both_forms_for_each_language():
+    from core.i18n import translate
+    from core.wording import count
+
+    assert [count(n, "bill") for n in (0, 1, 2)] == ["0 bills", "1 bill", "2 bills"]
+    assert count(1, "try", "tries") == "1 try" and count(3, "try", "tries") == "3 tries"
+    tries = count(3, "try", "tries")
+    assert (tries.template, tries.plural, tries.values) == ("{n} try", "{n} tries", {"n": 3})
+    assert translate(tries) == "3 tries"
+    assert count(2, "widget") == "2 widgets"  # a noun not in the table still reads right
