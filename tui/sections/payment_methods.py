@@ -161,7 +161,8 @@ class PaymentMethodsSection(CallsCore, Section):
         if method is None:
             return
         self._clear_messages()
-        self.app.push_screen(RemoveMethodModal(method.id, method.display, self.token), self._removed)
+        self.app.push_screen(RemoveMethodModal(method.id, method.display, self.token),
+                             self._removed)
 
     def _removed(self, removed: bool | None) -> None:
         if removed:
