@@ -244,12 +244,15 @@ class BillingAddressSection(CallsCore, Section):
             if name in draft:
                 self.query_one(f"#{name}", Input).value = draft[name]
 
-    def on_unmount(self) -> None:
-        if self.data is None or not self.query("#city"):
+    def _remember(self) -> None:
+        """Keep what is typed, for when the section is mounted again before a save."""
+        if self.data is None or not self.query("#city") or not self.is_attached:
             return
         typed = self._typed()
         if typed != self._loaded_values():
             DRAFTS[self.app] = typed
+        else:
+            DRAFTS.pop(self.app, None)
 
     # -- live changes ---------------------------------------------------------------------
 
@@ -277,6 +280,7 @@ class BillingAddressSection(CallsCore, Section):
         self.query_one("#individual-fields").set_class(corporate, "-hidden")
         self.query_one("#corporate-fields").set_class(not corporate, "-hidden")
         self.query_one("#type-error", FieldError).clear()
+        self._remember()
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
@@ -284,6 +288,7 @@ class BillingAddressSection(CallsCore, Section):
         if field in ERROR_FIELDS:
             event.stop()
             self.query_one(f"#{field}-error", FieldError).clear()
+            self._remember()
 
     @on(Select.Changed, "#region")
     def _region_changed(self, event: Select.Changed) -> None:
