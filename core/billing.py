@@ -199,6 +199,8 @@ class BillingPage:
     ledger: tuple[LedgerView, ...]  # holds and releases, charges, refunds; newest first
     pending_usage: tuple[PendingUsage, ...]
     documents: tuple[DocumentRow, ...] = ()  # statements, invoices, credit notes; newest first
+    methods: tuple[tuple[int, str, bool], ...] = ()  # (id, display, is default) of the live
+    #                                                 methods, to choose one to pay with
 
     @property
     def outstanding_text(self) -> str:
@@ -318,9 +320,13 @@ def billing_page(token: str | None) -> BillingPage:
     at = clock.now()
     with transaction():
         bills = [bill_view(r) for r in _bills(account.id)]
-        methods = {m.id: m.display for m in
-                   PaymentMethod.select(PaymentMethod.id, PaymentMethod.display)
-                   .where(PaymentMethod.account == account.id)}
+        rows = list(PaymentMethod.select(PaymentMethod.id, PaymentMethod.display,
+                                         PaymentMethod.is_default, PaymentMethod.removed_at)
+                    .where(PaymentMethod.account == account.id)
+                    .order_by(PaymentMethod.is_default.desc(), PaymentMethod.id.desc()))
+        methods = {m.id: m.display for m in rows}
+        live = tuple((m.id, m.display, bool(m.is_default)) for m in rows
+                     if m.removed_at is None)
         ledger = tuple(_ledger_view(e, methods) for e in
                        LedgerEntry.select().where(LedgerEntry.account == account.id)
                        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()))
@@ -330,7 +336,7 @@ def billing_page(token: str | None) -> BillingPage:
     return BillingPage(
         at=at, outstanding_cents=sum(b.amount_cents for b in outstanding),
         outstanding=outstanding, paid=tuple(b for b in bills if b.status == "paid"),
-        ledger=ledger, pending_usage=usage, documents=documents)
+        ledger=ledger, pending_usage=usage, documents=documents, methods=live)
 
 
 # --- charging a bill ----------------------------------------------------------------------------

@@ -249,3 +249,37 @@ def remove_documents(account_id: int) -> int:
                 item.unlink()
                 removed += 1
     return removed
+
+
+@dataclass(frozen=True)
+class ExportedDocument:
+    """What **Export** wrote (`#export-document`) and what to tell the person about it."""
+
+    key: str
+    paths: tuple[Path, ...]
+    notice: str  # locally the paths; over SSH the scp/sftp commands that fetch them
+
+    @property
+    def file_names(self) -> tuple[str, ...]:
+        return tuple(path.name for path in self.paths)
+
+
+def export_notice(token: str | None, paths: list[Path]) -> str:
+    """Locally: where the files are. Over SSH (a server path is of no use there): the scp
+    command for each file, and sftp; they are also under `statements/` (F16)."""
+    from core.files import fetch_command, files_over_ssh_hint, session_is_remote, sftp_command
+
+    if not session_is_remote(token):
+        return "Written to:\n" + "\n".join(f"  {path}" for path in paths)
+    names = [path.name for path in paths]
+    lines = [f"Written to exports/: {', '.join(names)}.",
+             f"Fetch {'them' if len(names) > 1 else 'it'} {files_over_ssh_hint(token)}:"]
+    lines += [f"  {fetch_command('exports', name)}" for name in names]
+    lines.append(f"or: {sftp_command()}, then: get exports/{names[0]}")
+    return "\n".join(lines)
+
+
+def export_document_for_person(token: str | None, key: str | None) -> ExportedDocument:
+    """**Export** as the Billing section presses it: the files written and the notice."""
+    paths = export_document(token, key)
+    return ExportedDocument(str(key), tuple(paths), export_notice(token, paths))

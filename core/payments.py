@@ -43,6 +43,7 @@ from core.errors import (
     Refused,
     ValidationError,
 )
+from core.forms import FormCheck
 from core.gateway import payment_gateway
 from core.gateway.base import GatewayDecline
 from core.hashing import keyed_hash
@@ -274,15 +275,60 @@ def paytm_offered(token: str | None) -> bool:
     return require_account(token).country == "IN"
 
 
+@dataclass(frozen=True)
+class PaymentMethodsPage:
+    """What the Payment methods section shows, read at one moment (F5)."""
+
+    address_lines: tuple[str, ...] | None  # the billing address; None: add it first
+    holder: str  # the address's person, for the card holder field
+    methods: tuple[PaymentMethodView, ...]  # the default first, then newest first
+    paytm: bool  # Paytm is offered (accounts in India)
+    phone_example: str | None  # a mobile number of the account's country, for placeholders
+
+    @property
+    def has_address(self) -> bool:
+        return self.address_lines is not None
+
+
+def payment_methods_page(token: str | None) -> PaymentMethodsPage:
+    """The Payment methods section's page: the address, the live methods and what may be
+    added, in one transaction."""
+    from core.validation import phone_example
+
+    account = require_account(token)
+    with transaction():
+        account = Account.get_by_id(account.id)
+        address = address_of(account.id)
+        rows = _live_methods(account.id).order_by(PaymentMethod.is_default.desc(),
+                                                  PaymentMethod.created_at.desc(),
+                                                  PaymentMethod.id.desc())
+        methods = tuple(method_view(row) for row in rows)
+    return PaymentMethodsPage(
+        address_lines=tuple(address.lines) if address is not None else None,
+        holder=(address.person_name or "") if address is not None else "",
+        methods=methods, paytm=account.country == "IN",
+        phone_example=phone_example(account.country))
+
+
 # --- bank cards ------------------------------------------------------------------------------
 
 def check_card(number: str | None, expiry: str | None, cvv: str | None,
                holder: str | None) -> CardDetails:
-    """Every card check of F5, in the form's order (ValidationError with the field id)."""
-    digits, brand = check_card_number(number)
-    month, year = check_card_expiry(expiry)
-    code = check_card_cvv(cvv, brand)
-    name = check_card_holder(holder)
+    """Every card check of F5 at once: FormErrors naming each field in error (card-number,
+    card-expiry, card-cvv, card-holder), so the form shows all its problems after one Next.
+    The security code's length follows the brand, so it is checked only once the number is."""
+    form = FormCheck()
+    checked = form.check(check_card_number, number)
+    expiry_value = form.check(check_card_expiry, expiry)
+    code = form.check(check_card_cvv, cvv, checked[1]) if checked is not None else None
+    if checked is None and not (cvv or "").strip():
+        form.refuse("card-cvv", "Enter the security code.")  # its length follows the number
+    name = form.check(check_card_holder, holder)
+    form.raise_errors()
+    assert checked is not None and expiry_value is not None and code is not None
+    assert name is not None
+    digits, brand = checked
+    month, year = expiry_value
     return CardDetails(number=digits, exp_month=month, exp_year=year, cvv=code, holder=name,
                        brand=brand)
 
@@ -537,6 +583,17 @@ def send_paytm_code(token: str | None, phone: str | None):
     except DomainError as exc:
         raise _as_paytm_code_error(exc) from None
     return VerifyState("sms", mask_phone(e164), status)
+
+
+def paytm_code_state(token: str | None, phone: str | None):
+    """The Paytm code's state for `phone` without sending anything (after a wrong code the
+    form shows the tries left as they are now)."""
+    from core.verification import code_status
+    from core.verify_account import VerifyState
+
+    account = _paytm_payer(token)
+    e164 = check_indian_mobile(phone, "paytm-phone")
+    return VerifyState("sms", mask_phone(e164), code_status(account.id, PAYTM_PURPOSE, e164))
 
 
 def add_paytm(token: str | None, phone: str | None, code: str | None) -> PaymentMethodView:

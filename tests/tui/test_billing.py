@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable
+from textual.widgets import Button, DataTable, Select
 
 from tests.conftest import START, stepped_up
 from tests.tui.helpers import shown, snapshot_ready
@@ -34,7 +34,7 @@ def usage(token: str, hours: int = 10):
 async def test_pay_an_outstanding_bill(clock):
     from core.billing import list_bills
     from core.billing_run import run_billing
-    from core.payments import save_card, set_default_method
+    from core.payments import list_payment_methods, save_card
 
     token = ready_buyer(card=LATER_DECLINED_CARD)
     usage(token)
@@ -54,11 +54,18 @@ async def test_pay_an_outstanding_bill(clock):
         assert "did not go through" in shown(pilot, "#billing-error")
         assert list_bills(token)[0].status == "outstanding"
 
-        # A good card, made the default, pays it.
+        # A good card, chosen in #pay-with (the default stays the declining one), pays it.
         method = save_card(stepped_up(token), "5555 5555 5555 4444", "12/30", "123",
                            "Alice Tan")
-        set_default_method(token, method.method.id)
+        await press(pilot, "#nav-billing")
+        table = app.screen.query_one("#bills", DataTable)
+        choose = app.screen.query_one("#pay-with", Select)
+        assert choose.value != method.method.id  # the default is offered first
+        choose.value = method.method.id
         await press(pilot, "#pay-outstanding")
+        assert list_bills(token)[0].status == "paid"
+        [card] = [m for m in list_payment_methods(token) if m.id != method.method.id]
+        assert card.is_default  # paying with another method changed no default
         assert list_bills(token)[0].status == "paid"
         assert "Paid 1 bill: 0.80 USD" in shown(pilot, "#pay-result")
         assert "Paid" in str(table.get_cell(str(bill.id), "status"))

@@ -60,6 +60,7 @@ async def fill_card(pilot: Pilot, number: str, expiry: str = "12/30", cvv: str =
     fill(pilot, "#card-expiry", expiry)
     fill(pilot, "#card-cvv", cvv)
     fill(pilot, "#card-holder", holder)
+    await pilot.pause()  # the changes clear old error lines (the form moves) before the click
     await pilot.click("#next")
     await settle(pilot)
 
@@ -210,9 +211,11 @@ async def test_paytm_for_an_indian_account(db):
         await settle(pilot)
         assert shown(pilot, "#paytm-phone-error")
         fill(pilot, "#paytm-phone", "+91 98765 43210")
+        await pilot.pause()
         await pilot.click("#paytm-send")
         await settle(pilot)
         fill(pilot, "#paytm-code", latest_code("+919876543210"))
+        await pilot.pause()
         await pilot.click("#paytm-add")
         await settle(pilot)
         assert len(rows(pilot)) == 1 and rows(pilot)[0].startswith("Paytm ")

@@ -13,17 +13,21 @@ person follows a link to a missing step of a refusal, or None when closed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Label, Select, Static
 
-from tui.widgets.core_work import CoreWork, call_core
+from tui.core_calls import CallsCore
 from tui.widgets.safe_text import FieldError
+
+if TYPE_CHECKING:
+    from core.errors import DomainError
+    from core.products import ProductsPage, ResourceView
 
 # The console section of each missing step of the purchase gate (PurchaseRefused.missing).
 STEP_SECTIONS = {"verify": "overview", "billing-address": "billing-address",
@@ -60,40 +64,23 @@ def price_summary(product_id: Any, method: Any, months: Any) -> str:
     return price_text(chosen(product_id), chosen(method), chosen(months))
 
 
-class OrderModal(CoreWork, ModalScreen[Any]):
+class OrderModal(CallsCore, ModalScreen[Any]):
     """Buy one product. Escape closes it and changes nothing."""
 
     BINDINGS = [Binding("escape", "close", "Close", id="order.close")]
 
-    DEFAULT_CSS = """
-    OrderModal #order-window {
-        height: auto;
-        max-height: 100%;
-    }
-    OrderModal #order-form {
-        height: auto;
-        max-height: 1fr;
-    }
-    OrderModal #order-price {
-        margin-top: 1;
-        color: $text-accent;
-        height: auto;
-    }
-    OrderModal #order-missing {
-        height: auto;
-    }
-    OrderModal #order-missing Button {
-        margin-top: 1;
-    }
-    OrderModal #order-error {
-        margin-top: 1;
-    }
-    """
 
-    def __init__(self, token: str | None, default_region: str | None = None) -> None:
+    def __init__(self, token: str | None, default_region: str | None = None,
+                 page: ProductsPage | None = None) -> None:
+        """`page`: the Products section's page (its catalogue, periods and the region for the
+        account's country); without it the catalogue itself is read."""
+        from core.catalogue import default_region as region_for
+
         super().__init__()
         self.token = token
-        self.default_region = default_region or "ap-southeast-1"
+        self.page = page
+        self.default_region = default_region or (page.default_region if page else
+                                                 region_for(None))
 
     def compose(self) -> ComposeResult:
         from core.catalogue import (
@@ -103,11 +90,15 @@ class OrderModal(CoreWork, ModalScreen[Any]):
             period_label,
         )
 
+        products = self.page.products if self.page else tuple(list_products())
+        methods = self.page.billing_methods if self.page else tuple(BILLING_METHODS.items())
+        periods = self.page.periods if self.page else SUBSCRIPTION_PERIODS
+
         with Vertical(id="order-window", classes="window"):
             with VerticalScroll(id="order-form"):
                 with Horizontal(classes="field-row"):
                     yield Label("Product", classes="field-label")
-                    yield Select([(p.name, p.id) for p in list_products()], id="product",
+                    yield Select([(p.name, p.id) for p in products], id="product",
                                  prompt="Choose a product", value="ecs", compact=True)
                 with Horizontal(classes="field-row"):
                     yield Label("Region", classes="field-label")
@@ -116,13 +107,13 @@ class OrderModal(CoreWork, ModalScreen[Any]):
                                  compact=True)
                 with Horizontal(classes="field-row"):
                     yield Label("Billing method", classes="field-label")
-                    yield Select([(label, key) for key, label in BILLING_METHODS.items()],
+                    yield Select([(label, key) for key, label in methods],
                                  id="billing-method", prompt="Choose how to pay",
                                  value="payg", compact=True)
                 with Horizontal(classes="field-row", id="period-row"):
                     yield Label("Period", classes="field-label")
-                    yield PeriodSelect([(period_label(m), m) for m in SUBSCRIPTION_PERIODS],
-                                       id="period", value=SUBSCRIPTION_PERIODS[0],
+                    yield PeriodSelect([(period_label(m), m) for m in periods],
+                                       id="period", value=periods[0],
                                        prompt="Choose a period", compact=True)
                 yield Checkbox("Renew automatically at the end of the period",
                                id="auto-renew", compact=True)
@@ -173,40 +164,34 @@ class OrderModal(CoreWork, ModalScreen[Any]):
         self.action_place_order()
 
     def action_place_order(self) -> None:
-        if not self.start_busy("order", self.query_one("#place-order", Button)):
-            return
+        from core.products import place_order
+
         self.query_one("#order-error", FieldError).clear()
         product, region, method, months, renew = self._values()
 
         def text(value: Any) -> str | None:
             return None if value is Select.NULL else str(value)
 
-        self.place(text(product), text(region), text(method),
-                   None if months is Select.NULL else months, renew)
+        subscription = text(method) == "subscription"
+        self.call(place_order, self.token, text(product), text(region), text(method),
+                  (None if months is Select.NULL else months) if subscription else None,
+                  bool(renew) if subscription else False).then(
+            self._placed, refused=self._refused,
+            busy=self.query_one("#place-order", Button))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="order")
-    def place(self, product: str | None, region: str | None, method: str | None,
-              months: Any, auto_renew: bool) -> Any:
-        from core.products import place_order
+    def _placed(self, resource: ResourceView) -> None:
+        self.dismiss(resource)  # not awaited: this runs in the modal's own handler
 
-        return call_core(place_order, self.token, product, region, method,
-                         months if method == "subscription" else None,
-                         auto_renew if method == "subscription" else False)
-
-    def core_done(self, group: str, result: Any) -> None:
-        if group == "order":
-            self.dismiss(result)
-
-    def core_refused(self, group: str, error: Exception) -> None:
+    def _refused(self, error: DomainError) -> None:
         from core.errors import FormErrors
 
         # The form has one error line (CONTRACT `#order-error`): every choice's message in it.
         message = (" ".join(error.errors.values()) if isinstance(error, FormErrors)
-                   else getattr(error, "message", str(error)))
+                   else error.message)
         self.query_one("#order-error", FieldError).show(message)
         self.call_later(self._show_missing, error)
 
-    async def _show_missing(self, error: Exception) -> None:
+    async def _show_missing(self, error: DomainError) -> None:
         """A PurchaseRefused: one button per missing step, to its console section."""
         from core.products import PurchaseRefused
 
@@ -221,8 +206,8 @@ class OrderModal(CoreWork, ModalScreen[Any]):
                 buttons[0].focus()
         else:
             field = getattr(error, "field", None)
-            if field and self.query(f"#{field}"):
-                self.query_one(f"#{field}").focus()
+            target = self.query(f"#{field}") if field else None
+            (target.first() if target else self.query_one("#place-order")).focus()
 
     @on(Button.Pressed, ".go-step")
     def _go(self, event: Button.Pressed) -> None:

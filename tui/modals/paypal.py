@@ -6,20 +6,22 @@ Escape): then nothing is added and the PayPal session, if any, is ended.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
+from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
-from tui.widgets.core_work import CoreWork, call_core
+from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 
 if TYPE_CHECKING:
+    from core.errors import DomainError
     from core.payments import PaymentMethodView
 
 PAYPAL_SITE_NOTES = {
@@ -42,78 +44,15 @@ def _end_paypal_session(session: str) -> None:
     call_core(paypal_cancel, session)
 
 
-class PayPalModal(CoreWork, ModalScreen["PaymentMethodView | None"]):
+class PayPalModal(CallsCore, ModalScreen["PaymentMethodView | None"]):
     """PayPal's log-on page (Email, Password, Stay logged in, Log In, ...), then the agreement."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel and return", id="paypal.cancel")]
 
-    DEFAULT_CSS = """
-    PayPalModal #paypal-window {
-        width: 64;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round #0070ba;
-        background: $surface;
-        padding: 0 1;
-    }
-    PayPalModal #paypal-header {
-        background: #003087;
-        color: #ffffff;
-        text-style: bold;
-        content-align: center middle;
-        width: 100%;
-        height: 1;
-    }
-    PayPalModal #paypal-body {
-        height: auto;
-        max-height: 100%;
-    }
-    PayPalModal .paypal-row {
-        height: auto;
-        margin-top: 1;
-    }
-    PayPalModal .paypal-label {
-        width: 10;
-    }
-    PayPalModal Input {
-        width: 1fr;
-    }
-    PayPalModal #paypal-log-in, PayPalModal #paypal-agree {
-        width: 100%;
-        margin-top: 1;
-        background: #0070ba;
-        color: #ffffff;
-        text-style: bold;
-    }
-    PayPalModal .paypal-link {
-        width: 100%;
-        margin-top: 1;
-        min-width: 0;
-        text-style: underline;
-        color: $text-accent;
-        background: transparent;
-    }
-    PayPalModal #paypal-note {
-        margin-top: 1;
-        color: $text-muted;
-    }
-    PayPalModal #paypal-error {
-        margin-top: 1;
-    }
-    PayPalModal #paypal-agreement.-hidden, PayPalModal #paypal-log-on.-hidden {
-        display: none;
-    }
-    PayPalModal #paypal-agreement, PayPalModal #paypal-log-on {
-        height: auto;
-    }
-    PayPalModal #paypal-stay {
-        margin-top: 1;
-    }
-    """
 
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
         super().__init__()
+        self.token = token
         self.paypal_session: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -158,36 +97,56 @@ class PayPalModal(CoreWork, ModalScreen["PaymentMethodView | None"]):
         if isinstance(event, Input.Submitted) and event.input.id == "paypal-email":
             self.query_one("#paypal-password").focus()
             return
-        if not self.start_busy("paypal-log-on", self.query_one("#paypal-log-in", Button)):
-            return
-        for error in self.query(FieldError):
-            error.clear()
-        self.log_on(self.query_one("#paypal-email", Input).value,
-                    self.query_one("#paypal-password", Input).value)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="paypal-log-on")
-    def log_on(self, email: str, password: str) -> tuple[str, str]:
         from core.payments import paypal_log_on
 
-        return email, call_core(paypal_log_on, self.app.token, email, password)
+        self.clear_errors()
+        email = self.query_one("#paypal-email", Input).value
+        self.call(paypal_log_on, self.token, email,
+                  self.query_one("#paypal-password", Input).value).then(
+            lambda session: self._logged_on(email, session), refused=self._log_on_refused,
+            busy=self.query_one("#paypal-log-in", Button))
+
+    def _logged_on(self, email: str, session: str) -> None:
+        self.paypal_session = session
+        self.query_one("#paypal-password", Input).value = ""
+        self.query_one("#paypal-log-on").add_class("-hidden")
+        self.query_one("#paypal-agreement").remove_class("-hidden")
+        self.query_one("#paypal-agreement-text", SafeStatic).update(
+            f"Logged in as {email}.\n\nBilling agreement: you allow {brand_llc()} to "
+            "charge this PayPal account for the products and services you buy, without "
+            "asking you each time. You can cancel it in your PayPal account at any time.")
+        self.query_one("#paypal-agree").focus()
+
+    def _log_on_refused(self, error: DomainError) -> None:
+        """PayPal's message beside its field (else under the form); the password is typed
+        again, so it is emptied and the focus goes there."""
+        field = error.field if error.field in ("paypal-email", "paypal-password") else "paypal"
+        self.clear_errors()
+        self.query_one(f"#{field}-error", FieldError).show(error.message)
+        self.query_one("#paypal-password", Input).value = ""
+        self.query_one("#paypal-email" if field == "paypal-email" else "#paypal-password").focus()
 
     # -- agree ----------------------------------------------------------------------------
 
     @on(Button.Pressed, "#paypal-agree")
     def _agree(self, event: Button.Pressed) -> None:
+        from core.payments import add_paypal
+
         event.stop()
         if self.paypal_session is None:
             return
-        if not self.start_busy("paypal-agree", self.query_one("#paypal-agree", Button)):
-            return
-        self.query_one("#paypal-error", FieldError).clear()
-        self.agree(self.paypal_session)
+        self.clear_errors()
+        self.call(add_paypal, self.token, self.paypal_session).then(
+            self._agreed, refused=self._agree_refused,
+            busy=self.query_one("#paypal-agree", Button))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="paypal-agree")
-    def agree(self, session: str) -> PaymentMethodView:
-        from core.payments import add_paypal
+    def _agreed(self, method: PaymentMethodView) -> None:
+        self.paypal_session = None
+        self.dismiss(method)
 
-        return call_core(add_paypal, self.app.token, session)
+    def _agree_refused(self, error: DomainError) -> None:
+        self.query_one("#paypal-error", FieldError).show(error.message)
+        self.query_one("#paypal-agree").focus()
 
     # -- links and cancel -----------------------------------------------------------------
 
@@ -202,37 +161,10 @@ class PayPalModal(CoreWork, ModalScreen["PaymentMethodView | None"]):
         self.action_cancel()
 
     def action_cancel(self) -> None:
-        if self.is_busy("paypal-agree"):
+        if self.is_busy("add_paypal"):
             return  # the agreement is being recorded: wait for its result
         session, self.paypal_session = self.paypal_session, None
         if session:
             self.app.run_worker(lambda: _end_paypal_session(session), thread=True,
                                 exit_on_error=False, group="paypal-cancel")
         self.dismiss(None)
-
-    # -- results --------------------------------------------------------------------------
-
-    def core_done(self, group: str, result: Any) -> None:
-        if group == "paypal-log-on":
-            email, self.paypal_session = result
-            self.query_one("#paypal-password", Input).value = ""
-            self.query_one("#paypal-log-on").add_class("-hidden")
-            self.query_one("#paypal-agreement").remove_class("-hidden")
-            self.query_one("#paypal-agreement-text", SafeStatic).update(
-                f"Logged in as {email}.\n\nBilling agreement: you allow {brand_llc()} to "
-                "charge this PayPal account for the products and services you buy, without "
-                "asking you each time. You can cancel it in your PayPal account at any time.")
-            self.query_one("#paypal-agree").focus()
-        elif group == "paypal-agree":
-            self.paypal_session = None
-            self.dismiss(result)
-
-    def core_refused(self, group: str, error: Exception) -> None:
-        message = getattr(error, "message", str(error))
-        field = getattr(error, "field", None)
-        if field not in ("paypal-email", "paypal-password"):
-            field = "paypal"
-        self.query_one(f"#{field}-error", FieldError).show(message)
-        if group == "paypal-log-on":
-            self.query_one("#paypal-password", Input).value = ""
-            self.query_one("#paypal-password" if field == "paypal" else f"#{field}").focus()

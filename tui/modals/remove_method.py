@@ -2,44 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label
 
+from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
-from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import FieldError, SafeStatic
 
+if TYPE_CHECKING:
+    from core.errors import DomainError
 
-class RemoveMethodModal(CoreWork, ModalScreen[bool]):
+
+class RemoveMethodModal(CallsCore, ModalScreen[bool]):
     """`#remove-password`, `#remove-confirm`, `#remove-cancel`; errors in `#remove-error`."""
 
     BINDINGS = [Binding("escape", "close", "Cancel", id="remove-method.close")]
 
-    DEFAULT_CSS = """
-    RemoveMethodModal #remove-window {
-        height: auto;
-        width: 64;
-    }
-    RemoveMethodModal .field-row {
-        height: auto;
-        margin-top: 1;
-    }
-    RemoveMethodModal .field-label {
-        width: 12;
-    }
-    RemoveMethodModal #remove-error {
-        margin-top: 1;
-    }
-    """
 
-    def __init__(self, method_id: int, display: str) -> None:
+    def __init__(self, method_id: int, display: str, token: str | None = None) -> None:
         super().__init__()
+        self.token = token
         self.method_id = method_id
         self.method_display = display
 
@@ -64,16 +52,13 @@ class RemoveMethodModal(CoreWork, ModalScreen[bool]):
     @on(Input.Submitted, "#remove-password")
     def _confirm(self, event: Button.Pressed | Input.Submitted) -> None:
         event.stop()
-        if not self.start_busy("remove-method", self.query_one("#remove-confirm", Button)):
-            return
-        self.query_one("#remove-error", FieldError).clear()
-        self.remove_method(self.query_one("#remove-password", Input).value)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="remove-method")
-    def remove_method(self, password: str):
         from core.payments import remove_method
 
-        return call_core(remove_method, self.app.token, self.method_id, password)
+        self.query_one("#remove-error", FieldError).clear()
+        self.call(remove_method, self.token, self.method_id,
+                  self.query_one("#remove-password", Input).value).then(
+            self._removed, refused=self._refused,
+            busy=self.query_one("#remove-confirm", Button))
 
     @on(Button.Pressed, "#remove-cancel")
     def _cancel(self, event: Button.Pressed) -> None:
@@ -81,14 +66,13 @@ class RemoveMethodModal(CoreWork, ModalScreen[bool]):
         self.action_close()
 
     def action_close(self) -> None:
-        if not self.is_busy("remove-method"):
+        if not self.is_busy("remove_method"):
             self.dismiss(False)
 
-    def core_done(self, group: str, result: Any) -> None:
-        if group == "remove-method":
-            self.dismiss(True)
+    def _removed(self, _result: object) -> None:
+        self.dismiss(True)  # not awaited: this runs in the modal's own handler
 
-    def core_refused(self, group: str, error: Exception) -> None:
+    def _refused(self, error: DomainError) -> None:
         self.query_one("#remove-password", Input).value = ""
-        self.query_one("#remove-error", FieldError).show(getattr(error, "message", str(error)))
+        self.query_one("#remove-error", FieldError).show(error.message)
         self.query_one("#remove-password").focus()

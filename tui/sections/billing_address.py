@@ -13,26 +13,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from rich.text import Text
-from textual import on, work
-from textual.app import ComposeResult
+from textual import on
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.code_verifier import CodeVerifier
-from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, SafeStatic
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
     from core.billing_address import BillingAddressForm, BillingAddressView
+    from core.errors import DomainError
+
 
 INDIVIDUAL_FIELDS = ("full-name",)
 CORPORATE_FIELDS = ("company-name", "contact-name", "contact-phone", "contact-email")
 ADDRESS_FIELDS = ("address-country", "region", "city", "street", "street-2", "postal-code")
 ERROR_FIELDS = ("type", *INDIVIDUAL_FIELDS, *CORPORATE_FIELDS, *ADDRESS_FIELDS, "save")
+DRAFTS: WeakKeyDictionary[App[Any], dict[str, str]] = WeakKeyDictionary()
+"""What was typed and not saved, per console: leaving the section (Enter on its navigation
+button mounts it afresh) does not throw it away."""
+TEXT_FIELDS = (*INDIVIDUAL_FIELDS, *CORPORATE_FIELDS, "city", "street", "street-2",
+               "postal-code")
 NO_REGION_PROMPT = "No states or provinces"
 CHANNEL_TITLES = {"phone": "Verify your mobile phone number",
                   "email": "Verify your email address"}
@@ -73,52 +81,9 @@ class CountrySelect(Select[str]):
             self._on_change(value)
 
 
-class BillingAddressSection(Section):
+class BillingAddressSection(CallsCore, Section):
     """The billing address form (SPEC F4, CONTRACT "Billing address")."""
 
-    DEFAULT_CSS = """
-    BillingAddressSection #corporate-fields.-hidden,
-    BillingAddressSection #individual-fields.-hidden {
-        display: none;
-    }
-    BillingAddressSection #individual-fields, BillingAddressSection #corporate-fields {
-        height: auto;
-    }
-    BillingAddressSection #account-type {
-        layout: horizontal;
-        height: auto;
-        width: auto;
-        border: none;
-        padding: 0;
-    }
-    BillingAddressSection #account-type RadioButton {
-        width: auto;
-        margin-right: 2;
-    }
-    BillingAddressSection #second-channel-box {
-        height: auto;
-        margin-top: 1;
-        padding: 0 1;
-        border: round $primary;
-    }
-    BillingAddressSection #saved {
-        height: auto;
-        margin-top: 1;
-        padding: 0 1;
-        border: round $success;
-        display: none;
-    }
-    BillingAddressSection #saved.-shown {
-        display: block;
-    }
-    BillingAddressSection #saved-text {
-        color: $text-success;
-    }
-    BillingAddressSection .type-row {
-        height: auto;
-        margin-top: 1;
-    }
-    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -210,6 +175,12 @@ class BillingAddressSection(Section):
                 with Horizontal(classes="button-row"):
                     yield Button("Add payment method", id="add-payment-method",
                                  variant="primary", compact=True)
+            else:
+                yield Static("You have a payment method: you can buy products and services.",
+                             classes="hint", id="saved-next")
+                with Horizontal(classes="button-row"):
+                    yield Button("Go to Products", id="go-products", variant="primary",
+                                 compact=True)
 
     @staticmethod
     def _postal_placeholder(hint: str | None) -> str:
@@ -227,11 +198,61 @@ class BillingAddressSection(Section):
 
     # -- loading --------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="billing-address-load")
-    def load(self) -> BillingAddressForm:
+    def load(self) -> None:
         from core.billing_address import billing_address_form
 
-        return call_core(billing_address_form, self.token)
+        self.call(billing_address_form, self.token).then(self._loaded,
+                                                         refused=self._load_refused)
+
+    def _load_refused(self, error: DomainError) -> None:
+        self.app.notify(error.message, severity="warning", markup=False)
+
+    async def _loaded(self, result: BillingAddressForm) -> None:
+        self.data = result
+        await self.recompose()
+        if result.phone_example:  # the verifier's number, as of the account's country
+            for phone in self.query("#phone").results(Input):
+                phone.placeholder = result.phone_example
+        draft = DRAFTS.pop(self.app, None)
+        if draft:
+            self._restore(draft)
+        self.call_after_refresh(self._focus_first)
+
+    # -- what was typed and not saved -------------------------------------------------------
+
+    def _typed(self) -> dict[str, str]:
+        typed = {name: self.query_one(f"#{name}", Input).value for name in TEXT_FIELDS}
+        typed["type"] = ("corporate" if self.query_one("#type-corporate", RadioButton).value
+                         else "individual")
+        return typed
+
+    def _loaded_values(self) -> dict[str, str]:
+        data = self.data
+        assert data is not None
+        return {"full-name": data.full_name, "company-name": data.company_name,
+                "contact-name": data.contact_name, "contact-phone": data.contact_phone,
+                "contact-email": data.contact_email, "city": data.city, "street": data.street,
+                "street-2": data.street_2, "postal-code": data.postal_code,
+                "type": data.account_type}
+
+    def _restore(self, draft: dict[str, str]) -> None:
+        if draft.get("type") == "corporate":
+            self.query_one("#type-corporate", RadioButton).value = True
+            self.query_one("#individual-fields").add_class("-hidden")
+            self.query_one("#corporate-fields").remove_class("-hidden")
+        for name in TEXT_FIELDS:
+            if name in draft:
+                self.query_one(f"#{name}", Input).value = draft[name]
+
+    def _remember(self) -> None:
+        """Keep what is typed, for when the section is mounted again before a save."""
+        if self.data is None or not self.query("#city") or not self.is_attached:
+            return
+        typed = self._typed()
+        if typed != self._loaded_values():
+            DRAFTS[self.app] = typed
+        else:
+            DRAFTS.pop(self.app, None)
 
     # -- live changes ---------------------------------------------------------------------
 
@@ -259,6 +280,7 @@ class BillingAddressSection(Section):
         self.query_one("#individual-fields").set_class(corporate, "-hidden")
         self.query_one("#corporate-fields").set_class(not corporate, "-hidden")
         self.query_one("#type-error", FieldError).clear()
+        self._remember()
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
@@ -266,6 +288,7 @@ class BillingAddressSection(Section):
         if field in ERROR_FIELDS:
             event.stop()
             self.query_one(f"#{field}-error", FieldError).clear()
+            self._remember()
 
     @on(Select.Changed, "#region")
     def _region_changed(self, event: Select.Changed) -> None:
@@ -320,52 +343,44 @@ class BillingAddressSection(Section):
         event.stop()
         if self.data is None:
             return
-        if not self.start_busy("billing-address-save", self.query_one("#save", Button)):
-            return
+        from core.billing_address import save_billing_address
+
         for error in self.query(FieldError):
             if error.id in {f"{f}-error" for f in ERROR_FIELDS}:
                 error.clear()
-        self.save(self.values())
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="billing-address-save")
-    def save(self, values: dict[str, Any]) -> BillingAddressView:
-        from core.billing_address import save_billing_address
-
-        return call_core(save_billing_address, self.token, **values)
+        self.call(save_billing_address, self.token, **self.values()).then(
+            self._saved, refused=self._save_refused, busy=self.query_one("#save", Button))
 
     @on(Button.Pressed, "#later")
     def _later(self, event: Button.Pressed) -> None:
         event.stop()
         self.navigate("overview")
 
+    @on(Button.Pressed, "#go-products")
+    def _go_products(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.navigate("products")
+
     @on(Button.Pressed, "#add-payment-method")
     def _add_payment_method(self, event: Button.Pressed) -> None:
         event.stop()
         self.navigate("payment-methods")
 
-    async def core_done(self, group: str, result: Any) -> None:
-        if group == "billing-address-load":
-            self.data = result
-            await self.recompose()
-            if result.phone_example:  # the verifier's number, as of the account's country
-                for phone in self.query("#phone").results(Input):
-                    phone.placeholder = result.phone_example
-            self.call_after_refresh(self._focus_first)
-        elif group == "billing-address-save":
-            address: BillingAddressView = result
-            if self.query("#second-channel-box"):
-                await self.query_one("#second-channel-box").remove()
-            if self.data is not None:
-                self.data = replace(self.data, address=address, second_channel=None,
-                                    second_channel_state=None)
-            saved = self.query_one("#saved", Vertical)
-            kind = "Corporate" if address.account_type == "corporate" else "Individual"
-            self.query_one("#saved-text", SafeStatic).update(
-                f"Your billing address is saved ({kind}):\n" + "\n".join(address.lines))
-            saved.add_class("-shown")
-            next_step = self.query("#add-payment-method")
-            (next_step.first() if next_step else self.query_one("#save", Button)).focus()
-            self.call_after_refresh(saved.scroll_visible)
+    async def _saved(self, address: BillingAddressView) -> None:
+        DRAFTS.pop(self.app, None)
+        if self.query("#second-channel-box"):
+            await self.query_one("#second-channel-box").remove()
+        if self.data is not None:
+            self.data = replace(self.data, address=address, second_channel=None,
+                                second_channel_state=None)
+        saved = self.query_one("#saved", Vertical)
+        kind = "Corporate" if address.account_type == "corporate" else "Individual"
+        self.query_one("#saved-text", SafeStatic).update(
+            f"Your billing address is saved ({kind}):\n" + "\n".join(address.lines))
+        saved.add_class("-shown")
+        next_step = self.query("#add-payment-method, #go-products")
+        (next_step.first() if next_step else self.query_one("#save", Button)).focus()
+        self.call_after_refresh(saved.scroll_visible)
 
     def _show_form_errors(self, errors: dict[str, str]) -> None:
         """Every field's message beside it at once; focus on the first field in error."""
@@ -391,14 +406,11 @@ class BillingAddressSection(Section):
         if self.query("#account-type") and may_take_focus(self, "billing-address"):
             self.query_one("#account-type").focus()
 
-    def core_refused(self, group: str, error: Exception) -> None:
+    def _save_refused(self, error: DomainError) -> None:
         from core.errors import FormErrors
 
-        message = getattr(error, "message", str(error))
-        field = getattr(error, "field", None) or "save"
-        if group == "billing-address-load":
-            self.app.notify(message, severity="warning", markup=False)
-            return
+        message = error.message
+        field = error.field or "save"
         if isinstance(error, FormErrors):
             self._show_form_errors(error.errors)
             return

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 
-from tui.widgets.core_work import call_core
+from core.i18n import _
+from tui.core_calls import CallsCore
 from tui.widgets.safe_text import SafeStatic
 from tui.widgets.section import Section
 
@@ -25,19 +26,26 @@ def account_lines(view: OverviewPage) -> str:
     account = view.account
     verified = [name for name, done in (("email", account.email_verified),
                                         ("phone", account.phone is not None)) if done]
+    method = view.default_method or _("None")
+    if view.default_method_expiry:
+        method += _(" (expired {expiry})" if view.default_method_expired
+                    else " (expires {expiry})").format(expiry=view.default_method_expiry)
     rows = [
-        ("Email", account.email),
+        (_("Account ID"), str(view.account_id)),
+        (_("Email"), account.email),
         ("Status", view.status_label),
         ("Country", f"{account.country_name} ({account.country})"),
         ("Verified", " and ".join(verified) or "nothing yet"),
         ("Billing address", "Added" if view.has_billing_address else "Not added"),
         ("Payment methods", str(view.payment_methods) if view.payment_methods else "None"),
         ("Real-name", view.real_name_label),
+        (_("Default method"), method),
+        (_("Amount owed"), view.owed_text),
     ]
     return "\n".join(f"{label:<17}{value}" for label, value in rows)
 
 
-class OverviewSection(Section):
+class OverviewSection(CallsCore, Section):
     """Email, status, country and `#next-steps` from core.accounts.overview_page."""
 
     def compose(self) -> ComposeResult:
@@ -47,25 +55,22 @@ class OverviewSection(Section):
         yield Vertical(id="next-steps")
 
     def on_mount(self) -> None:
-        self.load()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="overview")
-    def load(self) -> OverviewPage:
         from core.accounts import overview_page
 
-        return call_core(overview_page, self.token)
+        self.call(overview_page, self.token).then(self._show)
 
-    async def core_done(self, group: str, result: Any) -> None:
-        if group != "overview":
-            return
-        self.overview = result
-        self.query_one("#account", SafeStatic).update(account_lines(result))
+    async def _show(self, page: OverviewPage) -> None:
+        self.overview = page
+        self.query_one("#account", SafeStatic).update(account_lines(page))
         steps = self.query_one("#next-steps", Vertical)
         await steps.remove_children()
         widgets: list[Static | Button] = []
-        if result.note:
-            widgets.append(SafeStatic(result.note, id="overview-note", classes="step-detail"))
-        for step in result.next_steps:
+        if page.expiry_notice:
+            widgets.append(SafeStatic(page.expiry_notice, id="expiry-notice",
+                                      classes="step-detail"))
+        if page.note:
+            widgets.append(SafeStatic(page.note, id="overview-note", classes="step-detail"))
+        for step in page.next_steps:
             widgets.append(Button(step.title, id=f"step-{step.key}", classes="step",
                                   compact=True))
             widgets.append(SafeStatic(step.detail, classes="step-detail"))

@@ -7,67 +7,36 @@ Without a billing address the section says so and offers the way there.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
+from tui.core_calls import CallsCore
 from tui.modals.add_method import AddMethodModal, MethodAdded
 from tui.modals.remove_method import RemoveMethodModal
 from tui.sections.billing_address import may_take_focus
-from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
-    from core.billing_address import BillingAddressView
-    from core.payments import PaymentMethodView
+    from core.payments import PaymentMethodsPage, PaymentMethodView
 
 KIND_LABELS = {"card": "Bank card", "paypal": "PayPal", "paytm": "Paytm"}
 
 
-@dataclass(frozen=True)
-class PaymentMethodsData:
-    address: BillingAddressView | None
-    methods: list[PaymentMethodView]
-    paytm: bool
-
-
-def load_payment_methods(token: str | None) -> PaymentMethodsData:
-    from core.billing_address import get_billing_address
-    from core.payments import list_payment_methods, paytm_offered
-
-    return PaymentMethodsData(address=get_billing_address(token),
-                              methods=list_payment_methods(token),
-                              paytm=paytm_offered(token))
-
-
-class PaymentMethodsSection(Section):
+class PaymentMethodsSection(CallsCore, Section):
     """The saved methods and what can be done with them (CONTRACT "Payment methods")."""
 
-    DEFAULT_CSS = """
-    PaymentMethodsSection #methods {
-        height: auto;
-        max-height: 12;
-        margin-top: 1;
-    }
-    PaymentMethodsSection #payment-story {
-        margin-top: 1;
-        color: $text-success;
-    }
-    PaymentMethodsSection #payment-error {
-        margin-top: 1;
-    }
-    """
+    FORM_ERROR = "payment"
 
     def __init__(self) -> None:
         super().__init__()
-        self.data: PaymentMethodsData | None = None
+        self.data: PaymentMethodsPage | None = None
         self.story = ""
 
     def compose(self) -> ComposeResult:
@@ -76,7 +45,7 @@ class PaymentMethodsSection(Section):
         if data is None:
             yield Static("Loading…", id="payment-methods-loading", classes="hint")
             return
-        if data.address is None:
+        if not data.has_address:
             yield Static("Add your billing address first: payment methods need it.",
                          id="no-billing-address")
             with Horizontal(classes="button-row"):
@@ -102,10 +71,6 @@ class PaymentMethodsSection(Section):
 
     def on_mount(self) -> None:
         self.load()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="payment-methods-load")
-    def load(self) -> PaymentMethodsData:
-        return call_core(load_payment_methods, self.token)
 
     def _fill_table(self) -> None:
         if self.data is None or not self.query("#methods"):
@@ -133,7 +98,7 @@ class PaymentMethodsSection(Section):
                 return method
         return None
 
-    async def _show(self, data: PaymentMethodsData, select: int | None = None) -> None:
+    async def _show(self, data: PaymentMethodsPage, select: int | None = None) -> None:
         self.data = data
         await self.recompose()
         self._fill_table()
@@ -153,12 +118,12 @@ class PaymentMethodsSection(Section):
     def _add(self, event: Button.Pressed) -> None:
         event.stop()
         data = self.data
-        if data is None or data.address is None:
+        if data is None or data.address_lines is None:
             return
         self._clear_messages()
         self.app.push_screen(
-            AddMethodModal(data.address.lines, paytm=data.paytm,
-                           holder=data.address.person_name),
+            AddMethodModal(data.address_lines, paytm=data.paytm, holder=data.holder,
+                           token=self.token, phone_example=data.phone_example),
             self._added)
 
     def _added(self, result: MethodAdded | None) -> None:
@@ -178,16 +143,16 @@ class PaymentMethodsSection(Section):
         method = self.selected_method()
         if method is None:
             return
-        if not self.start_busy("set-default", self.query_one("#set-default", Button)):
-            return
-        self._clear_messages()
-        self.set_default(method.id)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="set-default")
-    def set_default(self, method_id: int) -> tuple[int, list[PaymentMethodView]]:
         from core.payments import set_default_method
 
-        return method_id, call_core(set_default_method, self.token, method_id)
+        self._clear_messages()
+
+        async def done(_methods: list[PaymentMethodView]) -> None:
+            await self._reload_now(select=method.id)
+            self.query_one("#methods").focus()
+
+        self.call(set_default_method, self.token, method.id).then(
+            done, busy=self.query_one("#set-default", Button))
 
     @on(Button.Pressed, "#remove-method")
     def _remove(self, event: Button.Pressed) -> None:
@@ -196,7 +161,8 @@ class PaymentMethodsSection(Section):
         if method is None:
             return
         self._clear_messages()
-        self.app.push_screen(RemoveMethodModal(method.id, method.display), self._removed)
+        self.app.push_screen(RemoveMethodModal(method.id, method.display, self.token),
+                             self._removed)
 
     def _removed(self, removed: bool | None) -> None:
         if removed:
@@ -211,21 +177,26 @@ class PaymentMethodsSection(Section):
 
     # -- loading --------------------------------------------------------------------------
 
-    def reload(self, select: int | None = None) -> None:
-        self._select_after_load = select
-        self.load()
+    def load(self, select: int | None = None) -> None:
+        from core.payments import payment_methods_page
 
-    async def core_done(self, group: str, result: Any) -> None:
-        if group == "payment-methods-load":
-            await self._show(result, getattr(self, "_select_after_load", None))
-            self._select_after_load = None
+        async def shown(page: PaymentMethodsPage) -> None:
+            await self._show(page, select)
             self.call_after_refresh(self._focus_first)
-        elif group == "set-default":
-            method_id, methods = result
-            assert self.data is not None
-            await self._show(PaymentMethodsData(self.data.address, methods, self.data.paytm),
-                             select=method_id)
-            self.query_one("#methods").focus()
+
+        self.call(payment_methods_page, self.token).then(shown)
+
+    def reload(self, select: int | None = None) -> None:
+        self.load(select)
+
+    async def _reload_now(self, select: int | None = None) -> None:
+        """Read the page again and show it (after an action whose result changes it)."""
+        from core.payments import payment_methods_page
+
+        async def shown(page: PaymentMethodsPage) -> None:
+            await self._show(page, select)
+
+        self.call(payment_methods_page, self.token).then(shown, group="payment-methods-reload")
 
     def _focus_first(self) -> None:
         if not may_take_focus(self, "payment-methods"):
@@ -236,11 +207,3 @@ class PaymentMethodsSection(Section):
             self.query_one("#add-method").focus()
         elif self.query("#go-billing-address"):
             self.query_one("#go-billing-address").focus()
-
-    def core_refused(self, group: str, error: Exception) -> None:
-        message = getattr(error, "message", str(error))
-        if self.query("#payment-error"):
-            self.query_one("#payment-error", FieldError).show(message)
-        else:
-            self.app.notify(message, severity="warning", markup=False)
-

@@ -10,34 +10,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
+from tui.core_calls import CallsCore
 from tui.modals.order import OrderModal
-from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, clean_text
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
+    from core.errors import DomainError
     from core.products import ProductsPage, ResourceView
 
 
-class ProductsSection(Section):
+class ProductsSection(CallsCore, Section):
     """The catalogue, `#buy`, and `#resources` with release and auto-renewal."""
 
-    DEFAULT_CSS = """
-    ProductsSection DataTable {
-        height: auto;
-        max-height: 14;
-        margin-top: 1;
-    }
-    ProductsSection #resources-empty {
-        color: $text-muted;
-        margin-top: 1;
-    }
-    """
+    FORM_ERROR = "resources"
+
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,11 +75,16 @@ class ProductsSection(Section):
 
     # -- loading --------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="resources")
-    def load(self) -> ProductsPage:
+    def load(self, select: str | None = None, *, focus: bool = False) -> None:
+        """Read the page (again) and show it; `select` the row of that resource."""
         from core.products import products_page
 
-        return call_core(products_page, self.token)
+        def shown(page: ProductsPage) -> None:
+            self._show_page(page, select)
+            if focus and self.resources:
+                self.query_one("#resources", DataTable).focus()
+
+        self.call(products_page, self.token).then(shown, group="products-page")
 
     def _show_page(self, page: ProductsPage, select: str | None = None) -> None:
         self.page = page
@@ -141,7 +138,8 @@ class ProductsSection(Section):
         event.stop()
         self.query_one("#resources-error", FieldError).clear()
         region = self.page.default_region if self.page is not None else None
-        self.app.push_screen(OrderModal(self.token, default_region=region), self._ordered)
+        self.app.push_screen(OrderModal(self.token, default_region=region, page=self.page),
+                             self._ordered)
 
     def _ordered(self, result: Any) -> None:
         if result is None:
@@ -151,13 +149,7 @@ class ProductsSection(Section):
         else:
             self.app.notify(f"Bought: {result.product_name} in {result.region} "
                             f"(resource {result.id}).", markup=False)
-            self.load_and_select(str(result.id))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="resources-select")
-    def load_and_select(self, key: str) -> tuple[ProductsPage, str]:
-        from core.products import products_page
-
-        return call_core(products_page, self.token), key
+            self.load(str(result.id), focus=True)
 
     # -- actions on the selected resource -----------------------------------------------
 
@@ -167,35 +159,26 @@ class ProductsSection(Section):
         resource_id = self.selected_id()
         if resource_id is None:
             return
-        if not self.start_busy("resource-action", event.button):
-            return
+        from core.products import release_resource, set_auto_renew
+
         self.query_one("#resources-error", FieldError).clear()
-        self.act(event.button.id or "", resource_id)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="resource-action")
-    def act(self, action: str, resource_id: str) -> tuple[ProductsPage, str]:
-        from core.products import products_page, release_resource, set_auto_renew
+        def done(_view: ResourceView) -> None:
+            self.load(resource_id, focus=True)
 
-        if action == "release":
-            call_core(release_resource, self.token, resource_id)
+        def refused(error: DomainError) -> None:
+            self.query_one("#resources-error", FieldError).show(error.message)
+            self._update_actions()
+            self.query_one("#resources", DataTable).focus()
+
+        if event.button.id == "release":
+            call = self.call(release_resource, self.token, resource_id)
         else:
-            call_core(set_auto_renew, self.token, resource_id, action == "auto-renew-on")
-        return call_core(products_page, self.token), resource_id
+            call = self.call(set_auto_renew, self.token, resource_id,
+                             event.button.id == "auto-renew-on")
+        call.then(done, refused=refused, busy=event.button, group="resource-action")
 
     @on(Button.Pressed, "#refresh-resources")
     def _refresh(self, event: Button.Pressed) -> None:
         event.stop()
         self.load()
-
-    def core_done(self, group: str, result: Any) -> None:
-        if group == "resources":
-            self._show_page(result)
-        elif group in ("resources-select", "resource-action"):
-            page, key = result
-            self._show_page(page, key)
-            self.query_one("#resources", DataTable).focus()
-
-    def core_refused(self, group: str, error: Exception) -> None:
-        self.query_one("#resources-error", FieldError).show(
-            getattr(error, "message", str(error)))
-        self._update_actions()
