@@ -25,8 +25,10 @@ from core import clock
 from core.db import transaction
 from core.errors import CodeError, LockedError, RateLimitError
 from core.hashing import keyed_hash
+from core.i18n import text
 from core.message_caps import Asker, count_against_caps, watch_ceiling
 from core.models import Code, MessageSend, VerificationLock
+from core.wording import count
 
 CODE_LIFETIME = timedelta(minutes=10)
 RESEND_COOLDOWN = timedelta(seconds=60)
@@ -70,25 +72,27 @@ class CodeStatus:
 # (core.password_reset counts the same way for an email with and without an account).
 
 def cooldown_refusal(wait_seconds: int, field: str = "code") -> RateLimitError:
-    return RateLimitError(f"Please wait {wait_seconds} s before asking for a new code.", field)
+    return RateLimitError(text("Please wait {wait} before asking for a new code.",
+                               wait=count(wait_seconds, "second")), field)
 
 
 def hourly_refusal(minutes: int, field: str = "code") -> RateLimitError:
-    return RateLimitError(
-        f"{SENDS_PER_HOUR} codes were sent to this destination in the last hour. "
-        f"Try again in {minutes} minute(s).", field)
+    return RateLimitError(text(
+        "{sends} were sent to this destination in the last hour. Try again in {wait}.",
+        sends=count(SENDS_PER_HOUR, "code"), wait=count(minutes, "minute")), field)
 
 
 def locked_refusal(minutes: int, field: str = "code") -> LockedError:
-    return LockedError("Too many wrong codes. This verification is locked for "
-                       f"{minutes} more minute(s); try again then.", field)
+    return LockedError(text("Too many wrong codes. This verification is locked for {wait} "
+                            "more; try again then.", wait=count(minutes, "minute")), field)
 
 
 def wrong_code_refusal(tries_left: int, field: str = "code") -> CodeError:
     if tries_left <= 0:
         return CodeError("Wrong code. This code can no longer be used: press Send to get a new "
                          "one.", field)
-    return CodeError(f"Wrong code. {tries_left} tries left.", field)
+    return CodeError(text("Wrong code. {left} left.", left=count(tries_left, "try", "tries")),
+                     field)
 
 
 NO_VALID_CODE = "There is no valid code for this destination. Press Send to get a new one."

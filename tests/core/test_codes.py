@@ -170,7 +170,7 @@ def test_five_wrong_tries_burn_the_code(signed_up):
     for left in (4, 3, 2, 1):
         with pytest.raises(CodeError) as err:
             confirm_code(result.token, "signup", "email", wrong(code))
-        assert f"{left} tries left" in err.value.message
+        assert f"{left} {'try' if left == 1 else 'tries'} left" in err.value.message
         assert verify_state(result.token, "signup", "email").status.tries_left == left
     with pytest.raises(CodeError) as err:
         confirm_code(result.token, "signup", "email", wrong(code))

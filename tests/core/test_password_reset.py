@@ -233,8 +233,8 @@ def test_every_refusal_is_the_same_whatever_the_email(three, clock):
     for name, steps in script[1:]:
         assert steps == first, name
     assert first[0][0] == "RateLimitError"
-    assert first[2:7] == [("CodeError", f"Wrong code. {n} tries left.", "reset-code")
-                          for n in (4, 3, 2, 1)] + [
+    assert first[2:7] == [("CodeError", f"Wrong code. {n} left.", "reset-code")
+                          for n in ("4 tries", "3 tries", "2 tries", "1 try")] + [
         ("CodeError", "Wrong code. This code can no longer be used: press Send to get a new "
                       "one.", "reset-code")]
     # 10 failures in a row lock the email's resets for 15 minutes, resends or not
