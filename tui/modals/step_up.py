@@ -7,6 +7,8 @@ retried by tui/core_calls.py), or False when cancelled (nothing happened).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,8 +18,12 @@ from textual.widgets import Button, Footer, Input
 
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
+from tui.widgets.console_app import console_app
 from tui.widgets.field import LabelledField
 from tui.widgets.safe_text import SafeStatic
+
+if TYPE_CHECKING:
+    from core.errors import DomainError
 
 
 class StepUpModal(CallsCore, ModalScreen[bool]):
@@ -61,18 +67,18 @@ class StepUpModal(CallsCore, ModalScreen[bool]):
         event.stop()
         self.clear_errors()
         field = self.query_one("#step-up-code", Input)
-        self.call(step_up, self.app.token, field.value).then(  # type: ignore[attr-defined]
+        self.call(step_up, console_app(self).token, field.value).then(
             self._stepped_up, refused=self._refused,
             busy=self.query_one("#step-up-confirm", Button))
 
     def _stepped_up(self, _grant: object) -> None:
         self.dismiss(True)
 
-    def _refused(self, error: object) -> None:
+    def _refused(self, error: DomainError) -> None:
         field = self.query_one("#step-up-code", Input)
         with field.prevent(Input.Changed):
             field.value = ""  # a wrong code or password is typed again, never kept
-        self.show_refusal(error)  # type: ignore[arg-type]
+        self.show_refusal(error)
         field.focus()
 
     @on(Button.Pressed, "#step-up-cancel")
