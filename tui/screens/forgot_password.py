@@ -77,10 +77,8 @@ class ForgotPasswordScreen(CallsCore, Screen):
                 placeholder=_("the same password again"), password=True,
                 id="reset-password-confirm", compact=True))
             yield LabelledField(_("MFA code"), BoundedInput(
-                placeholder=_("only if you turned on virtual MFA"), id="mfa-code",
-                compact=True),
-                hint=_("With virtual MFA on: the code from your authenticator app, or a "
-                       "recovery code."))
+                placeholder=_("only with virtual MFA on: app or recovery code"),
+                id="mfa-code", compact=True))
             with Horizontal(classes="button-row"):
                 yield Button(_("Reset"), id="reset-confirm", variant="primary", compact=True)
                 yield Button(_("Back to log on"), id="reset-back", compact=True)
