@@ -10,7 +10,7 @@ offered to everyone and never shown: only a known account with a verified phone 
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -50,7 +50,7 @@ class ForgotPasswordScreen(CallsCore, Screen):
     def __init__(self) -> None:
         super().__init__()
         self.state: ResetState | None = None
-        self._deadline = 0.0  # time.monotonic() when a new code may be asked for
+        self._deadline: datetime | None = None  # when a new code may be asked for (core's clock)
         self._flow_email = ""  # the email the current flow was started for
 
     def compose(self) -> ComposeResult:
@@ -92,7 +92,12 @@ class ForgotPasswordScreen(CallsCore, Screen):
     # -- what is shown ----------------------------------------------------------------------
 
     def _resend_in(self) -> int:
-        return max(0, int(self._deadline - time.monotonic() + 0.999))
+        """Seconds until Send again works, on core's clock (it stands still in tests)."""
+        from core import clock
+
+        if self._deadline is None:
+            return 0
+        return max(0, int((self._deadline - clock.now()).total_seconds() + 0.999))
 
     def _tick(self) -> None:
         if self.state is None:
@@ -124,7 +129,11 @@ class ForgotPasswordScreen(CallsCore, Screen):
 
     def _set_state(self, state: ResetState) -> None:
         self.state = state
-        self._deadline = time.monotonic() + state.resend_in
+        from datetime import timedelta
+
+        from core import clock
+
+        self._deadline = clock.now() + timedelta(seconds=state.resend_in)
         self._render_state()
 
     # -- sending ----------------------------------------------------------------------------
