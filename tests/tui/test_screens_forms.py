@@ -141,3 +141,17 @@ async def test_a_wrong_code_on_verify_is_said_and_focus_is_on_the_code(db):
         assert "Tries left: 4" in shown(pilot, "#code-status")
         assert shown(pilot, "#code-error") != ""
         assert app.focused is app.screen.query_one("#code")
+
+
+async def test_enter_in_the_phone_sends_the_text_message(db):
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await unverified_on_verify(pilot, "SG", "mei@example.com")
+        await pilot.click("#use-phone")
+        await settle(pilot)
+        await type_into(pilot, "#phone", "+65 8123 4567")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Tries left" in shown(pilot, "#code-status")
+        assert latest_code("+6581234567")
+        assert app.focused is app.screen.query_one("#code")

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input
 
+from core.i18n import _
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.console_app import console_app
@@ -45,18 +46,18 @@ class StepUpModal(CallsCore, ModalScreen[bool]):
         with Vertical(id="step-up-window", classes="window"):
             yield SafeStatic(self.reason, id="step-up-reason")
             yield LabelledField(
-                "Code" if code else "Password",
+                _("Code") if code else _("Password"),
                 BoundedInput(id="step-up-code", password=not code, compact=True,
-                             placeholder="6 digits, or a recovery code" if code
-                             else "your password"))
+                             placeholder=_("6 digits, or a recovery code") if code
+                             else _("your password")))
             yield FieldError("step-up", classes="field-note")
             with Horizontal(classes="button-row"):
-                yield Button("Confirm", id="step-up-confirm", variant="primary", compact=True)
-                yield Button("Cancel", id="step-up-cancel", compact=True)
+                yield Button(_("Confirm"), id="step-up-confirm", variant="primary", compact=True)
+                yield Button(_("Cancel"), id="step-up-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#step-up-window").border_title = "Confirm it is you"
+        self.query_one("#step-up-window").border_title = _("Confirm it is you")
         self.query_one("#step-up-code").focus()
 
     @on(Input.Submitted, "#step-up-code")

@@ -248,8 +248,9 @@ class CodeVerifier(CallsCore, Vertical):
 
     @on(Input.Submitted, "#phone")
     def _phone_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the phone sends the text message (Call immediately is a Tab away)."""
         event.stop()
-        self.query_one("#send-message", Button).focus()
+        self.query_one("#send-message", Button).press()
 
     @on(Button.Pressed, "#use-phone")
     async def _use_phone(self, event: Button.Pressed) -> None:
