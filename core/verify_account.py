@@ -137,6 +137,12 @@ def verify_state(token: str | None, purpose: str, channel: str,
     return VerifyState(channel, masked, status)
 
 
+def phone_country(token: str | None, purpose: str) -> str:
+    """The country a phone for this verification must belong to (the account's, or the
+    sign-up's): the console shows an example number of it."""
+    return _subject(token, purpose).country
+
+
 def send_code(token: str | None, purpose: str, channel: str,
               phone: str | None = None) -> VerifyState:
     """Send a code by `channel` (Send, Send message, Call immediately)."""

@@ -12,24 +12,25 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import events, work
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 from textual.message_pump import active_message_pump
 from textual.screen import Screen
 
+from tui.core_calls import CallsCore
 from tui.keyboard import InputQueue
 from tui.navigation import GoTo, LoggedOff, LoggedOn, SessionEnded, SignedUp, Verified
 from tui.screens.welcome import WelcomeScreen
 from tui.terminal_type import clean_term_environment
-from tui.widgets.core_work import CoreWork, call_core
 from tui.widgets.safe_text import clean_text
 
 if TYPE_CHECKING:
     from textual.driver import Driver
 
-    from core.accounts import LogOnResult, SignUpResult
+    from core.accounts import LogOnResult, MfaRequired, SignUpResult
+    from core.errors import DomainError
     from tui.widgets.bounded_input import BoundedInput
 
 logger = logging.getLogger("cloudacct")
@@ -57,7 +58,7 @@ def _log_to(path: Path) -> None:
     logger.propagate = False
 
 
-class CloudAcctApp(CoreWork, App[None]):
+class CloudAcctApp(CallsCore, App[None]):
     """The account console (CONTRACT.md): constructible with no arguments."""
 
     CSS_PATH = "app.tcss"
@@ -146,25 +147,41 @@ class CloudAcctApp(CoreWork, App[None]):
         # After the first paint: the Welcome screen must not wait on the payment modules.
         self.call_after_refresh(self.reconcile_payments)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reconcile")
     def reconcile_payments(self) -> None:
         """Issue 7: finish holds and charges an interruption left half-done, in the
         background so the console starts at once. Failures are logged, never shown."""
-        from core.reconciliation import reconcile
+        self.call(_reconcile_quietly).then(group="reconcile")
 
-        try:
-            call_core(reconcile)
-        except Exception:  # the next start, or `cloudacct billing run`, tries again
-            logger.warning("reconciliation at start failed", exc_info=True)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="trusted-key")
-    def log_on_with_key(self, fingerprint: str, origin: str) -> Any:
-        """F11: a trusted key of a live account opens the console logged on (with MFA on, only
-        a touched security key does: F13)."""
+    def log_on_with_key(self, fingerprint: str, origin: str) -> None:
+        """F11: a trusted key of a live account opens the console logged on. With MFA on
+        (F13) only a touched security key does; any other trusted key stands for the
+        password, and Log on opens at its second step to ask for the code."""
         from core.accounts import log_on_with_trusted_key
 
-        return call_core(log_on_with_trusted_key, fingerprint, origin,
-                         key_algorithm=self.key_algorithm, user_presence=self.user_presence)
+        self.call(log_on_with_trusted_key, fingerprint, origin,
+                  key_algorithm=self.key_algorithm, user_presence=self.user_presence,
+                  ).then(self._key_log_on, refused=self._key_refused, group="trusted-key")
+
+    def _key_log_on(self, result: LogOnResult | MfaRequired | None) -> None:
+        from core.accounts import LogOnResult, MfaRequired
+
+        if self.token is not None:
+            return  # the person logged on by hand meanwhile
+        if isinstance(result, LogOnResult):
+            self.logged_on(result)
+        elif isinstance(result, MfaRequired) and not self._person_moved_on():
+            from tui.screens.log_on import LogOnScreen
+
+            self._show(LogOnScreen(mfa=result, by_key=True))
+
+    def _person_moved_on(self) -> bool:
+        """Has the person left Welcome (typed ahead to Log on, Sign up…) before the key's
+        answer came? Then it is not taken from under their fingers."""
+        return len(self.screen_stack) > 1 and not isinstance(self.screen_stack[1],
+                                                             WelcomeScreen)
+
+    def _key_refused(self, error: DomainError) -> None:
+        logger.warning("log-on with a trusted key refused: %s", error)
 
     # -- routing --------------------------------------------------------------------------
 
@@ -183,10 +200,10 @@ class CloudAcctApp(CoreWork, App[None]):
     # The other screens are imported when first shown: the Welcome screen appears without
     # waiting for the console's sections to load (the cold-start target of issue 8).
 
-    def show_log_on(self) -> None:
+    def show_log_on(self, message: str | None = None) -> None:
         from tui.screens.log_on import LogOnScreen
 
-        self._show(LogOnScreen())
+        self._show(LogOnScreen(message))
 
     def show_sign_up(self) -> None:
         from tui.screens.sign_up import SignUpScreen
@@ -215,7 +232,7 @@ class CloudAcctApp(CoreWork, App[None]):
         if message.screen == "welcome":
             self.show_welcome(message.message)
         elif message.screen == "log-on":
-            self.show_log_on()
+            self.show_log_on(message.message)
         elif message.screen == "sign-up":
             self.show_sign_up()
         elif message.screen == "forgot-password":
@@ -280,7 +297,14 @@ class CloudAcctApp(CoreWork, App[None]):
         if self.token is None or self._action_in_flight():
             return
         touch, self._user_active = self._user_active, False
-        self.watch_session(self.token, touch)
+        token = self.token
+
+        def checked(message: str | None) -> None:
+            if message is not None and token == self.token and not self._action_in_flight():
+                self.session_ended(message)
+
+        self.call(_session_message, token, touch).then(
+            checked, refused=self._watch_refused, group="session-watch")
 
     def _action_in_flight(self) -> bool:
         """Is an action the person started still running? It reports its own outcome (a
@@ -289,29 +313,9 @@ class CloudAcctApp(CoreWork, App[None]):
         return any(worker.is_running and worker.group not in BACKGROUND_GROUPS
                    for worker in self.workers)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="session-watch")
-    def watch_session(self, token: str, touch: bool) -> tuple[str, str | None]:
-        return token, call_core(_session_message, token, touch)
-
-    def core_done(self, group: str, result: Any) -> None:
-        if group == "trusted-key":
-            from core.accounts import LogOnResult
-
-            # MfaRequired (MFA on, not a touched security key): the person logs on as without
-            # a key, until the screens ask for the code after a key too.
-            if isinstance(result, LogOnResult) and self.token is None:
-                self.logged_on(result)
-            return
-        if group == "session-watch":
-            token, message = result
-            if message is not None and token == self.token and not self._action_in_flight():
-                self.session_ended(message)
-
-    def core_refused(self, group: str, error: Exception) -> None:
-        if group == "session-watch":  # e.g. the database is busy: the next check will tell
-            logger.warning("session check refused: %s", error)
-            return
-        super().core_refused(group, error)
+    def _watch_refused(self, error: DomainError) -> None:
+        """E.g. the database is busy: the next check will tell."""
+        logger.warning("session check refused: %s", error)
 
     # -- bugs -----------------------------------------------------------------------------
 
@@ -419,6 +423,17 @@ class CloudAcctApp(CoreWork, App[None]):
 
     async def on_unmount(self) -> None:
         self._input.stop()
+
+
+def _reconcile_quietly() -> None:
+    """The reconciliation at start; a failure is logged (the next start, or `cloudacct
+    billing run`, tries again), never shown."""
+    from core.reconciliation import reconcile
+
+    try:
+        reconcile()
+    except Exception:
+        logger.warning("reconciliation at start failed", exc_info=True)
 
 
 def _session_message(token: str, touch: bool) -> str | None:

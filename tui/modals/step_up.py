@@ -7,6 +7,8 @@ retried by tui/core_calls.py), or False when cancelled (nothing happened).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,10 +16,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input
 
+from core.i18n import _
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
+from tui.widgets.console_app import console_app
 from tui.widgets.field import LabelledField
 from tui.widgets.safe_text import SafeStatic
+
+if TYPE_CHECKING:
+    from core.errors import DomainError
 
 
 class StepUpModal(CallsCore, ModalScreen[bool]):
@@ -39,18 +46,18 @@ class StepUpModal(CallsCore, ModalScreen[bool]):
         with Vertical(id="step-up-window", classes="window"):
             yield SafeStatic(self.reason, id="step-up-reason")
             yield LabelledField(
-                "Code" if code else "Password",
+                _("Code") if code else _("Password"),
                 BoundedInput(id="step-up-code", password=not code, compact=True,
-                             placeholder="6 digits, or a recovery code" if code
-                             else "your password"))
+                             placeholder=_("6 digits, or a recovery code") if code
+                             else _("your password")))
             yield FieldError("step-up", classes="field-note")
             with Horizontal(classes="button-row"):
-                yield Button("Confirm", id="step-up-confirm", variant="primary", compact=True)
-                yield Button("Cancel", id="step-up-cancel", compact=True)
+                yield Button(_("Confirm"), id="step-up-confirm", variant="primary", compact=True)
+                yield Button(_("Cancel"), id="step-up-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#step-up-window").border_title = "Confirm it is you"
+        self.query_one("#step-up-window").border_title = _("Confirm it is you")
         self.query_one("#step-up-code").focus()
 
     @on(Input.Submitted, "#step-up-code")
@@ -61,18 +68,18 @@ class StepUpModal(CallsCore, ModalScreen[bool]):
         event.stop()
         self.clear_errors()
         field = self.query_one("#step-up-code", Input)
-        self.call(step_up, self.app.token, field.value).then(  # type: ignore[attr-defined]
+        self.call(step_up, console_app(self).token, field.value).then(
             self._stepped_up, refused=self._refused,
             busy=self.query_one("#step-up-confirm", Button))
 
     def _stepped_up(self, _grant: object) -> None:
         self.dismiss(True)
 
-    def _refused(self, error: object) -> None:
+    def _refused(self, error: DomainError) -> None:
         field = self.query_one("#step-up-code", Input)
         with field.prevent(Input.Changed):
             field.value = ""  # a wrong code or password is typed again, never kept
-        self.show_refusal(error)  # type: ignore[arg-type]
+        self.show_refusal(error)
         field.focus()
 
     @on(Button.Pressed, "#step-up-cancel")

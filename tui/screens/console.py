@@ -9,13 +9,15 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from tui.core_calls import CallsCore
+from tui.navigation import LoggedOff
 from tui.sections.registry import SECTIONS
 from tui.widgets.brand_bar import BrandBar
-from tui.widgets.core_work import LogOffWork
+from tui.widgets.console_app import console_app
 from tui.widgets.section import Section
 
 
-class ConsoleScreen(LogOffWork, Screen):
+class ConsoleScreen(CallsCore, Screen):
     """Every screen after log-on: `#nav-<section>` buttons, `#log-off`, and the section."""
 
     BINDINGS = [
@@ -103,3 +105,10 @@ class ConsoleScreen(LogOffWork, Screen):
     async def action_section(self, key: str) -> None:
         await self.show_section(key)
         self.query_one(f"#nav-{key}").focus()
+
+    def action_log_off(self) -> None:
+        """End the session in the core; the app then shows Welcome."""
+        from core.accounts import log_off
+
+        self.call(log_off, console_app(self).token).then(
+            lambda _: self.post_message(LoggedOff()), busy=self.query_one("#log-off", Button))

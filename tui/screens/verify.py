@@ -9,13 +9,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
-from tui.navigation import Verified
+from tui.core_calls import CallsCore
+from tui.navigation import LoggedOff, Verified
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.code_verifier import CodeVerifier
-from tui.widgets.core_work import LogOffWork
+from tui.widgets.console_app import console_app
 
 
-class VerifyScreen(LogOffWork, Screen):
+class VerifyScreen(CallsCore, Screen):
     """Shown after sign-up, and after log-on of an account that is still unverified."""
 
     BINDINGS = [
@@ -46,3 +47,10 @@ class VerifyScreen(LogOffWork, Screen):
     def _log_off_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_log_off()
+
+    def action_log_off(self) -> None:
+        """End the session in the core; the app then shows Welcome."""
+        from core.accounts import log_off
+
+        self.call(log_off, console_app(self).token).then(
+            lambda _: self.post_message(LoggedOff()), busy=self.query_one("#log-off", Button))

@@ -13,25 +13,29 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label
 
+from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
-from tui.widgets.core_work import CoreWork, call_core
+from tui.widgets.console_app import console_app
 from tui.widgets.safe_text import FieldError, SafeStatic
 
 if TYPE_CHECKING:
     from core.accounts import AccountView
+    from core.errors import DomainError
     from core.verify_account import VerifyState
 
 SEND_LABELS = {"send": "Send", "send-message": "Send message", "call": "Call immediately"}
 
 
-class CodeVerifier(CoreWork, Vertical):
+class CodeVerifier(CallsCore, Vertical):
     """Send a code by email, SMS or voice call, then check it."""
+
+    FORM_ERROR = "code"  # a refusal of no field is said under the code
 
     DEFAULT_CSS = """
     CodeVerifier {
@@ -80,6 +84,8 @@ class CodeVerifier(CoreWork, Vertical):
         self._deadline = 0.0  # time.monotonic() when the resend cooldown ends
         self._last_channel: str | None = None
         self._shown_remaining = -1
+        self.country: str | None = None
+        """The country the phone must belong to, once the core said (for the placeholder)."""
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -94,7 +100,8 @@ class CodeVerifier(CoreWork, Vertical):
                              "6-digit code.", id="destination")
             with Horizontal(classes="verify-row"):
                 yield Label("Phone number", classes="verify-label")
-                yield BoundedInput(placeholder="+65 8123 4567", id="phone", compact=True)
+                yield BoundedInput(placeholder=self._phone_placeholder(), id="phone",
+                                   compact=True)
             yield FieldError("phone")
             with Horizontal(classes="verify-row"):
                 yield Button(SEND_LABELS["call"], id="call", variant="primary", compact=True)
@@ -112,9 +119,24 @@ class CodeVerifier(CoreWork, Vertical):
             if self.mode == "phone" and "email" in self.modes:
                 yield Button("Use email instead", id="use-email", compact=True)
 
+    def _phone_placeholder(self) -> str:
+        """An example mobile number of the account's country ("+91 81234 56789")."""
+        from core.validation import phone_example
+
+        return (phone_example(self.country) if self.country else None) or "+…"
+
     def on_mount(self) -> None:
+        from core.verify_account import phone_country
+
         self.set_interval(1, self._tick)
         self._after_mode_change()
+        self.call(phone_country, console_app(self).token, self.purpose).then(
+            self._country_known, refused=lambda _error: None, group="verify-country")
+
+    def _country_known(self, country: str) -> None:
+        self.country = country
+        for field in self.query("#phone").results(Input):
+            field.placeholder = self._phone_placeholder()
 
     def _after_mode_change(self) -> None:
         self.state = None
@@ -193,39 +215,42 @@ class CodeVerifier(CoreWork, Vertical):
     def _phone(self) -> str | None:
         return self.query_one("#phone", Input).value if self.mode == "phone" else None
 
-    def _error(self, field: str, message: str | None) -> None:
-        self.query_one(f"#{field}-error", FieldError).show(message)
-
-    def _clear_errors(self) -> None:
-        for error in self.query(FieldError):
-            error.clear()
-
     @on(Button.Pressed, "#send, #send-message, #call")
     def _send_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if self.resend_remaining() > 0:
             return
+        from core.verify_account import send_code
+
         channel = {"send": "email", "send-message": "sms", "call": "voice"}[event.button.id or ""]
-        if not self.start_busy("verify-send", event.button, *[
-                b for b in self._send_buttons() if b is not event.button]):
+        if self.is_busy("verify-send"):
             return
-        self._clear_errors()
-        self.send(channel, self._phone())
+        self.clear_errors()
+        self.call(send_code, console_app(self).token, self.purpose, channel, self._phone()).then(
+            self._sent, busy=[event.button, *[b for b in self._send_buttons()
+                                              if b is not event.button]],
+            group="verify-send")
 
     @on(Button.Pressed, "#verify")
     @on(Input.Submitted, "#code")
     def _verify_pressed(self, event: Message) -> None:
+        from core.verify_account import confirm_code
+
         event.stop()
-        if not self.start_busy("verify-confirm", self.query_one("#verify", Button)):
+        if self.is_busy("verify-confirm"):
             return
-        self._clear_errors()
+        self.clear_errors()
         channel = "email" if self.mode == "email" else (self._last_channel or "voice")
-        self.confirm(channel, self.query_one("#code", Input).value, self._phone())
+        self.call(confirm_code, console_app(self).token, self.purpose, channel,
+                  self.query_one("#code", Input).value, self._phone()).then(
+            self._confirmed, refused=self._confirm_refused,
+            busy=self.query_one("#verify", Button), group="verify-confirm")
 
     @on(Input.Submitted, "#phone")
     def _phone_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the phone sends the text message (Call immediately is a Tab away)."""
         event.stop()
-        self.query_one("#send-message", Button).focus()
+        self.query_one("#send-message", Button).press()
 
     @on(Button.Pressed, "#use-phone")
     async def _use_phone(self, event: Button.Pressed) -> None:
@@ -237,42 +262,27 @@ class CodeVerifier(CoreWork, Vertical):
         event.stop()
         await self.switch_mode("email")
 
-    # -- core calls -----------------------------------------------------------------------
+    # -- what the core answered --------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="verify-state")
-    def load_state(self, channel: str, phone: str | None) -> VerifyState:
+    def load_state(self, channel: str, phone: str | None) -> None:
+        """The destination, countdown and tries left, without sending (nothing is said when
+        the core refuses: the person has not acted yet)."""
         from core.verify_account import verify_state
 
-        return call_core(verify_state, self.app.token, self.purpose, channel, phone)
+        self.call(verify_state, console_app(self).token, self.purpose, channel, phone).then(
+            self._set_state, refused=lambda _error: None, group="verify-state")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="verify-send")
-    def send(self, channel: str, phone: str | None) -> VerifyState:
-        from core.verify_account import send_code
+    def _sent(self, state: VerifyState) -> None:
+        self._last_channel = state.channel
+        self._set_state(state)
+        self.query_one("#code", Input).focus()
 
-        return call_core(send_code, self.app.token, self.purpose, channel, phone)
+    def _confirmed(self, account: AccountView) -> None:
+        self.post_message(self.Verified(self, account))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="verify-confirm")
-    def confirm(self, channel: str, code: str, phone: str | None) -> AccountView:
-        from core.verify_account import confirm_code
-
-        return call_core(confirm_code, self.app.token, self.purpose, channel, code, phone)
-
-    def core_done(self, group: str, result: Any) -> None:
-        if group in ("verify-state", "verify-send"):
-            if group == "verify-send":
-                self._last_channel = result.channel
-            self._set_state(result)
-            if group == "verify-send":
-                self.query_one("#code", Input).focus()
-        elif group == "verify-confirm":
-            self.post_message(self.Verified(self, result))
-
-    def core_refused(self, group: str, error: Exception) -> None:
-        field = getattr(error, "field", None)
-        message = getattr(error, "message", str(error))
-        if group == "verify-state":
-            return  # nothing to show until the person acts
-        self._error("phone" if field == "phone" and self.mode == "phone" else "code", message)
-        if group == "verify-confirm" and (self.mode == "email" or self._last_channel):
-            self.load_state("email" if self.mode == "email" else self._last_channel,
+    def _confirm_refused(self, error: DomainError) -> None:
+        """Beside the code (or the phone), and the tries left brought up to date."""
+        self.show_refusal(error)
+        if self.mode == "email" or self._last_channel:
+            self.load_state("email" if self.mode == "email" else self._last_channel or "voice",
                             self._phone())
