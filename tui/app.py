@@ -36,7 +36,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("cloudacct")
 
 SESSION_CHECK_SECONDS = 3.0
-BACKGROUND_GROUPS = frozenset({"session-watch", "reconcile", "trusted-key"})
+BACKGROUND_GROUPS = frozenset({"session-watch", "reconcile", "billing", "trusted-key"})
+# SPEC F8: the sandbox bills usage exactly 48 hours after it ends. Every console runs the
+# billing run in the background at this pace (nothing due costs a few ms; two runs at once
+# charge nothing twice), so a bill appears on time without an operator.
+BILLING_RUN_SECONDS = 60
 """Workers that run without the person asking; the session watch never waits for them."""
 MAX_RECOVERIES = 5
 """Unexpected errors a console reopens its screen after; the next one stops it."""
@@ -151,6 +155,13 @@ class CloudAcctApp(CallsCore, App[None]):
         """Issue 7: finish holds and charges an interruption left half-done, in the
         background so the console starts at once. Failures are logged, never shown."""
         self.call(_reconcile_quietly).then(group="reconcile")
+        self.billing_timer = self.set_interval(BILLING_RUN_SECONDS, self.run_due_billing)
+
+    def run_due_billing(self) -> None:
+        """Issue what is due now, in the background; one run at a time per console."""
+        if any(w.is_running and w.group == "billing" for w in self.workers):
+            return
+        self.call(_bill_quietly).then(group="billing")
 
     def log_on_with_key(self, fingerprint: str, origin: str) -> None:
         """F11: a trusted key of a live account opens the console logged on. With MFA on
@@ -434,6 +445,16 @@ def _reconcile_quietly() -> None:
         reconcile()
     except Exception:
         logger.warning("reconciliation at start failed", exc_info=True)
+
+
+def _bill_quietly() -> None:
+    """The background billing run; a failure is logged (the next tick tries again)."""
+    from core.billing_run import run_billing
+
+    try:
+        run_billing()
+    except Exception:
+        logger.warning("background billing run failed", exc_info=True)
 
 
 def _session_message(token: str, touch: bool) -> str | None:

@@ -117,3 +117,27 @@ def test_billing_snapshot(snap_compare, clock):
         await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_console_bills_usage_in_the_background_once_its_48_hours_are_over(clock):
+    """SPEC F8: the sandbox bills usage 48 hours after it ends without an operator: every
+    console runs the billing run on a timer (here the timer's tick is called, the clock moved)."""
+    from core.billing import list_bills
+    from tui.app import BILLING_RUN_SECONDS
+
+    token = ready_buyer()
+    usage(token)
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.billing_timer._interval == BILLING_RUN_SECONDS
+        app.run_due_billing()
+        await app.workers.wait_for_complete()
+        assert list_bills(token) == []  # 48 hours have not passed: nothing is due
+        clock.set_now(START + timedelta(hours=10 + 48))
+        app.run_due_billing()
+        app.run_due_billing()  # a second tick while the first runs starts nothing
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        [bill] = list_bills(token)
+        assert bill.amount_cents == 80 and bill.status == "paid"
