@@ -8,6 +8,7 @@ from textual.widgets import Input, RadioButton, Select
 
 from tests.conftest import STRONG_PASSWORD, latest_code
 from tests.tui.helpers import fill, settle, shown, snapshot_ready
+from tests.tui.test_products import press
 from tui.app import CloudAcctApp
 from tui.screens.console import ConsoleScreen
 
@@ -165,8 +166,7 @@ async def test_bad_postal_code_is_shown_and_nothing_is_saved(db):
 
         fill(pilot, "#full-name", "   ")
         fill(pilot, "#postal-code", "018956")
-        await pilot.click("#save")
-        await settle(pilot)
+        await press(pilot, "#save")  # scrolled into view, as Tab would
         assert shown(pilot, "#full-name-error")
         assert get_billing_address(token) is None
 
@@ -266,3 +266,23 @@ def test_snapshot_billing_address(snap_compare, db):
         await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=(100, 32), run_before=run_before)
+
+
+async def test_at_80x24_the_phone_typed_into_the_verifier_is_in_view(db):
+    """Tabbing from the postal code to the verifier's phone number at 80x24 scrolls it into
+    view, clear of the buttons: what the person types there is seen (the row of buttons used
+    to be docked over the form's last visible line)."""
+    token = active_account()
+    app = CloudAcctApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_console(pilot, token, "billing-address")
+        app.screen.query_one("#postal-code", Input).focus()
+        await settle(pilot)
+        await pilot.press("tab")
+        await settle(pilot)
+        phone = app.screen.query_one("#phone", Input)
+        assert app.focused is phone
+        buttons = app.screen.query_one("#billing-address-buttons")
+        section = phone.query_ancestor("BillingAddressSection")
+        assert section.scrollable_content_region.contains_region(phone.region)
+        assert not phone.region.overlaps(buttons.region)
