@@ -316,13 +316,12 @@ def check_card(number: str | None, expiry: str | None, cvv: str | None,
                holder: str | None) -> CardDetails:
     """Every card check of F5 at once: FormErrors naming each field in error (card-number,
     card-expiry, card-cvv, card-holder), so the form shows all its problems after one Next.
-    The security code's length follows the brand, so it is checked only once the number is."""
+    The security code's length follows the brand (3 or 4 digits while the number is wrong)."""
     form = FormCheck()
     checked = form.check(check_card_number, number)
     expiry_value = form.check(check_card_expiry, expiry)
-    code = form.check(check_card_cvv, cvv, checked[1]) if checked is not None else None
-    if checked is None and not (cvv or "").strip():
-        form.refuse("card-cvv", "Enter the security code.")  # its length follows the number
+    # The code's length follows the brand; while the number is wrong, 3 or 4 digits pass.
+    code = form.check(check_card_cvv, cvv, checked[1] if checked is not None else None)
     name = form.check(check_card_holder, holder)
     form.raise_errors()
     assert checked is not None and expiry_value is not None and code is not None

@@ -634,15 +634,25 @@ def check_card_expiry(text: str | None, field: str = "card-expiry") -> tuple[int
 
 
 def check_card_cvv(text: str | None, brand: str | None, field: str = "card-cvv") -> str:
-    """3 digits, 4 for American Express. Messages never repeat the code."""
+    """3 digits, 4 for American Express; 3 or 4 while the brand is not known yet (the number
+    is still wrong), so the form and its live check say the same. Messages never repeat the
+    code."""
     raw = (text or "").strip()
-    wanted = 4 if brand == "American Express" else 3
     if not raw:
         raise ValidationError("Enter the security code.", field)
-    if not re.fullmatch(r"[0-9]+", raw, re.ASCII) or len(raw) != wanted:
-        where = ("on the front of an American Express card" if wanted == 4
-                 else "on the back of the card")
-        raise ValidationError(f"The security code is {wanted} digits (0–9), {where}.", field)
+    digits_only = re.fullmatch(r"[0-9]+", raw, re.ASCII) is not None
+    if brand is None:
+        if not digits_only or len(raw) not in (3, 4):
+            raise ValidationError("The security code is 3 or 4 digits (0–9), on the back of "
+                                  "the card or the front of an American Express card.", field)
+        return raw
+    if brand == "American Express":
+        if not digits_only or len(raw) != 4:
+            raise ValidationError("The security code is 4 digits (0–9), on the front of an "
+                                  "American Express card.", field)
+    elif not digits_only or len(raw) != 3:
+        raise ValidationError("The security code is 3 digits (0–9), on the back of the card.",
+                              field)
     return raw
 
 

@@ -196,3 +196,19 @@ def test_the_order_forms_periods_and_prices_come_from_the_catalogue():
     assert price_text("ecs", "subscription", "1").startswith("ECS instance: 1 month for 40.00")
     assert price_text("ecs", "subscription", 5).endswith("Choose a period.")
     assert price_text(None, "payg", None) == "Choose a product to see its price."
+
+
+def test_a_wrong_number_does_not_hide_a_wrong_security_code():
+    """The card form at 80x24 showed three errors and said "2 fields need a change": the code
+    was checked live but not by the flow while the number was wrong."""
+    import pytest
+
+    from core.errors import FormErrors
+    from core.payments import check_card
+
+    with pytest.raises(FormErrors) as refused:
+        check_card("4242 4242 4242 4243", "13/30", "12", "Mei Tan")
+    assert set(refused.value.errors) == {"card-number", "card-expiry", "card-cvv"}
+    with pytest.raises(FormErrors) as refused:  # 4 digits may be an American Express code
+        check_card("4242 4242 4242 4243", "12/30", "1234", "Mei Tan")
+    assert set(refused.value.errors) == {"card-number"}
