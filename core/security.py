@@ -40,6 +40,7 @@ from core.config import settings
 from core.db import transaction
 from core.errors import (
     AuthenticationError,
+    FormErrors,
     NotFound,
     Refused,
     SessionExpired,
@@ -205,29 +206,34 @@ class PasswordChanged:
     keys_removed: int  # trusted SSH keys removed with the change
 
 
+class WrongPasswordForm(FormErrors, AuthenticationError):
+    """The form's refusals, the first of them a wrong current password: shown all at once like
+    any FormErrors, and an AuthenticationError for whoever counts those."""
+
+
 def _check_password_form(account: Account, current: str | None, new: str | None,
                          confirmation: str | None) -> str:
-    """Every field of the change-password form at once (FormErrors by field); the clean new
-    password when all pass. A wrong current password alone is an AuthenticationError, and a
-    lock on re-entries (LockedError) is raised as it is."""
+    """Every field of the change-password form at once (FormErrors by field; WrongPasswordForm
+    when the current password is wrong); the clean new password when all pass. A lock on
+    re-entries (LockedError) is raised as it is."""
     from core.forms import FormCheck
 
     form = FormCheck()
-    wrong = AuthenticationError("Your current password is not correct.", "current-password")
+    wrong = False
     if not current:
         form.refuse("current-password", "Enter your current password.")
     else:
         try:
             check_password_again(account, current, "current-password")
-            wrong = None
         except AuthenticationError:
-            form.refuse("current-password", wrong.message)
+            form.refuse("current-password", "Your current password is not correct.")
+            wrong = True
     clean = form.check(check_password, new, check_email(account.email), field="new-password")
     form.check(check_password_confirmation, new, confirmation, field="new-password-confirm")
     if clean is not None and verify_password(account.password_hash, clean):
         form.refuse("new-password", "Choose a password different from the current one.")
-    if wrong is not None and current and list(form.errors) == ["current-password"]:
-        raise wrong
+    if wrong:
+        raise WrongPasswordForm(form.errors)
     form.raise_errors()
     assert clean is not None
     return clean

@@ -270,3 +270,63 @@ def test_snapshot_confirm_key(snap_compare, size):
         await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=size, run_before=run_before)
+
+
+# --- the step-up before each sensitive action of Security settings (SPEC F13) -------------------
+
+async def test_each_sensitive_action_asks_for_the_step_up_then_goes_on(clock):
+    """Long after the log-on (its proof lasts 5 minutes), trusting a key, removing it, turning
+    on MFA and changing the password each open the step-up window over where they were asked;
+    the password (MFA off) or the code (MFA on) lets the same action go on."""
+    from datetime import timedelta
+
+    from core.security import trusted_keys
+    from tests.tui.test_mfa_setup import code_of
+    from tui.modals.confirm_key import ConfirmKeyModal
+    from tui.modals.mfa_setup import MfaSetupModal
+    from tui.modals.step_up import StepUpModal
+
+    token = active_account()
+    ssh = another_session(origin="198.51.100.7", key_fingerprint=FINGERPRINT)
+    app = CloudAcctApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_security(pilot, ssh)
+
+        async def prove(proof: str) -> None:
+            assert isinstance(app.screen, StepUpModal)
+            fill(pilot, "#step-up-code", proof)
+            await press(pilot, "#step-up-confirm")
+
+        clock.advance(timedelta(minutes=6))
+        await press(pilot, "#trust-this-key")
+        assert isinstance(app.screen, ConfirmKeyModal)
+        await press(pilot, "#confirm-key")
+        await prove(STRONG_PASSWORD)
+        assert [k.fingerprint for k in trusted_keys(token)] == [FINGERPRINT]
+
+        clock.advance(timedelta(minutes=6))
+        app.screen.query_one("#trusted-keys", DataTable).move_cursor(row=0)
+        await press(pilot, "#remove-key")
+        await press(pilot, "#confirm-key")
+        await prove(STRONG_PASSWORD)
+        assert trusted_keys(token) == ()
+
+        clock.advance(timedelta(minutes=6))
+        await press(pilot, "#mfa-enable")
+        await prove(STRONG_PASSWORD)
+        assert isinstance(app.screen, MfaSetupModal)
+        secret = shown(pilot, "#mfa-secret").strip()
+        fill(pilot, "#mfa-code", code_of(secret))
+        await press(pilot, "#mfa-bind")
+        await press(pilot, "#mfa-done")
+
+        clock.advance(timedelta(minutes=6))
+        await press(pilot, "#change-password")
+        new = "purple elephant marching slowly 42"
+        fill(pilot, "#current-password", STRONG_PASSWORD)
+        fill(pilot, "#new-password", new)
+        fill(pilot, "#new-password-confirm", new)
+        await press(pilot, "#change-password-save")
+        await prove(code_of(secret))  # MFA is on now: the code
+        assert isinstance(app.screen, ConsoleScreen)
+        assert shown(pilot, "#security-message").startswith("Password changed")

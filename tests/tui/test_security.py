@@ -91,7 +91,7 @@ async def test_section_shows_email_log_ons_and_no_trust_button_locally():
         await open_security(pilot, token)
         account = shown(pilot, "#security-account")
         assert "alice@example.com (verified)" in account
-        assert "no verified phone" in account
+        assert "No verified phone" in account
         logons = rows_of(pilot, "#logons")
         assert logons[0][1:] == ["Logged on", "SSH from 203.0.113.5"]
         assert logons[1] == ["12-01 10:00", "This session", "local terminal"]

@@ -58,13 +58,13 @@ KEY_TYPES = {"ssh-ed25519": "Ed25519", "ssh-rsa": "RSA", "ecdsa-sha2-nistp256": 
 
 
 def _utc(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else _("never")
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else _("Never")
 
 
 def account_lines(page: SecurityPage) -> str:
     email = f"{page.email} ({_('verified') if page.email_verified else _('not verified')})"
     phone = (f"{page.phone_masked} ({_('verified')})" if page.phone_masked
-             else _("no verified phone"))
+             else _("No verified phone"))
     if page.mfa_enabled:
         left = page.recovery_codes_left
         mfa = _("On") + ", " + ngettext("{n} recovery code left", "{n} recovery codes left",
@@ -73,7 +73,7 @@ def account_lines(page: SecurityPage) -> str:
         mfa = _("Off")
     rows = [(_("Email"), email), (_("Phone"), phone),
             (_("Password changed"), _utc(page.password_changed_at) if page.password_changed_at
-             else _("not since sign-up")),
+             else _("Not since sign-up")),
             (_("Virtual MFA"), mfa)]
     return "\n".join(f"{label:<18}{value}" for label, value in rows)
 
