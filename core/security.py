@@ -33,7 +33,6 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from core import clock
 from core.config import settings
@@ -79,9 +78,6 @@ from core.validation import (
     mask_phone,
     parse_object_id,
 )
-
-if TYPE_CHECKING:
-    from core.deletion import DeletionCheck
 
 
 @dataclass(frozen=True)
@@ -410,7 +406,6 @@ class SecurityPage:
     current_key_trusted: bool
     status: str
     deletion_requested_at: datetime | None
-    deletion: DeletionCheck | None = None  # while deletion is pending: what it waits for
 
     @property
     def can_trust_current_key(self) -> bool:
@@ -420,7 +415,6 @@ class SecurityPage:
 
 def security_page(token: str | None) -> SecurityPage:
     """Everything the Security section shows, in one transaction."""
-    from core.deletion import deletion_check
     from core.mfa import mfa_status
 
     with transaction():
@@ -438,8 +432,7 @@ def security_page(token: str | None) -> SecurityPage:
             recent=recent_activity(account.id, current_session_id=session_id),
             trusted_keys=keys, current_key_fingerprint=current,
             current_key_trusted=bool(current) and any(k.fingerprint == current for k in keys),
-            status=account.status, deletion_requested_at=account.deletion_requested_at,
-            deletion=deletion_check(token) if account.status == "deletion_pending" else None)
+            status=account.status, deletion_requested_at=account.deletion_requested_at)
 
 
 # --- export my data ----------------------------------------------------------------------------

@@ -61,15 +61,3 @@ def test_real_name_page_is_one_frozen_read(active):
     assert page.registration.status == "none" and not page.remote and page.uploads is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         page.remote = True  # type: ignore[misc]
-
-
-def test_the_security_page_says_what_a_pending_deletion_waits_for(active):
-    from core.models import Account
-    from core.security import security_page
-    from core.sessions import require_account
-
-    token, _ = active
-    assert security_page(token).deletion is None
-    Account.update(status="deletion_pending").where(
-        Account.id == require_account(token).id).execute()
-    assert security_page(token).deletion is not None

@@ -192,14 +192,19 @@ class SecuritySection(CallsCore, Section):
         set_line(self.query_one("#keys-message", SafeStatic),
                  _("This connection's key: {key}").format(key=current) if current else "")
 
-        status = ""
-        if page.status == "deletion_pending":
-            status = _("Deletion pending")
-            if page.deletion_requested_at:
-                status += " " + _("(requested {when})").format(
-                    when=_utc(page.deletion_requested_at))
-            status += ". " + (page.deletion.message if page.deletion else "")
-        set_line(self.query_one("#deletion-status", SafeStatic), status.strip())
+        line = self.query_one("#deletion-status", SafeStatic)
+        if page.status != "deletion_pending":
+            set_line(line, "")
+            return
+        status = _("Deletion pending")
+        if page.deletion_requested_at:
+            status += " " + _("(requested {when})").format(when=_utc(page.deletion_requested_at))
+        set_line(line, status + ".")
+        # What it waits for is the deletion flow's to say (core.deletion, its own read).
+        from core.deletion import deletion_check
+
+        self.call(deletion_check, self.token).then(
+            lambda check: set_line(line, f"{status}. {check.message}"))
 
     def show_keys(self, keys: tuple[TrustedKeyView, ...]) -> None:
         table = self.query_one("#trusted-keys", DataTable)
