@@ -252,6 +252,7 @@ def test_snapshot_change_password(snap_compare, size):
 
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, token)
+        await snapshot_ready(pilot)  # the section behind at rest first
         await press(pilot, "#change-password")
         await press(pilot, "#change-password-save")
         await snapshot_ready(pilot)
@@ -266,6 +267,7 @@ def test_snapshot_confirm_key(snap_compare, size):
 
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, ssh)
+        await snapshot_ready(pilot)  # the section behind at rest first
         await press(pilot, "#trust-this-key")
         await snapshot_ready(pilot)
 
@@ -291,6 +293,7 @@ async def test_each_sensitive_action_asks_for_the_step_up_then_goes_on(clock):
     app = CloudAcctApp()
     async with app.run_test(size=SIZE) as pilot:
         await open_security(pilot, ssh)
+        await snapshot_ready(pilot)  # the section behind at rest first
 
         async def prove(proof: str) -> None:
             assert isinstance(app.screen, StepUpModal)

@@ -162,6 +162,7 @@ async def test_escape_closes_the_change_window_and_changes_nothing():
 def at_change(token: str, kind: str, sent: bool):
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, token)
+        await snapshot_ready(pilot)  # the section behind at rest first
         await press(pilot, f"#change-{kind}")
         if sent:
             fill(pilot, f"#new-{kind}", NEW_EMAIL if kind == "email" else PHONE)

@@ -241,6 +241,7 @@ async def test_export_shortcut_in_the_modal():
 def at_modal(token: str):
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, token)
+        await snapshot_ready(pilot)  # the section behind at rest first
         await open_modal(pilot)
         await snapshot_ready(pilot)
 

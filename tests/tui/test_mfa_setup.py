@@ -316,6 +316,7 @@ def fixed_setup(monkeypatch):
 def at_setup(token: str):
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, token)
+        await snapshot_ready(pilot)  # the section behind at rest first
         await press(pilot, "#mfa-enable")
         await snapshot_ready(pilot)
 
@@ -340,6 +341,7 @@ def test_snapshot_recovery_codes(snap_compare, monkeypatch, size):
 
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, token)
+        await snapshot_ready(pilot)  # the section behind at rest first
         await enable_in_console(pilot)
         await snapshot_ready(pilot)
 
@@ -355,6 +357,7 @@ def test_snapshot_mfa_disable(snap_compare, size):
 
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, token)
+        await snapshot_ready(pilot)  # the section behind at rest first
         await press(pilot, "#mfa-disable")
         await snapshot_ready(pilot)
 
