@@ -168,6 +168,7 @@ def at_change(token: str, kind: str, sent: bool):
             fill(pilot, f"#new-{kind}", NEW_EMAIL if kind == "email" else PHONE)
             await press(pilot, "#change-send")
         await snapshot_ready(pilot)
+        await snapshot_ready(pilot)  # again: a late scroll behind the window undone
 
     return run_before
 

@@ -244,6 +244,7 @@ def at_modal(token: str):
         await snapshot_ready(pilot)  # the section behind at rest first
         await open_modal(pilot)
         await snapshot_ready(pilot)
+        await snapshot_ready(pilot)  # again: a late scroll behind the window undone
 
     return run_before
 
