@@ -359,19 +359,31 @@ def _pending_result(account_id: int, at: datetime) -> DeletionResult:
                           _blockers(account_id, at))
 
 
+def _check_delete_form(password: str | None, disclaimer_checked: bool) -> None:
+    """The disclaimer and the password's presence, both at once (FormErrors by field)."""
+    from core.forms import FormCheck
+
+    form = FormCheck()
+    if disclaimer_checked is not True:
+        form.refuse(DISCLAIMER_FIELD, "Check the disclaimer to confirm that you want to delete "
+                    "your account.")
+    if not password:
+        form.refuse(PASSWORD_FIELD, "Enter your password.")
+    form.raise_errors()
+
+
 def request_deletion(token: str | None, password: str | None,
                      disclaimer_checked: bool) -> DeletionResult:
-    """**Delete My Account** (F10). Raises ValidationError (field `delete-disclaimer`) when the
-    disclaimer is not checked, ValidationError/AuthenticationError/LockedError (field
-    `delete-password`) for a missing or wrong password, DeletionBlocked (`.blockers`) while
-    anything blocks, SessionExpired once the account is deleted (a second press). Returns a
-    DeletionResult: `deleted` (every session has ended: log off) or `deletion_pending`."""
+    """**Delete My Account** (F10). Raises FormErrors (fields `delete-disclaimer`,
+    `delete-password`) for an unchecked disclaimer and a missing password, both at once,
+    AuthenticationError/LockedError (field `delete-password`) for a wrong password,
+    DeletionBlocked (`.blockers`) while anything blocks, SessionExpired once the account is
+    deleted (a second press). Returns a DeletionResult: `deleted` (every session has ended:
+    log off) or `deletion_pending`."""
     from core.step_up import require_step_up
 
     account = require_account(token)
-    if disclaimer_checked is not True:
-        raise ValidationError("Check the disclaimer to confirm that you want to delete your "
-                              "account.", DISCLAIMER_FIELD)
+    _check_delete_form(password, disclaimer_checked)
     # MFA off: `delete-password` is the step-up; MFA on: the authenticator code too (F13).
     require_step_up(token, "delete_account", password_carried=True)
     check_password_again(account, password, PASSWORD_FIELD)

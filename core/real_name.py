@@ -32,7 +32,14 @@ from core import clock, notices
 from core.config import settings
 from core.db import transaction
 from core.errors import NotFound, Refused, ValidationError
-from core.files import UPLOAD_MAX_BYTES, document_kind, open_in_folder, session_is_remote
+from core.files import (
+    UPLOAD_MAX_BYTES,
+    UploadsView,
+    document_kind,
+    open_in_folder,
+    session_is_remote,
+)
+from core.forms import FormCheck
 from core.gateway.identity import identity_verifier
 from core.models import Account, RealNameRegistration
 from core.sessions import require_account
@@ -299,7 +306,7 @@ def mask_id_number(number: str | None) -> str | None:
 
 STATUS_TEXT = {
     "none": "Not registered. Needed only to buy in the regions of mainland China.",
-    "pending": f"Submitted: waiting for review ({REVIEW_TIME}).",
+    "pending": f"Pending review ({REVIEW_TIME}).",
     "approved": "Approved.",
     "rejected": "Rejected: correct it and submit again.",
 }
@@ -363,6 +370,27 @@ def real_name_status(token: str | None) -> RealNameView:
     return _view(_registration(account.id))
 
 
+@dataclass(frozen=True)
+class RealNamePage:
+    """What the Real-name section shows, read at one moment: the registration, whether the
+    licence comes from `uploads/` (a session over SSH, SPEC F16) and, if so, what is there."""
+
+    registration: RealNameView
+    remote: bool
+    uploads: UploadsView | None  # only over SSH
+
+
+def real_name_page(token: str | None) -> RealNamePage:
+    """The Real-name section's page, in one transaction."""
+    from core.files import uploads_view
+
+    with transaction():
+        account = require_account(token)
+        remote = session_is_remote(token)
+        return RealNamePage(_view(_registration(account.id)), remote,
+                            uploads_view(token) if remote else None)
+
+
 def _check_can_submit(account: Account) -> RealNameRegistration | None:
     """The rejected registration to replace (or None). Call inside the transaction."""
     if account.status != "active":
@@ -407,9 +435,12 @@ def submit_individual(token: str | None, name: str | None, id_type: str | None,
     status is `approved`, or `rejected` with the provider's reason (recorded, so it shows on
     the overview; correct it and submit again)."""
     account = require_account(token)
-    legal_name = clean_line(name, "rn-name", "your legal name")
-    kind = check_id_type(id_type)
-    number = check_id_number(kind, id_number)
+    form = FormCheck()
+    legal_name = form.check(clean_line, name, "rn-name", "your legal name")
+    kind = form.check(check_id_type, id_type)
+    number = form.check(check_id_number, kind, id_number) if kind else None
+    form.raise_errors()
+    assert legal_name is not None and kind is not None and number is not None
     with transaction():
         _check_can_submit(_lock_account(account.id))
     decision = identity_verifier().verify_individual(legal_name, kind, number)
@@ -436,12 +467,19 @@ def submit_enterprise(token: str | None, company: str | None, credit_code: str |
     in the account's `uploads/` (decided by the session's origin, see the module's docstring).
     """
     account = require_account(token)
-    company_name = clean_line(company, "rn-company", "the company name")
-    code = check_credit_code(credit_code)
-    representative = clean_line(legal_rep, "rn-legal-rep", "the legal representative's name")
+    form = FormCheck()
+    company_name = form.check(clean_line, company, "rn-company", "the company name")
+    code = form.check(check_credit_code, credit_code)
+    representative = form.check(clean_line, legal_rep, "rn-legal-rep",
+                                "the legal representative's name")
     remote = session_is_remote(token)
-    source: Path | int = (check_licence_upload(account.id, licence) if remote
-                          else check_licence_file(licence))
+    checked: Path | int | None = (form.check(check_licence_upload, account.id, licence) if remote
+                                  else form.check(check_licence_file, licence))
+    if form.errors and isinstance(checked, int):
+        os.close(checked)
+    form.raise_errors()
+    assert checked is not None
+    source: Path | int = checked
     try:
         with transaction():
             _check_can_submit(_lock_account(account.id))

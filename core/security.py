@@ -39,6 +39,7 @@ from core.config import settings
 from core.db import transaction
 from core.errors import (
     AuthenticationError,
+    FormErrors,
     NotFound,
     Refused,
     SessionExpired,
@@ -201,6 +202,39 @@ class PasswordChanged:
     keys_removed: int  # trusted SSH keys removed with the change
 
 
+class WrongPasswordForm(FormErrors, AuthenticationError):
+    """The form's refusals, the first of them a wrong current password: shown all at once like
+    any FormErrors, and an AuthenticationError for whoever counts those."""
+
+
+def _check_password_form(account: Account, current: str | None, new: str | None,
+                         confirmation: str | None) -> str:
+    """Every field of the change-password form at once (FormErrors by field; WrongPasswordForm
+    when the current password is wrong); the clean new password when all pass. A lock on
+    re-entries (LockedError) is raised as it is."""
+    from core.forms import FormCheck
+
+    form = FormCheck()
+    wrong = False
+    if not current:
+        form.refuse("current-password", "Enter your current password.")
+    else:
+        try:
+            check_password_again(account, current, "current-password")
+        except AuthenticationError:
+            form.refuse("current-password", "Your current password is not correct.")
+            wrong = True
+    clean = form.check(check_password, new, check_email(account.email), field="new-password")
+    form.check(check_password_confirmation, new, confirmation, field="new-password-confirm")
+    if clean is not None and verify_password(account.password_hash, clean):
+        form.refuse("new-password", "Choose a password different from the current one.")
+    if wrong:
+        raise WrongPasswordForm(form.errors)
+    form.raise_errors()
+    assert clean is not None
+    return clean
+
+
 def change_password(token: str | None, current: str | None, new: str | None,
                     confirmation: str | None, *,
                     remove_trusted_keys: bool = True) -> PasswordChanged:
@@ -212,18 +246,7 @@ def change_password(token: str | None, current: str | None, new: str | None,
 
     account = require_account(token)
     require_step_up(token, "change_password", password_carried=True)
-    if not current:
-        raise ValidationError("Enter your current password.", "current-password")
-    try:
-        check_password_again(account, current, "current-password")
-    except AuthenticationError:
-        raise AuthenticationError("Your current password is not correct.",
-                                  "current-password") from None
-    clean = check_password(new, check_email(account.email), field="new-password")
-    check_password_confirmation(new, confirmation, field="new-password-confirm")
-    if verify_password(account.password_hash, clean):
-        raise ValidationError("Choose a password different from the current one.",
-                              "new-password")
+    clean = _check_password_form(account, current, new, confirmation)
     new_hash = hash_password(clean)  # slow: before the transaction
     with transaction():
         alive = Session.select().where(Session.token_hash == token_hash(token or ""),

@@ -241,8 +241,10 @@ async def test_export_shortcut_in_the_modal():
 def at_modal(token: str):
     async def run_before(pilot: Pilot) -> None:
         await open_security(pilot, token)
+        await snapshot_ready(pilot)  # the section behind at rest first
         await open_modal(pilot)
         await snapshot_ready(pilot)
+        await snapshot_ready(pilot)  # again: a late scroll behind the window undone
 
     return run_before
 

@@ -4,18 +4,20 @@ other session of the account ends; the window returns how many, and how many key
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Static
 
+from core.i18n import _, ngettext
+from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
-from tui.widgets.core_work import CoreWork, call_core
+from tui.widgets.field import LabelledField
 from tui.widgets.password_strength import PasswordStrength
 from tui.widgets.safe_text import FieldError
 
@@ -31,71 +33,63 @@ def password_changed_message(result: PasswordChanged) -> str:
     """"Password changed; N other sessions were logged off." (singular for one), and how many
     trusted SSH keys were removed with it, if any."""
     ended = result.sessions_ended
-    text = ("Password changed; 1 other session was logged off." if ended == 1
-            else f"Password changed; {ended} other sessions were logged off.")
+    text = ngettext("Password changed; {n} other session was logged off.",
+                    "Password changed; {n} other sessions were logged off.", ended).format(n=ended)
     keys = result.keys_removed
     if keys:
-        text += (" 1 trusted SSH key was removed." if keys == 1
-                 else f" {keys} trusted SSH keys were removed.")
+        text += " " + ngettext("{n} trusted SSH key was removed.",
+                               "{n} trusted SSH keys were removed.", keys).format(n=keys)
     return text
 
 
-class ChangePasswordModal(CoreWork, ModalScreen["PasswordChanged | None"]):
-    """Returns what the change did (sessions ended, keys removed), or None when closed without
-    a change."""
+def measure_strength(password: str, email: str) -> Strength:
+    """The live meter's reading, with the email's name counted as guessable (as core does)."""
+    from core.validation import password_strength
 
-    DEFAULT_CSS = """
-    ChangePasswordModal #change-password-window {
-        height: auto;
-        max-height: 100%;
-    }
-    ChangePasswordModal #change-password-body {
-        height: auto;
-        max-height: 1fr;
-    }
-    """
+    local = email.rsplit("@", 1)[0] if "@" in email else ""
+    return password_strength(password, tuple(x for x in (local, email) if x))
+
+
+class ChangePasswordModal(CallsCore, ModalScreen["PasswordChanged | None"]):
+    """Returns what the change did (sessions ended, keys removed), or None when closed without
+    a change. Every field's error is shown at once, beside it (core's FormErrors)."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="change-password.cancel"),
-        Binding("ctrl+s", "save", "Change password", id="change-password.save"),
+        Binding("escape", "cancel", _("Cancel"), id="change-password.cancel"),
+        Binding("ctrl+s", "save", _("Change password"), id="change-password.save"),
     ]
 
-    def __init__(self, email: str = "") -> None:
+    def __init__(self, token: str | None, email: str = "") -> None:
         super().__init__()
+        self.token = token
         self.email = email
         self._strength_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with (Vertical(id="change-password-window", classes="window"),
               VerticalScroll(id="change-password-body")):
-            yield Static("Other sessions of your account are logged off when the "
-                         "password changes; this one stays.", classes="hint")
-            with Horizontal(classes="field-row"):
-                yield Label("Current password", classes="field-label")
-                yield BoundedInput(password=True, id="current-password", compact=True)
-            yield FieldError("current-password", classes="field-note")
-            with Horizontal(classes="field-row"):
-                yield Label("New password", classes="field-label")
-                yield BoundedInput(placeholder="at least 12 characters", password=True,
-                                   id="new-password", compact=True)
+            yield Static(_("Other sessions of your account are logged off when the "
+                           "password changes; this one stays."), classes="hint", markup=False)
+            yield LabelledField(_("Current password"), BoundedInput(
+                password=True, id="current-password", compact=True))
+            yield LabelledField(_("New password"), BoundedInput(
+                placeholder=_("at least 12 characters"), password=True, id="new-password",
+                compact=True))
             yield PasswordStrength(id="new-password-strength", classes="field-note")
-            yield FieldError("new-password", classes="field-note")
-            with Horizontal(classes="field-row"):
-                yield Label("Confirm password", classes="field-label")
-                yield BoundedInput(placeholder="the new password again", password=True,
-                                   id="new-password-confirm", compact=True)
-            yield FieldError("new-password-confirm", classes="field-note")
+            yield LabelledField(_("Confirm password"), BoundedInput(
+                placeholder=_("the new password again"), password=True,
+                id="new-password-confirm", compact=True))
             # A key trusted by whoever knew the old password would go on opening the console.
-            yield Checkbox("Also remove my trusted SSH keys", value=True,
+            yield Checkbox(_("Also remove my trusted SSH keys"), value=True,
                            id="remove-trusted-keys", compact=True)
             with Horizontal(classes="button-row"):
-                yield Button("Change password", id="change-password-save",
+                yield Button(_("Change password"), id="change-password-save",
                              variant="primary", compact=True)
-                yield Button("Cancel", id="change-password-cancel", compact=True)
+                yield Button(_("Cancel"), id="change-password-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#change-password-window").border_title = "Change password"
+        self.query_one("#change-password-window").border_title = _("Change password")
         self.query_one("#current-password").focus()
 
     # -- live strength ------------------------------------------------------------------
@@ -112,17 +106,11 @@ class ChangePasswordModal(CoreWork, ModalScreen["PasswordChanged | None"]):
 
     def _measure(self) -> None:
         password = self.query_one("#new-password", Input).value
+        meter = self.query_one(PasswordStrength)
         if not password:
-            self.query_one(PasswordStrength).show(None)
+            meter.show(None)
             return
-        self.measure(password, self.email)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="strength")
-    def measure(self, password: str, email: str) -> Strength:
-        from core.validation import password_strength
-
-        local = email.rsplit("@", 1)[0] if "@" in email else ""
-        return password_strength(password, tuple(x for x in (local, email) if x))
+        self.call(measure_strength, password, self.email).then(meter.show)
 
     # -- actions ------------------------------------------------------------------------
 
@@ -145,37 +133,19 @@ class ChangePasswordModal(CoreWork, ModalScreen["PasswordChanged | None"]):
         self.action_cancel()
 
     def action_cancel(self) -> None:
-        if not self.is_busy("change-password"):
+        if not self.is_busy("change_password"):
             self.dismiss(None)
 
     def action_save(self) -> None:
-        if not self.start_busy("change-password",
-                               self.query_one("#change-password-save", Button)):
-            return
-        for error in self.query(FieldError):
-            error.clear()
-        self.submit(*(self.query_one(f"#{field}", Input).value for field in FIELDS),
-                    remove_keys=self.query_one("#remove-trusted-keys", Checkbox).value)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="change-password")
-    def submit(self, current: str, new: str, confirmation: str, *,
-               remove_keys: bool) -> PasswordChanged:
         from core.security import change_password
 
-        return call_core(change_password, self.app.token,  # type: ignore[attr-defined]
-                         current, new, confirmation, remove_trusted_keys=remove_keys)
+        current, new, confirmation = (self.query_one(f"#{field}", Input).value
+                                      for field in FIELDS)
+        self.clear_errors()
+        self.call(change_password, self.token, current, new, confirmation,
+                  remove_trusted_keys=self.query_one("#remove-trusted-keys", Checkbox).value
+                  ).then(self._changed_password,
+                         busy=self.query_one("#change-password-save", Button))
 
-    def core_done(self, group: str, result: Any) -> None:
-        if group == "strength":
-            self.query_one(PasswordStrength).show(result)
-        elif group == "change-password":
-            self.dismiss(result)
-
-    def core_refused(self, group: str, error: Exception) -> None:
-        if group != "change-password":
-            return
-        field = getattr(error, "field", None)
-        if field not in FIELDS:
-            field = "current-password"
-        self.query_one(f"#{field}-error", FieldError).show(str(error))
-        self.query_one(f"#{field}").focus()
+    def _changed_password(self, result: PasswordChanged) -> None:
+        self.dismiss(result)

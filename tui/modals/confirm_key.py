@@ -1,8 +1,8 @@
 """Confirm trusting or removing an SSH key (F11): the key's SHA256 fingerprint and what the action
 changes. Returns True to go ahead, False (Cancel, Escape) to change nothing.
 
-A trusted key opens the console without a password, so neither action happens on one press.
-Issue 13's step-up (SPEC F13) will ask for a code here as well."""
+A trusted key opens the console without a password, so neither action happens on one press;
+after this the core asks for a step-up (SPEC F13), which the Security section's call opens."""
 
 from __future__ import annotations
 
@@ -15,36 +15,27 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer
 
+from core.i18n import N_, _
 from tui.widgets.safe_text import SafeStatic, clean_text
 
 KeyAction = Literal["trust", "remove"]
 
 QUESTIONS: dict[KeyAction, tuple[str, str, str]] = {
-    # action → (window title, question, button)
-    "trust": ("Trust this key",
-              "Trust this SSH key? Later connections with it open your console logged on, "
-              "without a password.", "Trust this key"),
-    "remove": ("Remove a trusted key",
-               "Remove this trusted SSH key? Connections with it will ask for your password "
-               "again; sessions already open with it go on until they end.", "Remove key"),
+    # action → (window title, question, button), translated where shown
+    "trust": (N_("Trust this key"),
+              N_("Trust this SSH key? Later connections with it open your console logged on, "
+                 "without a password."), N_("Trust this key")),
+    "remove": (N_("Remove a trusted key"),
+               N_("Remove this trusted SSH key? Connections with it will ask for your password "
+                  "again; sessions already open with it go on until they end."),
+               N_("Remove key")),
 }
 
 
 class ConfirmKeyModal(ModalScreen[bool]):
     """`#confirm-key-fingerprint`, `#confirm-key` (go ahead), `#confirm-key-cancel`."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm-key.cancel")]
-
-    DEFAULT_CSS = """
-    ConfirmKeyModal #confirm-key-window {
-        height: auto;
-        width: 72;
-    }
-    ConfirmKeyModal #confirm-key-fingerprint {
-        margin-top: 1;
-        text-style: bold;
-    }
-    """
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="confirm-key.cancel")]
 
     def __init__(self, action: KeyAction, fingerprint: str) -> None:
         super().__init__()
@@ -52,7 +43,7 @@ class ConfirmKeyModal(ModalScreen[bool]):
         self.fingerprint = fingerprint
 
     def compose(self) -> ComposeResult:
-        _, question, button = QUESTIONS[self.action]
+        question, button = (_(text) for text in QUESTIONS[self.action][1:])
         with Vertical(id="confirm-key-window", classes="window"):
             yield SafeStatic(question, id="confirm-key-question")
             yield SafeStatic(clean_text(self.fingerprint), id="confirm-key-fingerprint")
@@ -60,11 +51,11 @@ class ConfirmKeyModal(ModalScreen[bool]):
                 yield Button(button, id="confirm-key",
                              variant="error" if self.action == "remove" else "primary",
                              compact=True)
-                yield Button("Cancel", id="confirm-key-cancel", compact=True)
+                yield Button(_("Cancel"), id="confirm-key-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-key-window").border_title = QUESTIONS[self.action][0]
+        self.query_one("#confirm-key-window").border_title = _(QUESTIONS[self.action][0])
         self.query_one("#confirm-key-cancel").focus()  # Enter alone changes nothing
 
     @on(Button.Pressed, "#confirm-key")

@@ -1,32 +1,36 @@
 """Delete Account (F10): the seed's prerequisites with a shortcut to export, what blocks the
 deletion (`#delete-blockers`), the disclaimer, the password and **Delete My Account**.
 
-The window returns True when the request did something the Security section must show
-(the account is now deletion pending; `result` holds what core said), False when it closed
-without a change. When the account is deleted at once the app logs off to Welcome with
-core's message (`CloudAcctApp.session_ended`), which closes this window too.
+The window answers only through `dismiss`: a `DeleteOutcome` saying that the account is now
+deletion pending (what core said), or which console section a blocker's shortcut asked for;
+None when it closed without a change. When the account is deleted at once it posts
+`SessionEnded` with core's message (tui/navigation.py): the app logs off to Welcome, which
+closes this window too. With MFA on the core asks for a step-up first (SPEC F13), which
+tui/core_calls.py opens over this window before sending the request again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
+from core.i18n import _
+from tui.core_calls import CallsCore
 from tui.navigation import SessionEnded
 from tui.widgets.bounded_input import BoundedInput
-from tui.widgets.core_work import CoreWork, call_core
-from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
+from tui.widgets.safe_text import FieldError, SafeStatic
 
 if TYPE_CHECKING:
-
     from core.billing import PendingUsage
     from core.deletion import Blocker, DeletionCheck, DeletionResult
+    from core.errors import DomainError
 
 FIELDS = ("delete-disclaimer", "delete-password")
 # Which console section fixes a blocker (core.deletion.Blocker.screen → SECTIONS key).
@@ -34,6 +38,17 @@ BLOCKER_SECTIONS = {"resources": ("products", "Open Products"),
                     "billing": ("billing", "Open Billing")}
 NOTHING_BLOCKS = "Nothing blocks the deletion."
 CHECKBOX_LABEL = "I have read the disclaimer and want to delete my account"
+BLOCKED = ("Your account cannot be deleted yet. Each item under “What blocks the deletion” "
+           "says what to do.")
+
+
+@dataclass(frozen=True)
+class DeleteOutcome:
+    """What the window did: the account became deletion pending (`pending`), or the person
+    took a blocker's shortcut to the console section `go_to`."""
+
+    pending: DeletionResult | None = None
+    go_to: str | None = None
 
 
 def intro_text(brand: str) -> str:
@@ -48,19 +63,6 @@ def blocker_lines(blocker: Blocker) -> str:
 
 class Bullet(Horizontal):
     """A list item whose wrapped lines stay indented under its first."""
-
-    DEFAULT_CSS = """
-    Bullet {
-        height: auto;
-        padding-left: 1;
-    }
-    Bullet > .bullet-mark {
-        width: 2;
-    }
-    Bullet > .bullet-text {
-        width: 1fr;
-    }
-    """
 
     def __init__(self, text: str, classes: str = "") -> None:
         super().__init__(Static("•", classes="bullet-mark"),
@@ -88,96 +90,67 @@ def usage_lines(usage: tuple[PendingUsage, ...], due: Any) -> str:
     return "\n".join(lines)
 
 
-class DeleteAccountModal(CoreWork, ModalScreen[bool]):
+class DeleteAccountModal(CallsCore, ModalScreen[DeleteOutcome | None]):
     """The Delete Account window of Security settings."""
 
-    DEFAULT_CSS = """
-    DeleteAccountModal #delete-window {
-        height: 90%;
-    }
-    DeleteAccountModal #delete-body {
-        height: 1fr;
-    }
-    DeleteAccountModal .blocker {
-        padding-left: 1;
-        border-left: outer $error;
-        margin-top: 1;
-    }
-    DeleteAccountModal #delete-blockers {
-        height: auto;
-        margin-left: 2;
-    }
-    DeleteAccountModal .blocker-go {
-        margin-left: 2;
-    }
-    DeleteAccountModal #delete-disclaimer-text {
-        margin-top: 1;
-        color: $text-warning;
-    }
-    DeleteAccountModal #delete-disclaimer {
-        margin-top: 1;
-    }
-    DeleteAccountModal #delete-error {
-        margin-top: 1;
-    }
-    """
+    FORM_ERROR = "delete"
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="delete-account.cancel")]
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="delete-account.cancel")]
-
-    def __init__(self) -> None:
+    def __init__(self, token: str | None, brand: str) -> None:
         super().__init__()
+        self.token = token
+        self.brand = brand
         self.check: DeletionCheck | None = None
-        self.result: DeletionResult | None = None
-        """What core said when the account became deletion pending."""
-        self.go_to: str | None = None
-        """The console section a blocker's shortcut asked for (None: none)."""
 
     def compose(self) -> ComposeResult:
-        from core.config import settings
         from core.deletion import DISCLAIMER, PREREQUISITES
 
         with (Vertical(id="delete-window", classes="window"),
               VerticalScroll(id="delete-body")):
-            yield SafeStatic(intro_text(settings().brand), id="delete-intro")
-            yield Static("Prerequisites", classes="subtitle")
-            yield Static("Before deleting your account, make sure that:")
+            yield SafeStatic(intro_text(self.brand), id="delete-intro")
+            yield Static(_("Prerequisites"), classes="subtitle")
+            yield Static(_("Before deleting your account, make sure that:"))
             for line in PREREQUISITES:
                 yield Bullet(line, "prerequisite")
             with Horizontal(classes="button-row"):
-                yield Button("Export my data", id="delete-export", compact=True)
+                yield Button(_("Export my data"), id="delete-export", compact=True)
             yield hidden(SafeStatic("", id="delete-export-path", classes="hint"))
-            yield Static("What blocks the deletion", classes="subtitle")
+            yield Static(_("What blocks the deletion"), classes="subtitle")
             with Vertical(id="delete-blockers"):
-                yield Static("Checking…", classes="hint")
+                yield Static(_("Checking…"), classes="hint")
             yield hidden(SafeStatic("", id="delete-check-message", classes="hint"))
             yield SafeStatic(DISCLAIMER, id="delete-disclaimer-text")
-            yield Checkbox(CHECKBOX_LABEL, id="delete-disclaimer", compact=True)
+            yield Checkbox(_(CHECKBOX_LABEL), id="delete-disclaimer", compact=True)
             yield FieldError("delete-disclaimer")
             with Horizontal(classes="field-row"):
-                yield Label("Password", classes="field-label")
-                yield BoundedInput(placeholder="your password again", password=True,
+                yield Label(_("Password"), classes="field-label")
+                yield BoundedInput(placeholder=_("your password again"), password=True,
                                    id="delete-password", compact=True)
             yield FieldError("delete-password")
             yield FieldError("delete")
             with Horizontal(classes="button-row"):
-                yield Button("Delete My Account", id="delete-account", variant="error",
+                yield Button(_("Delete My Account"), id="delete-account", variant="error",
                              compact=True)
-                yield Button("Cancel", id="delete-cancel", compact=True)
+                yield Button(_("Cancel"), id="delete-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#delete-window").border_title = "Delete Account"
+        from core.deletion import deletion_check
+
+        self.query_one("#delete-window").border_title = _("Delete Account")
         self.query_one("#delete-body").scroll_home(animate=False)
         self.query_one("#delete-export").focus()
-        self.load_check()
+        self.call(deletion_check, self.token).then(self._checked, refused=self._check_refused)
 
     # -- the check ----------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="delete-check")
-    def load_check(self) -> DeletionCheck:
-        from core.deletion import deletion_check
+    async def _checked(self, check: DeletionCheck) -> None:
+        self.check = check
+        await self.show_blockers(check.blockers, check.pending_usage, check.bills_due_by)
+        set_line(self.query_one("#delete-check-message", SafeStatic), check.message)
 
-        return call_core(deletion_check, self.app.token)  # type: ignore[attr-defined]
+    def _check_refused(self, error: DomainError) -> None:
+        self.query_one("#delete-error", FieldError).show(error.message)
 
     async def show_blockers(self, blockers: tuple[Blocker, ...],
                             usage: tuple[PendingUsage, ...] = (), due: Any = None) -> None:
@@ -190,11 +163,11 @@ class DeleteAccountModal(CoreWork, ModalScreen[bool]):
             widgets.append(SafeStatic(blocker_lines(blocker), classes="blocker"))
             section = BLOCKER_SECTIONS.get(blocker.screen)
             if section is not None:
-                widgets.append(Button(section[1], id=f"blocker-{index}-go",
+                widgets.append(Button(_(section[1]), id=f"blocker-{index}-go",
                                       classes="blocker-go", compact=True,
                                       name=section[0]))
         if not blockers:
-            widgets.append(Static(NOTHING_BLOCKS, classes="blocker-none"))
+            widgets.append(Static(_(NOTHING_BLOCKS), classes="blocker-none"))
         if usage:
             widgets.append(SafeStatic(usage_lines(usage, due), classes="pending-usage"))
         await box.mount_all(widgets)
@@ -214,11 +187,6 @@ class DeleteAccountModal(CoreWork, ModalScreen[bool]):
     def _password_changed(self) -> None:
         self.query_one("#delete-password-error", FieldError).clear()
 
-    @on(Input.Submitted, "#delete-password")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.query_one("#delete-account").focus()
-
     @on(Button.Pressed, "#delete-cancel")
     def _cancel_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -227,92 +195,74 @@ class DeleteAccountModal(CoreWork, ModalScreen[bool]):
     @on(Button.Pressed, ".blocker-go")
     def _go(self, event: Button.Pressed) -> None:
         event.stop()
-        if self.is_busy("delete"):
-            return
-        self.go_to = event.button.name
-        self.dismiss(False)
+        if not self.is_busy("request_deletion"):
+            self.dismiss(DeleteOutcome(go_to=event.button.name))
 
     @on(Button.Pressed, "#delete-export")
     def _export_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if self.start_busy("delete-export", self.query_one("#delete-export", Button)):
-            set_line(self.query_one("#delete-export-path", SafeStatic), "Writing the export…")
-            self.export()
+        line = self.query_one("#delete-export-path", SafeStatic)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="delete-export")
-    def export(self) -> str:
-        """Over SSH the message is the command that fetches the export (core.files)."""
-        from core.files import export_notice
-        from core.security import export_data
+        def say(text: str) -> None:
+            set_line(line, text)
 
-        def export_and_say(token: str | None) -> str:
-            return export_notice(token, export_data(token))
-
-        return call_core(export_and_say, self.app.token)  # type: ignore[attr-defined]
+        if self.call(export_and_say, self.token).then(
+                say, refused=lambda error: say(error.message),
+                busy=self.query_one("#delete-export", Button)):
+            set_line(line, _("Writing the export…"))
 
     def action_cancel(self) -> None:
         # While the request runs it may already have changed the account: wait for it.
-        if not self.is_busy("delete"):
-            self.dismiss(False)
+        if not self.is_busy("request_deletion"):
+            self.dismiss(None)
 
+    @on(Input.Submitted, "#delete-password")
     @on(Button.Pressed, "#delete-account")
-    def _delete_pressed(self, event: Button.Pressed) -> None:
+    def _delete_pressed(self, event: Input.Submitted | Button.Pressed) -> None:
         event.stop()
         self.action_delete()
 
     def action_delete(self) -> None:
-        if not self.start_busy("delete", self.query_one("#delete-account", Button),
-                               self.query_one("#delete-cancel", Button)):
-            return
-        for error in self.query(FieldError):
-            error.clear()
-        self.request(self.query_one("#delete-password", Input).value,
-                     self.query_one("#delete-disclaimer", Checkbox).value)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="delete")
-    def request(self, password: str, checked: bool) -> DeletionResult:
         from core.deletion import request_deletion
 
-        return call_core(request_deletion, self.app.token,  # type: ignore[attr-defined]
-                         password, checked)
+        self.clear_errors()
+        self.call(request_deletion, self.token,
+                  self.query_one("#delete-password", Input).value,
+                  self.query_one("#delete-disclaimer", Checkbox).value).then(
+            self._requested, refused=self._refused,
+            busy=(self.query_one("#delete-account", Button),
+                  self.query_one("#delete-cancel", Button)))
 
     # -- results ------------------------------------------------------------------------
 
-    async def core_done(self, group: str, result: Any) -> None:
-        if group == "delete-check":
-            self.check = result
-            await self.show_blockers(result.blockers, result.pending_usage,
-                                     result.bills_due_by)
-            set_line(self.query_one("#delete-check-message", SafeStatic), result.message)
-        elif group == "delete-export":
-            set_line(self.query_one("#delete-export-path", SafeStatic), result)
-        elif group == "delete":
-            if result.status == "deleted":
-                # Every session of the account has ended: log off to Welcome with the message.
-                self.post_message(SessionEnded(result.message))
-            else:
-                self.result = result
-                self.dismiss(True)
+    def _requested(self, result: DeletionResult) -> None:
+        if result.status == "deleted":
+            # Every session of the account has ended: log off to Welcome with the message.
+            self.post_message(SessionEnded(result.message))
+        else:
+            self.dismiss(DeleteOutcome(pending=result))
 
-    def core_refused(self, group: str, error: Exception) -> None:
+    def _refused(self, error: DomainError) -> None:
+        """Blockers: list them as they are now and put focus on the first one's shortcut
+        (or Cancel), so the next key acts in this window; anything else beside its field."""
         from core.deletion import DeletionBlocked
 
-        message = clean_text(error)
-        if group == "delete-export":
-            set_line(self.query_one("#delete-export-path", SafeStatic), message)
-            return
-        if group != "delete":
-            self.query_one("#delete-error", FieldError).show(message)
-            return
         if isinstance(error, DeletionBlocked):
-            self.call_later(self.show_blockers, error.blockers)
-            self.query_one("#delete-error", FieldError).show(
-                "Your account cannot be deleted yet. Each item under “What blocks the "
-                "deletion” says what to do.")
-            return
-        field = getattr(error, "field", None)
-        if field in FIELDS:
-            self.query_one(f"#{field}-error", FieldError).show(message)
-            self.query_one(f"#{field}").focus()
+            self.call_later(self._blocked, error.blockers)
         else:
-            self.query_one("#delete-error", FieldError).show(message)
+            self.show_refusal(error)
+
+    async def _blocked(self, blockers: tuple[Blocker, ...]) -> None:
+        await self.show_blockers(blockers)
+        self.query_one("#delete-error", FieldError).show(_(BLOCKED))
+        first = next(iter(self.query(".blocker-go").results(Button)), None)
+        (first or self.query_one("#delete-cancel", Button)).focus()
+
+
+def export_and_say(token: str | None) -> str:
+    """Export my data, and what to tell the person: where it is locally, over SSH the command
+    that fetches it (core.files decides by the session)."""
+    from core.files import export_notice
+    from core.security import export_data
+
+    return export_notice(token, export_data(token))

@@ -17,106 +17,84 @@ read-only while pending and once approved.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from core.i18n import _, ngettext
+from tui.core_calls import CallsCore
+from tui.validators import CoreRule
 from tui.widgets.bounded_input import BoundedInput
-from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
-    from core.real_name import RealNameView
+    from core.errors import DomainError
+    from core.files import UploadsView
+    from core.real_name import RealNamePage, RealNameView
 
 INDIVIDUAL_FIELDS = ("rn-name", "rn-id-type", "rn-id-number")
 ENTERPRISE_FIELDS = ("rn-company", "rn-credit-code", "rn-legal-rep", "rn-licence")
 FIELDS = INDIVIDUAL_FIELDS + ENTERPRISE_FIELDS
 CHECK_DELAY = 0.6  # seconds after the last key before a field is checked as typed
 
-STATUS_TITLES = {"none": "Not registered", "pending": "Pending review",
-                 "approved": "Approved", "rejected": "Rejected"}
+LIVE_CHECKED = ("rn-id-number", "rn-credit-code", "rn-licence")
 
 
 def _status_line(view: RealNameView) -> str:
-    title = STATUS_TITLES.get(view.status, view.status)
-    text = view.status_text
-    lines = [text if text.startswith(("Not registered", "Approved", "Rejected"))
-             else f"{title}: {text}"]
+    """Core's status sentence ("Pending review (about 3 business days)."), and what was
+    registered."""
+    lines = [view.status_text]
     if view.kind == "individual" and view.status != "none":
-        lines.append(f"Individual: {view.legal_name or ''}, {view.id_type_label or ''} "
-                     f"{view.id_number_masked or ''}")
+        lines.append(_("Individual: {name}, {id_type} {number}").format(
+            name=view.legal_name or "", id_type=view.id_type_label or "",
+            number=view.id_number_masked or ""))
     elif view.kind == "enterprise":
-        lines.append(f"Enterprise: {view.company_name or ''}, credit code "
-                     f"{view.credit_code or ''}, legal representative {view.legal_rep or ''}")
+        lines.append(_("Enterprise: {company}, credit code {code}, legal representative "
+                       "{rep}").format(company=view.company_name or "",
+                                       code=view.credit_code or "", rep=view.legal_rep or ""))
     return "\n".join(lines)
 
 
 def _size(size: int) -> str:
     if size < 1024:
-        return f"{size} bytes"
+        return ngettext("{n} byte", "{n} bytes", size).format(n=size)
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f} MB"
     return f"{max(1, round(size / 1024))} KB"
 
 
-def _check_as_typed(field: str, value: str, id_type: str | None) -> str | None:
-    """The message of the core check of a field typed so far (None: fine or not checked)."""
-    from core.errors import ValidationError
-    from core.real_name import check_credit_code, check_id_number, check_licence_file
+# The live checks: core's own rules (core.real_name), quiet while the field is empty.
 
-    if not value.strip():
-        return None
-    try:
-        if field == "rn-id-number" and id_type:
-            check_id_number(id_type, value)
-        elif field == "rn-credit-code":
-            check_credit_code(value)
-        elif field == "rn-licence":
-            check_licence_file(value)
-    except ValidationError as exc:
-        return exc.message
-    return None
+def id_number_as_typed(value: str, id_type: str | None) -> None:
+    from core.real_name import check_id_number
+
+    if value.strip() and id_type:
+        check_id_number(id_type, value)
 
 
-class RealNameSection(Section):
+def credit_code_as_typed(value: str) -> None:
+    from core.real_name import check_credit_code
+
+    if value.strip():
+        check_credit_code(value)
+
+
+def licence_as_typed(value: str) -> None:
+    from core.real_name import check_licence_file
+
+    if value.strip():
+        check_licence_file(value)
+
+
+class RealNameSection(CallsCore, Section):
     """Shows the registration's status and, when allowed, the form to (re)submit it."""
 
-    DEFAULT_CSS = """
-    RealNameSection #rn-kind {
-        height: auto;
-        width: auto;
-        border: none;
-        margin-top: 1;
-    }
-    RealNameSection #rn-kind > RadioButton {
-        width: auto;
-        margin-right: 2;
-    }
-    RealNameSection #rn-status {
-        border: round $primary;
-        padding: 0 1;
-        height: auto;
-    }
-    RealNameSection .rn-fields {
-        height: auto;
-    }
-    RealNameSection #rn-warning {
-        color: $text-warning;
-        text-style: bold;
-        border: heavy $warning;
-        padding: 0 1;
-        margin-top: 1;
-        height: auto;
-    }
-    RealNameSection #rn-error {
-        margin-top: 1;
-    }
-    """
+    FORM_ERROR = "rn"
 
     def __init__(self) -> None:
         super().__init__()
@@ -127,84 +105,87 @@ class RealNameSection(Section):
     def compose(self) -> ComposeResult:
         from core.real_name import ENTERPRISE_WARNING, ID_TYPES
 
-        yield Static("Real-name registration", classes="title")
-        yield SafeStatic("Loading…", id="rn-status")
+        yield Static(_("Real-name registration"), classes="title", markup=False)
+        yield SafeStatic(_("Loading…"), id="rn-status")
         with Horizontal(classes="field-row"):
-            yield Label("Register as", classes="field-label")
+            yield Label(_("Register as"), classes="field-label")
             with RadioSet(id="rn-kind", compact=True):
-                yield RadioButton("Individual", id="rn-individual", value=True, compact=True)
-                yield RadioButton("Enterprise", id="rn-enterprise", compact=True)
+                yield RadioButton(_("Individual"), id="rn-individual", value=True,
+                                  compact=True)
+                yield RadioButton(_("Enterprise"), id="rn-enterprise", compact=True)
         with Vertical(id="rn-individual-fields", classes="rn-fields"):
             with Horizontal(classes="field-row"):
-                yield Label("Legal name", classes="field-label")
-                yield BoundedInput(placeholder="as on your ID document", id="rn-name", compact=True)
+                yield Label(_("Legal name"), classes="field-label")
+                yield BoundedInput(placeholder=_("as on your ID document"), id="rn-name",
+                                   compact=True)
             yield FieldError("rn-name", classes="field-note")
             with Horizontal(classes="field-row"):
-                yield Label("ID type", classes="field-label")
-                yield Select([(label, key) for key, label in ID_TYPES.items()],
-                             prompt="Choose the ID document", id="rn-id-type",
+                yield Label(_("ID type"), classes="field-label")
+                yield Select([(_(label), key) for key, label in ID_TYPES.items()],
+                             prompt=_("Choose the ID document"), id="rn-id-type",
                              value="resident_id", compact=True)
             yield FieldError("rn-id-type", classes="field-note")
             with Horizontal(classes="field-row"):
-                yield Label("ID number", classes="field-label")
-                yield BoundedInput(placeholder="e.g. 18 characters for a resident ID",
-                                   id="rn-id-number", compact=True)
+                yield Label(_("ID number"), classes="field-label")
+                yield BoundedInput(placeholder=_("18 characters for a resident ID"),
+                                   id="rn-id-number", compact=True, validate_on=(),
+                                   validators=[CoreRule(id_number_as_typed, self._id_type)])
             yield FieldError("rn-id-number", classes="field-note")
         with Vertical(id="rn-enterprise-fields", classes="rn-fields"):
             with Horizontal(classes="field-row"):
-                yield Label("Company name", classes="field-label")
+                yield Label(_("Company name"), classes="field-label")
                 yield BoundedInput(id="rn-company", compact=True)
             yield FieldError("rn-company", classes="field-note")
             with Horizontal(classes="field-row"):
-                yield Label("Credit code", classes="field-label")
-                yield BoundedInput(placeholder="unified social credit code, 18 characters",
-                                   id="rn-credit-code", compact=True)
+                yield Label(_("Credit code"), classes="field-label")
+                yield BoundedInput(placeholder=_("unified social credit code"),
+                                   id="rn-credit-code", compact=True, validate_on=(),
+                                   validators=[CoreRule(credit_code_as_typed)])
             yield FieldError("rn-credit-code", classes="field-note")
             with Horizontal(classes="field-row"):
-                yield Label("Legal rep.", classes="field-label")
-                yield BoundedInput(placeholder="the legal representative's name", id="rn-legal-rep",
-                                   compact=True)
+                yield Label(_("Legal rep."), classes="field-label")
+                yield BoundedInput(placeholder=_("the legal representative's name"),
+                                   id="rn-legal-rep", compact=True)
             yield FieldError("rn-legal-rep", classes="field-note")
             yield from self._licence_field()
             yield FieldError("rn-licence", classes="field-note")
-            yield Static(f"Warning: {ENTERPRISE_WARNING}", id="rn-warning", markup=False)
+            yield Static(_("Warning: {warning}").format(warning=ENTERPRISE_WARNING),
+                         id="rn-warning", markup=False)
         with Horizontal(classes="button-row"):
-            yield Button("Submit", id="rn-submit", variant="primary", compact=True)
+            yield Button(_("Submit"), id="rn-submit", variant="primary", compact=True)
         yield FieldError("rn")
 
     def _licence_field(self) -> ComposeResult:
         """A path on this machine locally; over SSH a choice among the person's uploads."""
         self.over_ssh = getattr(self.app, "origin", "local") != "local"
         with Horizontal(classes="field-row"):
-            yield Label("Licence file", classes="field-label")
+            yield Label(_("Licence file"), classes="field-label")
             if not self.over_ssh:
-                yield BoundedInput(placeholder="path of a PDF, PNG or JPEG, at most 10 MB",
-                                   id="rn-licence", compact=True)
+                yield BoundedInput(placeholder=_("path of a PDF, PNG or JPEG, at most 10 MB"),
+                                   id="rn-licence", compact=True, validate_on=(),
+                                   validators=[CoreRule(licence_as_typed)])
                 return
-            yield Select([], prompt="Choose a file you uploaded", id="rn-licence",
+            yield Select([], prompt=_("Choose a file you uploaded"), id="rn-licence",
                          compact=True)
-            yield Button("Refresh", id="rn-refresh-uploads", compact=True)
+            yield Button(_("Refresh"), id="rn-refresh-uploads", compact=True)
         yield SafeStatic("", id="rn-uploads-hint", classes="hint")
 
     def on_mount(self) -> None:
+        from core.real_name import real_name_page
+
         self._show_kind("individual")
         self._set_editable(False)
-        self.load()
-        if self.over_ssh:
-            self.load_uploads()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rn-uploads")
-    def load_uploads(self) -> Any:
-        from core.files import uploads_view
-
-        return call_core(uploads_view, self.token)
+        self.call(real_name_page, self.token).then(self._show_page)
 
     @on(Button.Pressed, "#rn-refresh-uploads")
     def _refresh_uploads(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.load_uploads()
+        from core.files import uploads_view
 
-    def _show_uploads(self, uploads: Any) -> None:
+        event.stop()
+        self.call(uploads_view, self.token).then(
+            self._show_uploads, busy=self.query_one("#rn-refresh-uploads", Button))
+
+    def _show_uploads(self, uploads: UploadsView) -> None:
         select = self.query_one("#rn-licence", Select)
         chosen = select.value
         names = [item.name for item in uploads.files]
@@ -214,17 +195,17 @@ class RealNameSection(Section):
             select.value = chosen
         elif len(names) == 1:
             select.value = names[0]
-        hint = uploads.how_to_upload if not names else \
-            f"{len(names)} file(s) in uploads/. {uploads.how_to_upload}"
+        hint = uploads.how_to_upload if not names else ngettext(
+            "{n} file in uploads/.", "{n} files in uploads/.", len(names)).format(
+            n=len(names)) + " " + uploads.how_to_upload
         self.query_one("#rn-uploads-hint", SafeStatic).update(hint)
 
-    # -- loading --------------------------------------------------------------------------
+    # -- the page -------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rn-load")
-    def load(self) -> RealNameView:
-        from core.real_name import real_name_status
-
-        return call_core(real_name_status, self.token)
+    def _show_page(self, page: RealNamePage) -> None:
+        self._show_view(page.registration)
+        if page.uploads is not None and self.over_ssh:
+            self._show_uploads(page.uploads)
 
     def _show_view(self, view: RealNameView) -> None:
         self.view = view
@@ -259,6 +240,10 @@ class RealNameSection(Section):
         self.query_one("#rn-individual-fields").display = kind == "individual"
         self.query_one("#rn-enterprise-fields").display = kind == "enterprise"
 
+    def _id_type(self) -> str | None:
+        value = self.query_one("#rn-id-type", Select).value
+        return None if value is Select.NULL else str(value)
+
     # -- live feedback ----------------------------------------------------------------------
 
     @on(RadioSet.Changed, "#rn-kind")
@@ -274,7 +259,7 @@ class RealNameSection(Section):
             return
         event.stop()
         self.query_one(f"#{field}-error", FieldError).clear()
-        if field in ("rn-id-number", "rn-credit-code", "rn-licence"):
+        if field in LIVE_CHECKED:
             if field in self._check_timers:
                 self._check_timers[field].stop()
             self._check_timers[field] = self.set_timer(CHECK_DELAY, lambda: self._check(field))
@@ -286,12 +271,12 @@ class RealNameSection(Section):
         self._check("rn-id-number")
 
     def _check(self, field: str) -> None:
+        """The field's CoreRule (core's own check), a moment after the last key."""
         if not self.is_mounted:
             return
-        value = self.query_one(f"#{field}", Input).value
-        id_type = self.query_one("#rn-id-type", Select).value
-        message = _check_as_typed(field, value,
-                                  None if id_type is Select.NULL else str(id_type))
+        widget = self.query_one(f"#{field}", Input)
+        result = widget.validate(widget.value)
+        message = result.failure_descriptions[0] if result and not result.is_valid else None
         self.query_one(f"#{field}-error", FieldError).show(message)
 
     @on(Input.Submitted)
@@ -309,48 +294,38 @@ class RealNameSection(Section):
         event.stop()
         self.action_submit()
 
+    def _value(self, field: str) -> str | None:
+        widget = self.query_one(f"#{field}")
+        if isinstance(widget, Select):
+            return None if widget.value is Select.NULL else str(widget.value)
+        return self.query_one(f"#{field}", Input).value
+
     def action_submit(self) -> None:
-        if self.view is not None and not self.view.can_submit:
-            return
-        if not self.start_busy("rn-submit", self.query_one("#rn-submit", Button)):
-            return
-        for error in self.query(FieldError):
-            error.clear()
-
-        def value(field: str) -> str | None:
-            widget = self.query_one(f"#{field}")
-            if isinstance(widget, Select):
-                return None if widget.value is Select.NULL else str(widget.value)
-            return widget.value  # type: ignore[attr-defined]
-
-        if self._kind() == "individual":
-            id_type = self.query_one("#rn-id-type", Select).value
-            self.submit("individual", value("rn-name"),
-                        None if id_type is Select.NULL else str(id_type),
-                        value("rn-id-number"))
-        else:
-            self.submit("enterprise", value("rn-company"), value("rn-credit-code"),
-                        value("rn-legal-rep"), value("rn-licence"))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rn-submit")
-    def submit(self, kind: str, *values: str | None) -> RealNameView:
         from core.real_name import submit_enterprise, submit_individual
 
-        fn = submit_individual if kind == "individual" else submit_enterprise
-        return call_core(fn, self.token, *values)
+        if self.view is not None and not self.view.can_submit:
+            return
+        self.clear_errors()
+        value = self._value
+        if self._kind() == "individual":
+            call = self.call(submit_individual, self.token, value("rn-name"), self._id_type(),
+                             value("rn-id-number"))
+        else:
+            call = self.call(submit_enterprise, self.token, value("rn-company"),
+                             value("rn-credit-code"), value("rn-legal-rep"), value("rn-licence"))
+        call.then(self._answered, refused=self._refused,
+                  busy=self.query_one("#rn-submit", Button), group="rn-submit")
 
-    def core_done(self, group: str, result: Any) -> None:
-        if group == "rn-uploads":
-            self._show_uploads(result)
-        elif group in ("rn-load", "rn-submit"):
-            self._show_view(result)
-            if group == "rn-submit" and result.status == "rejected":
-                self.query_one("#rn-error", FieldError).show(result.status_text)
+    def _answered(self, view: RealNameView) -> None:
+        self._show_view(view)
+        if view.status == "rejected":
+            self.query_one("#rn-error", FieldError).show(view.status_text)
 
-    def core_refused(self, group: str, error: Exception) -> None:
-        message = getattr(error, "message", str(error))
-        self.query_one("#rn-error", FieldError).show(message)
-        field = getattr(error, "field", None)
-        if field in FIELDS:
-            self.query_one(f"#{field}-error", FieldError).show(message)
-            self.query_one(f"#{field}").focus()
+    def _refused(self, error: DomainError) -> None:
+        """Each message beside its field (focus on the first) and all of them in `#rn-error`,
+        the form's one line (CONTRACT)."""
+        from core.errors import FormErrors
+
+        self.show_refusal(error)
+        messages = error.errors.values() if isinstance(error, FormErrors) else [error.message]
+        self.query_one("#rn-error", FieldError).show("\n".join(messages))
