@@ -23,13 +23,26 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
-from tui.widgets.core_work import CoreWork, call_core
-
 if TYPE_CHECKING:
     from core.errors import DomainError
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def call_core(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a core function in a worker thread, then close that thread's database connection.
+
+    Textual starts a new thread per worker; Peewee keeps one connection per thread, so without
+    this every worker would leave an open SQLite connection behind.
+    """
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        from core.db import database
+
+        if database.obj is not None and not database.obj.is_closed():
+            database.obj.close()
 
 
 class CoreCall(Generic[T]):
@@ -68,8 +81,37 @@ class CoreCall(Generic[T]):
         return call_core(self._fn, *self._args, **self._kwargs)
 
 
-class CallsCore(CoreWork):
+class CallsCore:
     """Mixin for a Screen, ModalScreen or Widget that calls the core (see the module)."""
+
+    # -- busy groups: one call of a group at a time, its widgets disabled meanwhile ---------
+
+    def _busy_groups(self) -> dict[str, tuple[Widget, ...]]:
+        groups = self.__dict__.get("_core_busy")
+        if groups is None:
+            groups = self.__dict__["_core_busy"] = {}
+        return groups
+
+    def is_busy(self, group: str) -> bool:
+        return group in self._busy_groups()
+
+    def start_busy(self, group: str, *widgets: Widget) -> bool:
+        """Mark `group` as running (False if it already is: the caller then does nothing)."""
+        groups = self._busy_groups()
+        if group in groups:
+            return False
+        groups[group] = widgets
+        for widget in widgets:
+            widget.disabled = True
+        if widgets:
+            widgets[0].loading = True
+        return True
+
+    def end_busy(self, group: str) -> None:
+        widgets = self._busy_groups().pop(group, ())
+        for widget in widgets:
+            widget.disabled = False
+            widget.loading = False
 
     FORM_ERROR: str | None = None
     """The field name of the form's own error line (`#<FORM_ERROR>-error`), for refusals that
@@ -102,8 +144,7 @@ class CallsCore(CoreWork):
     async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         call = self._calls().get(event.worker)
         if call is None:
-            return  # a worker of the older CoreWork kind: its handler (next in the MRO) routes it
-        event.prevent_default()  # ...and so it must not route this one too
+            return  # not a core call of this node (another widget's, or Textual's own)
         event.stop()
         if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return

@@ -15,9 +15,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
-from tui.core_calls import CallsCore
+from tui.core_calls import CallsCore, call_core
 from tui.widgets.bounded_input import BoundedInput
-from tui.widgets.core_work import call_core
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 
 if TYPE_CHECKING:

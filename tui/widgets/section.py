@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from textual.containers import VerticalScroll
 from textual.message import Message
 
-from tui.widgets.core_work import CoreWork
 
-
-class Section(CoreWork, VerticalScroll):
+class Section(VerticalScroll):
     """One console section; subclasses compose their content."""
 
     DEFAULT_CSS = """
@@ -32,7 +30,9 @@ class Section(CoreWork, VerticalScroll):
 
     @property
     def token(self) -> str | None:
-        return self.app.token  # type: ignore[attr-defined]
+        from tui.widgets.console_app import console_app
+
+        return console_app(self).token
 
     def navigate(self, key: str) -> None:
         self.post_message(self.Navigate(key))
