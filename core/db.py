@@ -401,12 +401,48 @@ def storage_message(exc: Exception) -> str:
     return "The database could not be written: nothing was saved. Please try again."
 
 
+_calls = threading.local()
+
+
+@contextmanager
+def core_call() -> Iterator[None]:
+    """One call into the core (the console's seam runs each in one, in its worker thread).
+
+    Within it `call_memo()` is a dict in which core.sessions keeps the session read by token
+    and the account read by id, so the checks of one call (signed in? stepped up? MFA?) read
+    them once. Nothing in it outlives the call, nor a transaction's start or end (see
+    `transaction`), so no other process's log-off can be missed by a later call."""
+    if getattr(_calls, "memo", None) is not None:
+        yield
+        return
+    _calls.memo = {}
+    try:
+        yield
+    finally:
+        _calls.memo = None
+
+
+def call_memo() -> dict | None:
+    """This thread's memo of the current core call, None outside one."""
+    return getattr(_calls, "memo", None)
+
+
+def _forget_call_memo() -> None:
+    memo = getattr(_calls, "memo", None)
+    if memo:
+        memo.clear()
+
+
 @contextmanager
 def transaction() -> Iterator[None]:
-    """One all-or-nothing unit of a flow. Storage failures become a StorageError for people."""
+    """One all-or-nothing unit of a flow. Storage failures become a StorageError for people.
+
+    The call memo is emptied as a transaction starts (what was read before it may have changed
+    by the time it holds the write lock) and as it ends (it may have written what was read)."""
     from peewee import OperationalError
 
     db = _database()
+    _forget_call_memo()
     try:
         outermost = not db.in_transaction()
         with db.atomic():
@@ -416,6 +452,28 @@ def transaction() -> Iterator[None]:
             yield
     except OperationalError as exc:
         raise StorageError(storage_message(_first_cause(exc))) from exc
+    finally:
+        _forget_call_memo()
+
+
+@contextmanager
+def lightly_durable() -> Iterator[None]:
+    """A transaction whose commit need not survive a power cut, only a crash of the process:
+    on SQLite its commit is not synced to disk (synchronous NORMAL for it; WAL keeps the
+    database whole, and the next synced commit makes it durable too). For what losing costs
+    nothing but a little accuracy, such as a session's last use. Elsewhere, `transaction()`."""
+    db = _database()
+    if not is_sqlite() or db.in_transaction():
+        with transaction():
+            yield
+        return
+    db.execute_sql("PRAGMA synchronous = NORMAL")
+    try:
+        with transaction():
+            yield
+    finally:
+        with suppress(Exception):
+            db.execute_sql(f"PRAGMA synchronous = {SQLITE_PRAGMAS['synchronous']}")
 
 
 def _first_cause(exc: Exception) -> Exception:
