@@ -886,6 +886,8 @@ class Crowd:
     """Each console's CPU seconds once every session showed its Welcome screen."""
     client_cpu: float
     """The benchmark's own CPU seconds (SSH clients) for the whole crowd."""
+    server_cpu: float
+    """The server's CPU seconds (SSH, bridging; the zygote's forks apart) for the crowd."""
     pss: list[int]
     private: list[int]
     zygote_pss: int
@@ -902,6 +904,7 @@ async def open_sessions(port: int, server_pid: int, count: int, *, echo: bool = 
     hold, echo_when, echo_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
     readies = [asyncio.Event() for _ in range(count)]
     client_started = time.process_time()
+    server_started = _cpu_or_zero(server_pid)
     tasks = [asyncio.create_task(ssh_session(port, ready, hold,
                                              echo_when if echo and i == 0 else None,
                                              echo_done))
@@ -914,6 +917,7 @@ async def open_sessions(port: int, server_pid: int, count: int, *, echo: bool = 
         echo_when.set()
         await asyncio.gather(*tasks)  # raises what went wrong
     client_cpu = time.process_time() - client_started
+    server_cpu = _cpu_or_zero(server_pid) - server_started
     consoles = find_consoles(server_pid)
     cpu = []
     for pid in consoles.pids:
@@ -938,7 +942,14 @@ async def open_sessions(port: int, server_pid: int, count: int, *, echo: bool = 
     results = await asyncio.gather(*tasks)
     await asyncio.sleep(0.5)  # let the server reap the console processes
     return Crowd([r.seconds for r in results], results[0].echo if echo else [], cpu,
-                 client_cpu, pss, private, zygote)
+                 client_cpu, server_cpu, pss, private, zygote)
+
+
+def _cpu_or_zero(pid: int) -> float:
+    try:
+        return cpu_seconds(pid)
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def started_at_once(argv: list[str], env: dict[str, str], count: int) -> list[float]:
@@ -1038,6 +1049,7 @@ def bench_ssh(work: Path, cold: ColdStart, quick: bool) -> None:
             worst = median([max(c.times) for c in runs])
             cpu = median([median(c.cpu) for c in runs if c.cpu])
             client = median([c.client_cpu / count for c in runs])
+            server = median([c.server_cpu / count for c in runs])
             if count == 20:
                 rows += [Row(f"{name}: {count} at once, median first screen", ms(mid),
                              mid / local, 0.75, "<= 0.75x"),
@@ -1050,6 +1062,7 @@ def bench_ssh(work: Path, cold: ColdStart, quick: bool) -> None:
                              None, "(info)")]
             rows += [Row(f"  console CPU per session to the first screen ({count} at once)",
                          ms(cpu), cpu / cold.cloudacct_cpu, None, "(vs local)"),
+                     Row(f"  the server's CPU per session ({count} at once)", ms(server)),
                      Row(f"  the bench's SSH client CPU per session ({count}, not in the "
                          "figure's CPU)", ms(client))]
     first = crowds[(next(iter(servers)), 20)]
