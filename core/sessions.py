@@ -131,8 +131,9 @@ def _session_by_token(hashed: str) -> Session | None:
     return _read_one(Session, "token_hash", hashed)
 
 
-def resolve_session(token: str | None, *, touch: bool = True) -> SessionInfo:
-    """The live session behind `token`, or SessionExpired saying why it ended.
+def live_session_row(token: str | None, *, touch: bool = True) -> Session:
+    """The row of the live session behind `token` (for a flow that needs more of it than
+    SessionInfo, such as its step-up time), or SessionExpired saying why it ended.
 
     Within one core call (core.db.core_call) the session is read once and touched once."""
     if not token:
@@ -159,6 +160,12 @@ def resolve_session(token: str | None, *, touch: bool = True) -> SessionInfo:
     memo = call_memo()
     if memo is not None:
         memo[("session", hashed)] = row
+    return row
+
+
+def resolve_session(token: str | None, *, touch: bool = True) -> SessionInfo:
+    """The live session behind `token`, or SessionExpired saying why it ended."""
+    row = live_session_row(token, touch=touch)
     return SessionInfo(row.id, row.account_id, row.account_id is None, row.origin,
                        row.key_fingerprint, row.created_at, row.last_seen_at)
 
