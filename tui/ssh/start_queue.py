@@ -9,6 +9,11 @@ or it ended: a console that never draws cannot hold the queue.
 
 Nobody is turned away here (the session limits did that already): people wait in the order
 they came, and one who leaves while waiting just leaves the queue.
+
+Off by default (`serve-ssh --start-at-once N` turns it on): on 2 cores shared with other work,
+2 at a time measured no better for the median of 20 or 50 at once and worse for the slowest
+(tests/perf/bench.py runs both): a console keeps working after its first frame (a second
+paint, the payment reconciliation), so the queue mostly adds hand-over gaps.
 """
 
 from __future__ import annotations
