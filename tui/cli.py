@@ -90,9 +90,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="disconnect after this long without input (900)")
     ssh.add_argument("--keepalive", type=float, default=30.0, metavar="SECONDS",
                      help="keepalive interval; 3 missed answers end the connection (30)")
-    ssh.add_argument("--start-at-once", type=int, default=0, metavar="N",
+    ssh.add_argument("--start-at-once", type=int, default=None, metavar="N",
                      help="consoles starting at one time, the others waiting their turn in "
-                     "order (default 0: no limit; on 2 cores a limit of 2 measured slower)")
+                     "order (default: one per CPU core; 0: no limit)")
     ssh.add_argument("--public-address", default=None, metavar="HOST[:PORT]",
                      help="how people reach this server, for the scp/sftp commands the console "
                      "shows (default: the address and port each connection reached)")

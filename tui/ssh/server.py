@@ -520,14 +520,15 @@ class SSHService:
     """The listening socket, its admission, the live consoles and their launcher."""
 
     def __init__(self, limits: Limits, launcher: ConsoleLauncher, *, max_connections: int,
-                 public_address: str | None = None, starting_at_once: int | None = 0
+                 public_address: str | None = None, starting_at_once: int | None = None
                  ) -> None:
         self.limits = limits
         self.launcher = launcher
         self.start_queue = StartQueue(default_slots() if starting_at_once is None
                                       else starting_at_once)
-        """No limit unless asked (`--start-at-once`): measured on 2 shared cores, one starting
-        console per core made the slowest of 20 at once 1.5x later and the median no sooner."""
+        """One per core unless asked (`--start-at-once`): on 2 quiet cores it brought the median
+        first screen of 20 at once from 743 to 572 ms and of 50 from 1747 to 1398 ms, the
+        slowest no later (tests/perf/bench.py measures both ways)."""
         self.admission = Admission(limits, max_connections=max_connections)
         self.refusals = RefusalLog(log)
         self.public_address = public_address
@@ -648,10 +649,10 @@ class SSHService:
 async def start_server(host: str, port: int, home: Path, limits: Limits, *,
                        launcher: ConsoleLauncher | None = None,
                        public_address: str | None = None,
-                       starting_at_once: int | None = 0) -> SSHService:
+                       starting_at_once: int | None = None) -> SSHService:
     """Listen for SSH connections; the zygote starts meanwhile (sessions arriving before it is
-    ready wait for it). `starting_at_once`: consoles starting at one time (0: no limit, the
-    default; None: one per core; tui/ssh/start_queue.py)."""
+    ready wait for it). `starting_at_once`: consoles starting at one time (None: one per core,
+    the default; 0: no limit; tui/ssh/start_queue.py)."""
     fd_limit = raise_fd_limit()
     max_connections = connection_ceiling(limits.max_connections, fd_limit)
     if limits.max_connections is not None and max_connections < limits.max_connections:
@@ -678,7 +679,7 @@ async def start_server(host: str, port: int, home: Path, limits: Limits, *,
 
 
 def serve_forever(host: str, port: int, home: Path, limits: Limits, *,
-                  public_address: str | None = None, starting_at_once: int | None = 0
+                  public_address: str | None = None, starting_at_once: int | None = None
                   ) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
                         stream=sys.stderr)
