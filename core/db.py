@@ -13,21 +13,35 @@ same thing on both engines.
 Start-up (`init_database`) makes the data directory private (core.private_files) and turns every way
 the data directory or the database can fail to open into one StartupError whose message says
 what is wrong and what to do: the `cloudacct` command prints it as its one line on stderr.
+
+Peewee (~60 ms to import) is not needed to show the first screen: for a SQLite file whose
+schema is already current (read with the standard library), `init_database` only remembers
+the URL, and `database` (the proxy) is made and bound on its first use. Nor is a PostgreSQL
+driver imported by a process whose database is SQLite (`_import_peewee`).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-
-from peewee import Database, DatabaseProxy, OperationalError, PeeweeException
+from typing import TYPE_CHECKING, Any
 
 from core.errors import StorageError
 
-database = DatabaseProxy()
+if TYPE_CHECKING:
+    from peewee import Database, DatabaseProxy
+
+    database: DatabaseProxy
+
+SCHEMA_VERSIONS = frozenset({1, 2, 3, 4, 6, 7})
+"""The versions of core.migrations.MIGRATIONS (a test keeps them equal). A database holding
+all of them needs no migration, which start-up checks without importing Peewee; one missing
+any (or a migration added without updating this) takes the full `migrate` path."""
 
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_PRAGMAS = {
@@ -45,22 +59,98 @@ SQLITE_PRAGMAS = {
 WRITE_LOCK_KEY = 0x636C6F7564_01  # "cloud" + 1
 MIGRATE_LOCK_KEY = 0x636C6F7564_02
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _bound_url: str | None = None
+_proxy: DatabaseProxy | None = None
+_pending_url: str | None = None
+"""A SQLite URL whose schema is current, bound when `database` is first used."""
+
+_DRIVERS = ("psycopg2", "psycopg2cffi", "psycopg", "pymysql", "MySQLdb")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "database":
+        return _database()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _database() -> DatabaseProxy:
+    """The proxy every model uses: made on first use, bound to a pending SQLite URL then."""
+    global _proxy, _pending_url
+    proxy = _proxy
+    if proxy is not None and _pending_url is None:
+        return proxy
+    with _lock:
+        if _proxy is None:
+            _import_peewee()
+            from peewee import DatabaseProxy
+
+            _proxy = DatabaseProxy()
+        if _pending_url is not None:
+            _proxy.initialize(_sqlite_database(_sqlite_path(_pending_url)))
+            _pending_url = None
+        return _proxy
+
+
+def _import_peewee() -> None:
+    """Import Peewee without the database drivers it tries at import when this process's
+    database is SQLite (psycopg2 alone is ~20 ms); `open_database` gives Peewee psycopg2 back
+    should a PostgreSQL URL come later."""
+    if "peewee" in sys.modules:
+        return
+    url = os.environ.get("CLOUDACCT_DATABASE_URL", "").strip()
+    if url and not url.startswith("sqlite:"):
+        import peewee  # noqa: F401
+        return
+    hidden = {name: sys.modules.get(name) for name in _DRIVERS if name not in sys.modules}
+    sys.modules.update(dict.fromkeys(hidden))  # None: "import psycopg2" raises ImportError
+    try:
+        import peewee  # noqa: F401
+    finally:
+        for name in hidden:
+            if sys.modules.get(name) is None:
+                del sys.modules[name]
+
+
+def _give_peewee_psycopg2() -> None:
+    """What Peewee's own import does when psycopg2 is there (it was hidden at its import)."""
+    import peewee
+
+    if peewee.psycopg2 is not None:
+        return
+    try:
+        import psycopg2
+        from psycopg2 import extensions
+        from psycopg2.extras import Json, register_uuid
+    except ImportError:
+        return
+    register_uuid()
+    peewee.psycopg2, peewee.pg_extensions, peewee.Json_pg2 = psycopg2, extensions, Json
+    peewee.pg_register_uuid = register_uuid
+
+
+def _sqlite_path(url: str) -> str:
+    return url.split(":///", 1)[1] if ":///" in url else ""
+
+
+def _sqlite_database(path: str) -> Database:
+    from peewee import SqliteDatabase
+
+    return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                          timeout=10)
 
 
 def open_database(url: str) -> Database:
     """A Database for `sqlite:///path` or `postgresql://…` (not yet connected)."""
+    _import_peewee()
     if url.startswith("sqlite:") and "?" not in url:
         # Made directly, not through playhouse.db_url, which imports every driver it knows
         # (psycopg2 among them): the console's start does not wait for PostgreSQL's driver.
-        from peewee import SqliteDatabase
-
-        path = url.split(":///", 1)[1] if ":///" in url else ""
+        path = _sqlite_path(url)
         if path and path != ":memory:":
             _private_database_file(Path(path).expanduser())
-        return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
-                              timeout=10)
+        return _sqlite_database(path)
+    _give_peewee_psycopg2()
     from playhouse.db_url import connect as connect_url
 
     if url.startswith("sqlite:"):
@@ -113,12 +203,20 @@ class StartupError(StorageError):
     one line for the operator (the command line prints it after "cloudacct: ")."""
 
 
-def init_database(url: str) -> Database:
+def _bound() -> Database | None:
+    return _proxy.obj if _proxy is not None else None
+
+
+def init_database(url: str) -> Database | None:
     """Make the data directory private, bind the proxy to `url` (once per process and URL)
-    and apply pending migrations. Raises StartupError when any of it fails."""
-    global _bound_url
+    and apply pending migrations. Raises StartupError when any of it fails.
+
+    Returns the Database, or None when Peewee is not imported yet and `url` is a SQLite file
+    already at every schema version: then the proxy is bound on first use (module docstring),
+    and no migration transaction is taken either (twenty SSH consoles starting at once took
+    one write lock each per migration)."""
+    global _bound_url, _pending_url
     from core.config import settings
-    from core.migrations import migrate
 
     home = settings().home
     try:
@@ -129,34 +227,76 @@ def init_database(url: str) -> Database:
         raise StartupError(data_directory_message(home, exc)) from exc
     try:
         with _lock:
-            if _bound_url == url and database.obj is not None:
-                return database.obj
-            if database.obj is not None:
-                database.obj.close()
-            _bound_url = None
+            if _bound_url == url and (_pending_url == url or _bound() is not None):
+                return _bound()
+            if _bound() is not None:
+                _bound().close()  # type: ignore[union-attr]
+            _bound_url = _pending_url = None
+            if _schema_current(url):
+                if "peewee" not in sys.modules:
+                    _pending_url = _bound_url = url
+                    return None
+                db = _sqlite_database(_sqlite_path(url))
+                _database().initialize(db)
+                _bound_url = url
+                return db
             db = open_database(url)
-            database.initialize(db)
+            _database().initialize(db)
             _bound_url = url
+        from core.migrations import migrate
+
         migrate(db)
     except StartupError:
         raise
     except StorageError as exc:  # a URL of an unknown kind
         _unbind()
         raise StartupError(exc.message) from exc
-    except (OSError, ValueError, ImportError, PeeweeException, sqlite3.Error) as exc:
+    except Exception as exc:
+        if not isinstance(exc, OSError | ValueError | ImportError | sqlite3.Error) and not \
+                _is_peewee_error(exc):
+            raise
         _unbind()
         raise StartupError(database_message(url, exc)) from exc
     return db
 
 
+def _is_peewee_error(exc: BaseException) -> bool:
+    peewee = sys.modules.get("peewee")
+    return peewee is not None and isinstance(exc, peewee.PeeweeException)
+
+
+def _schema_current(url: str) -> bool:
+    """A plain SQLite file (made private, in WAL mode) already holding every schema version:
+    read with sqlite3, without Peewee or a write lock."""
+    if not url.startswith("sqlite:") or "?" in url:
+        return False
+    path = _sqlite_path(url)
+    if not path or path == ":memory:":
+        return False
+    file = Path(path).expanduser()
+    _private_database_file(file)  # what open_database does first, and its errors
+    conn = sqlite3.connect(file, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return False
+        raise
+    finally:
+        conn.close()
+    return applied >= SCHEMA_VERSIONS and os.access(file, os.W_OK)
+
+
 def _unbind() -> None:
     """Forget a database that failed to open, so the next start tries afresh."""
-    global _bound_url
+    global _bound_url, _pending_url
     with _lock:
-        if database.obj is not None:
-            with suppress(PeeweeException, sqlite3.Error):
-                database.obj.close()
-        database.initialize(None)
+        _pending_url = None
+        if _bound() is not None:
+            with suppress(Exception):
+                _bound().close()  # type: ignore[union-attr]
+        if _proxy is not None:
+            _proxy.initialize(None)
         _bound_url = None
 
 
@@ -199,7 +339,8 @@ def shown_url(url: str) -> str:
 
 def database_message(url: str, exc: BaseException) -> str:
     """What stops the database at `url` from opening, and what to do, in one line."""
-    if isinstance(exc, OperationalError):
+    peewee = sys.modules.get("peewee")
+    if peewee is not None and isinstance(exc, peewee.OperationalError):
         exc = _first_cause(exc)
     reason = _reason(exc)
     text = reason.lower()
@@ -227,18 +368,23 @@ def database_message(url: str, exc: BaseException) -> str:
 
 
 def close_database() -> None:
-    global _bound_url
+    global _bound_url, _pending_url
     with _lock:
-        if database.obj is not None and not database.obj.is_closed():
-            database.obj.close()
-        database.initialize(None)
+        _pending_url = None
+        db = _bound()
+        if db is not None and not db.is_closed():
+            db.close()
+        if _proxy is not None:
+            _proxy.initialize(None)
         _bound_url = None
 
 
 def is_sqlite() -> bool:
+    if _pending_url is not None:
+        return True
     from peewee import SqliteDatabase
 
-    return isinstance(database.obj, SqliteDatabase)
+    return isinstance(_bound(), SqliteDatabase)
 
 
 def storage_message(exc: Exception) -> str:
@@ -255,21 +401,82 @@ def storage_message(exc: Exception) -> str:
     return "The database could not be written: nothing was saved. Please try again."
 
 
+_calls = threading.local()
+
+
+@contextmanager
+def core_call() -> Iterator[None]:
+    """One call into the core (the console's seam runs each in one, in its worker thread).
+
+    Within it `call_memo()` is a dict in which core.sessions keeps the session read by token
+    and the account read by id, so the checks of one call (signed in? stepped up? MFA?) read
+    them once. Nothing in it outlives the call, nor a transaction's start or end (see
+    `transaction`), so no other process's log-off can be missed by a later call."""
+    if getattr(_calls, "memo", None) is not None:
+        yield
+        return
+    _calls.memo = {}
+    try:
+        yield
+    finally:
+        _calls.memo = None
+
+
+def call_memo() -> dict | None:
+    """This thread's memo of the current core call, None outside one."""
+    return getattr(_calls, "memo", None)
+
+
+def _forget_call_memo() -> None:
+    memo = getattr(_calls, "memo", None)
+    if memo:
+        memo.clear()
+
+
 @contextmanager
 def transaction() -> Iterator[None]:
-    """One all-or-nothing unit of a flow. Storage failures become a StorageError for people."""
+    """One all-or-nothing unit of a flow. Storage failures become a StorageError for people.
+
+    The call memo is emptied as a transaction starts (what was read before it may have changed
+    by the time it holds the write lock) and as it ends (it may have written what was read)."""
+    from peewee import OperationalError
+
+    db = _database()
+    _forget_call_memo()
     try:
-        outermost = not database.in_transaction()
-        with database.atomic():
+        outermost = not db.in_transaction()
+        with db.atomic():
             if outermost and not is_sqlite():
                 # PostgreSQL's BEGIN IMMEDIATE: one writer at a time (see the module docstring).
-                database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             yield
     except OperationalError as exc:
         raise StorageError(storage_message(_first_cause(exc))) from exc
+    finally:
+        _forget_call_memo()
 
 
-def _first_cause(exc: OperationalError) -> Exception:
+@contextmanager
+def lightly_durable() -> Iterator[None]:
+    """A transaction whose commit need not survive a power cut, only a crash of the process:
+    on SQLite its commit is not synced to disk (synchronous NORMAL for it; WAL keeps the
+    database whole, and the next synced commit makes it durable too). For what losing costs
+    nothing but a little accuracy, such as a session's last use. Elsewhere, `transaction()`."""
+    db = _database()
+    if not is_sqlite() or db.in_transaction():
+        with transaction():
+            yield
+        return
+    db.execute_sql("PRAGMA synchronous = NORMAL")
+    try:
+        with transaction():
+            yield
+    finally:
+        with suppress(Exception):
+            db.execute_sql(f"PRAGMA synchronous = {SQLITE_PRAGMAS['synchronous']}")
+
+
+def _first_cause(exc: Exception) -> Exception:
     """The error that ended the transaction. SQLite rolls a transaction back by itself on some
     errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM …): peewee's ROLLBACK then fails with "no
     transaction is active", raised while handling the real error, which is its __context__."""

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from core import clock
 from core.config import settings
-from core.db import transaction
+from core.db import call_memo, lightly_durable, transaction
 from core.errors import SessionExpired
 from core.hashing import new_token, token_hash
 from core.models import Account, Session
@@ -104,24 +104,68 @@ def _expiry_reason(row: Session, at: datetime) -> str | None:
     return None
 
 
-def resolve_session(token: str | None, *, touch: bool = True) -> SessionInfo:
-    """The live session behind `token`, or SessionExpired saying why it ended."""
+_PREPARED: dict[tuple[type, str], str] = {}
+"""The SQL of the two hottest reads, built by Peewee once per kind of database: building it
+cost more than running it (a quarter of a lifecycle's time outside hashing went to building
+SQL strings)."""
+
+
+def _read_one(model: type, by: str, value: object):
+    """`model` by `by` (token_hash or id), through SQL prepared once; None if there is none."""
+    from core.db import database
+
+    key = (type(database.obj), f"{model.__name__}.{by}")
+    sql = _PREPARED.get(key)
+    if sql is None:
+        sql, _ = model.select().where(getattr(model, by) == value).sql()
+        _PREPARED[key] = sql
+    return next(iter(model.raw(sql, value)), None)
+
+
+def _session_by_token(hashed: str) -> Session | None:
+    memo = call_memo()
+    if memo is not None:
+        row = memo.get(("session", hashed))
+        if row is not None:
+            return row
+    return _read_one(Session, "token_hash", hashed)
+
+
+def live_session_row(token: str | None, *, touch: bool = True) -> Session:
+    """The row of the live session behind `token` (for a flow that needs more of it than
+    SessionInfo, such as its step-up time), or SessionExpired saying why it ended.
+
+    Within one core call (core.db.core_call) the session is read once and touched once."""
     if not token:
         raise SessionExpired(reason_message("ended"))
-    row = Session.get_or_none(Session.token_hash == token_hash(token))
+    hashed = token_hash(token)
+    row = _session_by_token(hashed)
     if row is None:
         raise SessionExpired(reason_message("ended"))
     at = clock.now()
     reason = _expiry_reason(row, at)
     if reason is not None:
+        forget_sessions()
         if row.ended_at is None:
             with transaction():
                 Session.update(ended_at=at, ended_reason=reason).where(
                     Session.id == row.id, Session.ended_at.is_null()).execute()
         raise SessionExpired(reason_message(reason))
     if touch and at - row.last_seen_at > TOUCH_EVERY:
-        with transaction():
+        # Only the idle clock: a crash of the machine may lose the last few of these (the
+        # session then ends idle a little early), never anything a person did.
+        with lightly_durable():
             Session.update(last_seen_at=at).where(Session.id == row.id).execute()
+        row.last_seen_at = at
+    memo = call_memo()
+    if memo is not None:
+        memo[("session", hashed)] = row
+    return row
+
+
+def resolve_session(token: str | None, *, touch: bool = True) -> SessionInfo:
+    """The live session behind `token`, or SessionExpired saying why it ended."""
+    row = live_session_row(token, touch=touch)
     return SessionInfo(row.id, row.account_id, row.account_id is None, row.origin,
                        row.key_fingerprint, row.created_at, row.last_seen_at)
 
@@ -131,10 +175,22 @@ def require_account(token: str | None) -> Account:
     info = resolve_session(token)
     if info.account_id is None:
         raise SessionExpired(reason_message("ended"))
-    account = Account.get_or_none(Account.id == info.account_id)
+    memo = call_memo()
+    account = memo.get(("account", info.account_id)) if memo is not None else None
+    if account is None:
+        account = _read_one(Account, "id", info.account_id)
     if account is None or account.status == "deleted":
         raise SessionExpired(reason_message("account_deleted"))
+    if memo is not None:
+        memo[("account", info.account_id)] = account
     return account
+
+
+def forget_sessions() -> None:
+    """Empty this call's memo: a session was ended here (its row and account may be stale)."""
+    memo = call_memo()
+    if memo:
+        memo.clear()
 
 
 def session_origin(token: str | None) -> str | None:
@@ -158,6 +214,7 @@ def session_alive(token: str | None) -> str | None:
 def end_session(token: str | None, reason: str = "logged_off") -> None:
     if not token:
         return
+    forget_sessions()
     with transaction():
         Session.update(ended_at=clock.now(), ended_reason=reason).where(
             Session.token_hash == token_hash(token), Session.ended_at.is_null()).execute()
@@ -165,6 +222,7 @@ def end_session(token: str | None, reason: str = "logged_off") -> None:
 
 def end_account_sessions(account_id: int, reason: str, *, except_token: str | None = None) -> int:
     """End every live session of an account (but `except_token`'s). Call inside a transaction."""
+    forget_sessions()
     query = Session.update(ended_at=clock.now(), ended_reason=reason).where(
         Session.account == account_id, Session.ended_at.is_null())
     if except_token:

@@ -7,14 +7,18 @@ or migrated, a console that cannot be built) end with one line and exit 1, never
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="cloudacct",
         description="The account console of a cloud provider, in the terminal. "
@@ -86,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="disconnect after this long without input (900)")
     ssh.add_argument("--keepalive", type=float, default=30.0, metavar="SECONDS",
                      help="keepalive interval; 3 missed answers end the connection (30)")
+    ssh.add_argument("--start-at-once", type=int, default=None, metavar="N",
+                     help="consoles starting at one time, the others waiting their turn in "
+                     "order (default: one per CPU core; 0: no limit)")
     ssh.add_argument("--public-address", default=None, metavar="HOST[:PORT]",
                      help="how people reach this server, for the scp/sftp commands the console "
                      "shows (default: the address and port each connection reached)")
@@ -111,6 +118,8 @@ def _run_outbox(args: argparse.Namespace) -> int:
     if args.limit is not None:
         messages = messages[: max(0, args.limit)]
     if args.json:
+        import json
+
         json.dump([m.as_json() for m in messages], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
@@ -259,7 +268,8 @@ def _run_serve_ssh(args: argparse.Namespace) -> int:
     counts = (args.max_sessions, args.per_minute, args.per_address,
               args.max_connections if args.max_connections is not None else 1)
     times = (args.logon_timeout, args.channel_timeout, args.idle_timeout, args.keepalive)
-    if not 0 <= args.port <= 65535 or min(counts) < 1 or min(times) <= 0:
+    if not 0 <= args.port <= 65535 or min(counts) < 1 or min(times) <= 0 or (
+            args.start_at_once is not None and args.start_at_once < 0):
         print("cloudacct serve-ssh: port 0-65535, limits at least 1, times above 0",
               file=sys.stderr)
         return 2
@@ -277,7 +287,8 @@ def _run_serve_ssh(args: argparse.Namespace) -> int:
                     logon_timeout_s=args.logon_timeout, channel_timeout_s=args.channel_timeout,
                     idle_timeout_s=args.idle_timeout, keepalive_s=args.keepalive)
     try:
-        return serve_forever(args.host, args.port, cfg.home, limits, public_address=public)
+        return serve_forever(args.host, args.port, cfg.home, limits, public_address=public,
+                             starting_at_once=args.start_at_once)
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
 
@@ -286,13 +297,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.private_files import keep_files_private
 
     keep_files_private()  # before anything is created: every file of the data directory 0600
-    args = _parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    # No arguments: the console, without building the parser (argparse and the parser's
+    # construction are ~10 ms of a cold start).
+    args = _parser().parse_args(given) if given else None
     from core.config import load_settings
     from core.errors import DomainError
 
     load_settings()  # each command reads the environment as it is when it starts
     try:
-        if args.command is None:
+        if args is None or args.command is None:
             return _run_console()
         if args.command == "outbox":
             return _run_outbox(args)

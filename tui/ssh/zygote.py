@@ -105,10 +105,24 @@ def preload() -> None:
         from core.validation import countries
 
         countries()  # pycountry's data, loaded on first use; pure, reads no settings
+    warm()
     # Move everything imported out of the collector's sight: a collection in a child would
     # otherwise touch (and so copy) every page of it.
     gc.collect()
     gc.freeze()
+
+
+def warm() -> None:
+    """One headless console run to its Welcome screen here, so every child inherits the CSS
+    parsed, the caches filled and the code paths run once (tui/warm.py): a child's first
+    screen then costs only what is its own. A warm-up that fails costs nothing but itself."""
+    try:
+        from tui.warm import share_css_parses, warm_console
+
+        share_css_parses()
+        warm_console()
+    except Exception as exc:  # noqa: BLE001 (the children start cold, as before)
+        print(f"cloudacct zygote: not warmed: {exc!r}", file=sys.stderr)
 
 
 def unsafe_to_fork() -> str | None:
@@ -117,7 +131,7 @@ def unsafe_to_fork() -> str | None:
 
     if threading.active_count() != 1:
         return f"{threading.active_count()} threads are running"
-    if getattr(db.database, "obj", None) is not None:
+    if getattr(db.database, "obj", None) is not None or getattr(db, "_pending_url", None):
         return "a database is open"
     if getattr(gateway, "_gateway", None) is not None:
         return "the payment gateway's database is open"
