@@ -39,7 +39,7 @@ from core import clock
 from core.db import transaction
 from core.errors import DomainError, SessionExpired
 from core.models import Session
-from core.sessions import reason_message, require_account, resolve_session
+from core.sessions import live_session_row, reason_message, require_account
 
 STEP_UP_WINDOW = timedelta(minutes=5)
 FIELD = "step-up-code"
@@ -96,9 +96,8 @@ def step_up_method(token: str | None) -> str:
 
 
 def _session_row(token: str | None) -> Session:
-    info = resolve_session(token, touch=False)
-    row = Session.get_or_none(Session.id == info.id)
-    if row is None or row.account_id is None:
+    row = live_session_row(token, touch=False)
+    if row.account_id is None:
         raise SessionExpired(reason_message("ended"))
     return row
 

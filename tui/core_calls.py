@@ -36,8 +36,11 @@ def call_core(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     Textual starts a new thread per worker; Peewee keeps one connection per thread, so without
     this every worker would leave an open SQLite connection behind.
     """
+    from core.db import core_call
+
     try:
-        return fn(*args, **kwargs)
+        with core_call():  # the session and account are read once per call (core.db)
+            return fn(*args, **kwargs)
     finally:
         from core.db import database
 

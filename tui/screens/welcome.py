@@ -7,8 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
+from core.i18n import _
 from tui.navigation import GoTo
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.safe_text import SafeStatic, clean_text
@@ -42,7 +43,10 @@ class WelcomeScreen(Screen):
                 yield Button("Log on", id="log-on", variant="primary", compact=True)
                 yield Button("Free Account", id="free-account", variant="success", compact=True)
             yield Static("New here? Choose Free Account to sign up.", classes="hint")
-        yield Footer()
+        # The keys as one line, not a Footer: the Footer is built again every time the screen
+        # resumes, a sixth of a forked SSH console's CPU to its first screen (issue 16).
+        yield Static(_("[b]l[/b] Log on  [b]f[/b] Free account  [b]^q[/b] Quit"),
+                     id="welcome-keys")
 
     def on_mount(self) -> None:
         self.query_one("#log-on").focus()
