@@ -36,6 +36,7 @@ from core.db import transaction
 from core.message_caps import Asker, count_against_caps, forget_send, send_counted
 from core.models import Account
 from core.validation import mask_email, mask_phone
+from core.wording import count
 
 log = logging.getLogger("cloudacct.notices")
 
@@ -273,7 +274,9 @@ def email_change_attempt(at: datetime, origin: str | None) -> Words:
 
 def password_changed_words(at: datetime, origin: str | None, keys_removed: int) -> Words:
     brand = _brand()
-    keys = (f" and {keys_removed} trusted SSH key(s) were removed" if keys_removed else "")
+    removed = "was" if keys_removed == 1 else "were"
+    keys = (f" and {count(keys_removed, 'trusted SSH key')} {removed} removed"
+            if keys_removed else "")
     return Words(
         f"Your {brand} password was changed",
         f"The password of your {brand} account was changed on {when(at)}, {where(origin)}. "
