@@ -161,7 +161,7 @@ class RealNameSection(CallsCore, Section):
         with Horizontal(classes="field-row"):
             yield Label(_("Licence file"), classes="field-label")
             if not self.over_ssh:
-                yield BoundedInput(placeholder=_("path of a PDF, PNG or JPEG, at most 10 MB"),
+                yield BoundedInput(placeholder=_("path: PDF, PNG or JPEG, ≤ 10 MB"),
                                    id="rn-licence", compact=True, validate_on=(),
                                    validators=[CoreRule(licence_as_typed)])
                 return
