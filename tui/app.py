@@ -86,6 +86,7 @@ class CloudAcctApp(CallsCore, App[None]):
         self._stopped_by_error = False
         self._recoveries = 0
         self._recovering = False
+        self.billing_running = False  # the background billing run (one at a time)
         self.origin = origin
         self.key_fingerprint = key_fingerprint
         self.key_algorithm = key_algorithm
@@ -159,9 +160,14 @@ class CloudAcctApp(CallsCore, App[None]):
 
     def run_due_billing(self) -> None:
         """Issue what is due now, in the background; one run at a time per console."""
-        if any(w.is_running and w.group == "billing" for w in self.workers):
+        if self.billing_running:
             return
-        self.call(_bill_quietly).then(group="billing")
+        self.billing_running = True
+
+        def ended(_: object = None) -> None:
+            self.billing_running = False
+
+        self.call(_bill_quietly).then(ended, refused=ended, group="billing")
 
     def log_on_with_key(self, fingerprint: str, origin: str) -> None:
         """F11: a trusted key of a live account opens the console logged on. With MFA on
