@@ -123,6 +123,7 @@ def test_a_log_off_in_another_process_is_seen_by_the_next_call(db):
         require_account(token)
 
 
+@pytest.mark.sqlite_only
 def test_the_idle_clock_commit_leaves_the_connection_synchronous_full(db):
     from core.db import database, lightly_durable
     from core.models import Session
