@@ -29,7 +29,7 @@ from pathlib import Path
 
 from core.config import settings
 from core.errors import NotFound, Refused, ValidationError
-from core.i18n import text
+from core.i18n import phrase
 
 FOLDERS = ("uploads", "exports", "statements")
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
@@ -133,7 +133,7 @@ def check_file_name(name: str | bytes | None, field: str = "file") -> str:
         raise ValidationError("File names cannot contain control or invisible characters.",
                               field)
     if len(value.encode("utf-8")) > NAME_MAX_BYTES:
-        raise ValidationError(text("File names are at most {most} bytes long.",
+        raise ValidationError(phrase("File names are at most {most} bytes long.",
                                    most=NAME_MAX_BYTES), field)
     return value
 
@@ -177,18 +177,18 @@ def open_in_folder(account_id: int, folder: str, name: str, field: str = "file")
     try:
         dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
-        raise NotFound(text("There is no file {name} in {folder}/.", name=clean, folder=folder),
+        raise NotFound(phrase("There is no file {name} in {folder}/.", name=clean, folder=folder),
                        field) from None
     try:
         fd = os.open(clean, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
     except OSError:
-        raise NotFound(text("There is no file {name} in {folder}/.", name=clean, folder=folder),
+        raise NotFound(phrase("There is no file {name} in {folder}/.", name=clean, folder=folder),
                        field) from None
     finally:
         os.close(dir_fd)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise NotFound(text("There is no file {name} in {folder}/.", name=clean, folder=folder),
+        raise NotFound(phrase("There is no file {name} in {folder}/.", name=clean, folder=folder),
                        field)
     os.set_blocking(fd, True)
     return fd
@@ -208,7 +208,7 @@ class NewUpload:
             raise FileExistsError(f"{self.name} already exists in uploads/ (files there "
                                   "cannot be replaced: upload it under another name).")
         if len(list_uploads(account_id)) >= UPLOADS_MAX_FILES:
-            raise Refused(text("uploads/ already holds {most} files, the most it can.",
+            raise Refused(phrase("uploads/ already holds {most} files, the most it can.",
                                 most=UPLOADS_MAX_FILES))
         self.partial = self.space.uploads / f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
         self.fd: int | None = os.open(

@@ -71,7 +71,7 @@ def N_(message: str) -> str:
 class Text(str):
     """A text for people with its message id and values kept: it reads as the English text
     everywhere a `str` goes (logs, tests, FormErrors), and `translate()` renders it in the
-    console's language where it is shown. Core builds these (`text(...)`, `plural_text(...)`)
+    console's language where it is shown. Core builds these (`phrase(...)`, `plural_text(...)`)
     instead of f-strings so it stays free of a current language."""
 
     template: str
@@ -89,8 +89,8 @@ class Text(str):
         return (Text, (self.template, self.values, self.plural))
 
 
-def text(template: str, /, **values: object) -> Text:
-    """`text("Try again in {wait}.", wait=...)`: marked for the catalogue, English now,
+def phrase(template: str, /, **values: object) -> Text:
+    """`phrase("Try again in {wait}.", wait=...)`: marked for the catalogue, English now,
     translated where shown."""
     return Text(template, values)
 

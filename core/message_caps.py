@@ -41,7 +41,7 @@ from core.config import settings
 from core.db import transaction
 from core.errors import RateLimitError
 from core.hashing import keyed_hash
-from core.i18n import text
+from core.i18n import phrase
 from core.models import Account, MessageSend, SendPause
 from core.sessions import address_key, resolve_session
 from core.wording import count
@@ -102,7 +102,7 @@ def _refuse_over_session(asker: Asker, digest: str) -> None:
     used = (MessageSend.select(fn.COUNT(fn.DISTINCT(MessageSend.destination_hash)))
             .where(MessageSend.session_id == asker.session_id, _capped()).scalar()) or 0
     if used >= DESTINATIONS_PER_SESSION:
-        raise RateLimitError(text(
+        raise RateLimitError(phrase(
             "One session can send codes to at most {most} different email addresses and phone "
             "numbers. Use one you have already used in this session.",
             most=DESTINATIONS_PER_SESSION), "code")
@@ -125,11 +125,11 @@ def _refuse_over_account(asker: Asker, channel: str, at: datetime) -> None:
         return
     hours = _hours_until(_oldest(today) + DAY, at)
     if phone:
-        raise RateLimitError(text(
+        raise RateLimitError(phrase(
             "You have reached today's limit of {limit} text messages and calls for this "
             "account. Try again in {wait}, or use email.", limit=limit,
             wait=count(hours, "hour")), "code")
-    raise RateLimitError(text(
+    raise RateLimitError(phrase(
         "You have reached today's limit of {limit} emails for this account. Try again in "
         "{wait}.", limit=limit, wait=count(hours, "hour")), "code")
 
@@ -140,7 +140,7 @@ def _refuse_over_address(origin: str, at: datetime) -> None:
     if today.count() < MESSAGES_PER_ADDRESS_PER_DAY:
         return
     hours = _hours_until(_oldest(today) + DAY, at)
-    raise RateLimitError(text(
+    raise RateLimitError(phrase(
         "{most} messages were sent from your network address today, the most we send for one "
         "address. Try again in {wait}.", most=MESSAGES_PER_ADDRESS_PER_DAY,
         wait=count(hours, "hour")), "code")
@@ -155,7 +155,7 @@ def _refuse_over_ceiling(at: datetime) -> None:
     if last_hour.count() < settings().messages_per_hour:
         return
     minutes = _minutes_until(_oldest(last_hour) + HOUR, at)
-    raise RateLimitError(text(
+    raise RateLimitError(phrase(
         "Sending codes is paused for a while: unusually many messages are going out. Please "
         "try again in {wait}.", wait=count(minutes, "minute")), "code")
 

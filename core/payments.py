@@ -47,7 +47,7 @@ from core.forms import FormCheck
 from core.gateway import payment_gateway
 from core.gateway.base import GatewayDecline
 from core.hashing import keyed_hash
-from core.i18n import text
+from core.i18n import phrase
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
@@ -663,12 +663,12 @@ def removal_blockers(account_id: int) -> list[str]:
         Resource.account == account_id,
         Resource.state.in_(("running", "suspended"))).count()
     if live_resources:
-        blockers.append(text("{resources} not released: release them first.",
+        blockers.append(phrase("{resources} not released: release them first.",
                              resources=count(live_resources, "resource")))
     outstanding = Bill.select().where(Bill.account == account_id,
                                       Bill.status == "outstanding").count()
     if outstanding:
-        blockers.append(text("{bills} unpaid: pay them first.",
+        blockers.append(phrase("{bills} unpaid: pay them first.",
                              bills=count(outstanding, "bill")))
     return blockers
 

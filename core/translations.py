@@ -31,7 +31,7 @@ def po_path(language: str) -> Path:
 
 
 def _keywords() -> dict[str, object]:
-    """The calls whose first string is a text for people: the i18n functions, core.i18n.text,
+    """The calls whose first string is a text for people: the i18n functions, core.i18n.phrase,
     and every refusal class (`Refused("...")` is a message id as written)."""
     import inspect
 
@@ -39,7 +39,7 @@ def _keywords() -> dict[str, object]:
 
     refusals = {name: None for name, kind in vars(errors).items()
                 if inspect.isclass(kind) and issubclass(kind, errors.DomainError)}
-    return {"_": None, "N_": None, "ngettext": (1, 2), "text": None, "plural_text": (1, 2),
+    return {"_": None, "N_": None, "ngettext": (1, 2), "phrase": None, "plural_text": (1, 2),
             "counted": (1, 2), **refusals}
 
 
@@ -66,7 +66,8 @@ def _write_po(catalog, path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=100, sort_by_file=True, omit_header=False)
+    write_po(buffer, catalog, width=100, sort_by_file=True, omit_header=False,
+             ignore_obsolete=True)
     path.write_bytes(buffer.getvalue())
 
 

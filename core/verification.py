@@ -25,7 +25,7 @@ from core import clock
 from core.db import transaction
 from core.errors import CodeError, LockedError, RateLimitError
 from core.hashing import keyed_hash
-from core.i18n import text
+from core.i18n import phrase
 from core.message_caps import Asker, count_against_caps, watch_ceiling
 from core.models import Code, MessageSend, VerificationLock
 from core.wording import count
@@ -72,18 +72,18 @@ class CodeStatus:
 # (core.password_reset counts the same way for an email with and without an account).
 
 def cooldown_refusal(wait_seconds: int, field: str = "code") -> RateLimitError:
-    return RateLimitError(text("Please wait {wait} before asking for a new code.",
+    return RateLimitError(phrase("Please wait {wait} before asking for a new code.",
                                wait=count(wait_seconds, "second")), field)
 
 
 def hourly_refusal(minutes: int, field: str = "code") -> RateLimitError:
-    return RateLimitError(text(
+    return RateLimitError(phrase(
         "{sends} were sent to this destination in the last hour. Try again in {wait}.",
         sends=count(SENDS_PER_HOUR, "code"), wait=count(minutes, "minute")), field)
 
 
 def locked_refusal(minutes: int, field: str = "code") -> LockedError:
-    return LockedError(text("Too many wrong codes. This verification is locked for {wait} "
+    return LockedError(phrase("Too many wrong codes. This verification is locked for {wait} "
                             "more; try again then.", wait=count(minutes, "minute")), field)
 
 
@@ -91,7 +91,7 @@ def wrong_code_refusal(tries_left: int, field: str = "code") -> CodeError:
     if tries_left <= 0:
         return CodeError("Wrong code. This code can no longer be used: press Send to get a new "
                          "one.", field)
-    return CodeError(text("Wrong code. {left} left.", left=count(tries_left, "try", "tries")),
+    return CodeError(phrase("Wrong code. {left} left.", left=count(tries_left, "try", "tries")),
                      field)
 
 

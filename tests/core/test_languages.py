@@ -90,9 +90,9 @@ def test_an_account_keeps_the_language_it_chose(db):
 def test_a_text_reads_as_english_and_keeps_its_id_and_values():
     import pickle
 
-    from core.i18n import Text, text, translate
+    from core.i18n import Text, phrase, translate
 
-    wait = text("Try again in {minutes} minutes.", minutes=5)
+    wait = phrase("Try again in {minutes} minutes.", minutes=5)
     assert wait == "Try again in 5 minutes." and isinstance(wait, str)
     assert (wait.template, wait.values) == ("Try again in {minutes} minutes.", {"minutes": 5})
     again = pickle.loads(pickle.dumps(wait))
