@@ -26,7 +26,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from core.i18n import _
 from tui.core_calls import CallsCore
@@ -34,6 +34,7 @@ from tui.modals.paypal import PayPalModal
 from tui.validators import CoreRule
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.field import LabelledField
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ class AddMethodModal(CallsCore, ModalScreen["MethodAdded | None"]):
                              compact=True, classes="-hidden")
                 yield Button(_("Back"), id="back", compact=True, classes="-hidden")
                 yield Button(_("Cancel"), id="add-method-cancel", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#add-method-window").border_title = _("Add a payment method")

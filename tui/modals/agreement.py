@@ -9,8 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer
+from textual.widgets import Button
 
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import SafeStatic
 
 # tui/texts/ (package data), found from this file: importlib.resources does not see it
@@ -57,7 +58,7 @@ class AgreementModal(ModalScreen[None]):
             with VerticalScroll(id="agreement-body"):
                 yield SafeStatic(agreement_text(self.slug), id="agreement-text")
             yield Button("Close", id="close", variant="primary", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#agreement-window").border_title = AGREEMENTS[self.slug]

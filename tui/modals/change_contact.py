@@ -15,12 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from core.i18n import _, ngettext
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.field import LabelledField
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError, SafeStatic
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class ChangeContactModal(CallsCore, ModalScreen["AccountView | None"]):
                 yield Button(_("Confirm"), id="change-confirm", variant="primary",
                              compact=True)
                 yield Button(_("Cancel"), id="change-cancel", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#change-window").border_title = (

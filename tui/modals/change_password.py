@@ -12,12 +12,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Checkbox, Footer, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 
 from core.i18n import _, ngettext
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.field import LabelledField
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.password_strength import PasswordStrength
 from tui.widgets.safe_text import FieldError
 
@@ -86,7 +87,7 @@ class ChangePasswordModal(CallsCore, ModalScreen["PasswordChanged | None"]):
                 yield Button(_("Change password"), id="change-password-save",
                              variant="primary", compact=True)
                 yield Button(_("Cancel"), id="change-password-cancel", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#change-password-window").border_title = _("Change password")

@@ -13,9 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer
+from textual.widgets import Button
 
 from core.i18n import N_, _
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import SafeStatic, clean_text
 
 KeyAction = Literal["trust", "remove"]
@@ -52,7 +53,7 @@ class ConfirmKeyModal(ModalScreen[bool]):
                              variant="error" if self.action == "remove" else "primary",
                              compact=True)
                 yield Button(_("Cancel"), id="confirm-key-cancel", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#confirm-key-window").border_title = _(QUESTIONS[self.action][0])

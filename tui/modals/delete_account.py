@@ -19,12 +19,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from core.i18n import _
 from tui.core_calls import CallsCore
 from tui.navigation import SessionEnded
 from tui.widgets.bounded_input import BoundedInput
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError, SafeStatic
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class DeleteAccountModal(CallsCore, ModalScreen[DeleteOutcome | None]):
                 yield Button(_("Delete My Account"), id="delete-account", variant="error",
                              compact=True)
                 yield Button(_("Cancel"), id="delete-cancel", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         from core.deletion import deletion_check

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from core.i18n import _
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.field import LabelledField
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class MfaDisableModal(CallsCore, ModalScreen["MfaStatus | None"]):
                 yield Button(_("Turn off MFA"), id="mfa-disable-confirm", variant="error",
                              compact=True)
                 yield Button(_("Cancel"), id="mfa-disable-cancel", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#mfa-disable-window").border_title = _("Turn off virtual MFA")

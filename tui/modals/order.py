@@ -20,9 +20,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Label, Select, Static
+from textual.widgets import Button, Checkbox, Label, Select, Static
 
 from tui.core_calls import CallsCore
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class OrderModal(CallsCore, ModalScreen[Any]):
             with Horizontal(classes="button-row"):
                 yield Button("Place order", id="place-order", variant="primary", compact=True)
                 yield Button("Cancel", id="order-cancel", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#order-window").border_title = "Buy a product"

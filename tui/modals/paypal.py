@@ -13,10 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from tui.core_calls import CallsCore, call_core
 from tui.widgets.bounded_input import BoundedInput
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class PayPalModal(CallsCore, ModalScreen["PaymentMethodView | None"]):
                 yield SafeStatic("", id="paypal-note")
                 yield Button(f"Cancel and return to {brand_llc()}", id="paypal-cancel",
                              classes="paypal-link", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#paypal-email").focus()

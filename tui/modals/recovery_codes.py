@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from core.i18n import _
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import SafeStatic
 
 
@@ -49,7 +50,7 @@ class RecoveryCodesModal(ModalScreen[None]):
             yield Static(_("Your old recovery codes no longer work. These are the new ones."),
                          markup=False)
             yield RecoveryCodes(self.codes)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#recovery-codes-window").border_title = _("New recovery codes")

@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label
+from textual.widgets import Button, Input, Label
 
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError, SafeStatic
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class RemoveMethodModal(CallsCore, ModalScreen[bool]):
             with Horizontal(classes="button-row"):
                 yield Button("Remove", id="remove-confirm", variant="error", compact=True)
                 yield Button("Cancel", id="remove-cancel", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#remove-window").border_title = "Remove a payment method"

@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input
+from textual.widgets import Button, Input
 
 from core.i18n import _
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.console_app import console_app
 from tui.widgets.field import LabelledField
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import SafeStatic
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class StepUpModal(CallsCore, ModalScreen[bool]):
             with Horizontal(classes="button-row"):
                 yield Button(_("Confirm"), id="step-up-confirm", variant="primary", compact=True)
                 yield Button(_("Cancel"), id="step-up-cancel", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#step-up-window").border_title = _("Confirm it is you")

@@ -7,13 +7,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from tui.core_calls import CallsCore
 from tui.navigation import LoggedOff
 from tui.sections.registry import SECTIONS
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.console_app import console_app
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.section import Section
 
 
@@ -42,7 +43,7 @@ class ConsoleScreen(CallsCore, Screen):
                     yield Button(label, id=f"nav-{key}", classes="nav", compact=True)
                 yield Button("Log off", id="log-off", classes="nav", compact=True)
             yield Container(id="content")
-        yield Footer()
+        yield ConsoleFooter()
 
     async def on_mount(self) -> None:
         await self.show_section(self.section)

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from core.i18n import _
 from tui.core_calls import CallsCore
@@ -27,6 +27,7 @@ from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.console_app import console_app
 from tui.widgets.field import LabelledField
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.password_strength import PasswordStrength
 from tui.widgets.safe_text import FieldError, SafeStatic
 
@@ -82,7 +83,7 @@ class ForgotPasswordScreen(CallsCore, Screen):
             with Horizontal(classes="button-row"):
                 yield Button(_("Reset"), id="reset-confirm", variant="primary", compact=True)
                 yield Button(_("Back to log on"), id="reset-back", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)

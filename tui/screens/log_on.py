@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from core.i18n import _
 from tui.core_calls import CallsCore
@@ -26,6 +26,7 @@ from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.console_app import console_app
 from tui.widgets.field import LabelledField
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError, SafeStatic
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class LogOnScreen(CallsCore, Screen):
                     yield Button(_("Verify"), id="mfa-verify", variant="primary",
                                  compact=True)
                     yield Button(_("Back"), id="mfa-back", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         if self.pending is not None:

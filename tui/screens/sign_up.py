@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Input, Select, Static
+from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from core.i18n import _
 from tui.core_calls import CallsCore
@@ -25,6 +25,7 @@ from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.console_app import console_app
 from tui.widgets.field import LabelledField
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.password_strength import PasswordStrength
 from tui.widgets.safe_text import FieldError
 
@@ -90,7 +91,7 @@ class SignUpScreen(CallsCore, Screen):
             with Horizontal(classes="button-row"):
                 yield Button(_("Confirm"), id="confirm", variant="primary", compact=True)
                 yield Button(_("Log on instead"), id="log-on", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def _password(self) -> str:
         return self.query_one("#password", Input).value

@@ -7,13 +7,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from tui.core_calls import CallsCore
 from tui.navigation import LoggedOff, Verified
 from tui.widgets.brand_bar import BrandBar
 from tui.widgets.code_verifier import CodeVerifier
 from tui.widgets.console_app import console_app
+from tui.widgets.footer import ConsoleFooter
 
 
 class VerifyScreen(CallsCore, Screen):
@@ -33,7 +34,7 @@ class VerifyScreen(CallsCore, Screen):
             yield CodeVerifier("signup", id="verifier")
             with Horizontal(classes="button-row"):
                 yield Button("Log off", id="log-off", compact=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#send").focus()
