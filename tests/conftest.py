@@ -24,13 +24,17 @@ def cloudacct_home(tmp_path, monkeypatch) -> Iterator:
     from core.db import close_database
     from core.delivery.phone import set_phone_provider
     from core.hashing import forget_secret_key
+    from core.i18n import use_language
 
     home = tmp_path / "home"
     monkeypatch.setenv("CLOUDACCT_HOME", str(home))
     monkeypatch.setenv("CLOUDACCT_HASH_PROFILE", "test")
     for name in ("CLOUDACCT_DATABASE_URL", "CLOUDACCT_SMTP_URL", "CLOUDACCT_NOW",
-                 "CLOUDACCT_BRAND", "CLOUDACCT_SECRET_KEY"):
+                 "CLOUDACCT_BRAND", "CLOUDACCT_SECRET_KEY", "CLOUDACCT_LANG",
+                 "CLOUDACCT_CLIENT_LANGUAGE", "LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")  # English unless a test asks for another language
+    use_language("en")
     reset_settings()
     forget_secret_key()
     close_database()
@@ -40,6 +44,7 @@ def cloudacct_home(tmp_path, monkeypatch) -> Iterator:
         name = create_postgres_database()
         monkeypatch.setenv("CLOUDACCT_DATABASE_URL", with_database(TEST_POSTGRES_URL, name))
     yield home
+    use_language("en")
     clock.set_now(None)
     close_database()
     if TEST_POSTGRES_URL:
@@ -101,6 +106,16 @@ def db(cloudacct_home):
     from core.db import init_database
 
     return init_database(settings().database_url)
+
+
+@pytest.fixture
+def chinese():
+    """The console's language is Simplified Chinese for this test (English again after)."""
+    from core.i18n import use_language
+
+    use_language("zh-Hans")
+    yield "zh-Hans"
+    use_language("en")
 
 
 @pytest.fixture
