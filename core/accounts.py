@@ -20,6 +20,7 @@ from core.db import transaction
 from core.errors import AuthenticationError, ValidationError
 from core.forms import FormCheck
 from core.hashing import hash_password, spend_equal_time, verify_password
+from core.i18n import LANGUAGES
 from core.logon_throttle import (
     FREE_FAILURES,
     clear_logon_failures,
@@ -62,6 +63,8 @@ class AccountView:
     phone: str | None  # E.164, only once verified
     phone_masked: str | None
     created_at: datetime
+    language: str | None = None
+    """The language the account chose (F18), None when it never chose one."""
 
     @property
     def other_channel(self) -> str:
@@ -79,6 +82,7 @@ def account_view(account: Account) -> AccountView:
         phone_masked=mask_phone(account.phone) if account.phone and account.phone_verified_at
         else None,
         created_at=account.created_at,
+        language=account.language if account.language in LANGUAGES else None,
     )
 
 

@@ -95,6 +95,12 @@ class CloudAcctApp(CallsCore, App[None]):
         cfg.home.mkdir(parents=True, exist_ok=True)
         _log_to(cfg.home / "cloudacct.log")
         init_database(cfg.database_url)
+        from core.i18n import use_language
+        from tui.language import starting_language
+
+        self.starting_language = use_language(starting_language(origin))
+        """The language before log-on (F18), the console's again after log-off."""
+        self.shown_language = self.starting_language
         self.title = clean_text(cfg.brand)
         self.token: str | None = None
         """The session token after sign-up or log-on (None when nobody is logged on)."""
@@ -282,10 +288,24 @@ class CloudAcctApp(CallsCore, App[None]):
 
     def logged_on(self, result: LogOnResult) -> None:
         self.token = result.token
+        self._speak(result.account.language or self.starting_language)
         if result.account.status == "unverified":
             self.show_verify()
         else:
             self.show_console("overview")
+
+    def _speak(self, language: str) -> None:
+        """The language of the screens shown next (each is composed afresh by `_show`)."""
+        from core.i18n import use_language
+
+        self.shown_language = use_language(language)
+
+    async def switch_language(self, language: str) -> str:
+        """Security settings → Language: every open screen again in `language`, nothing typed
+        lost (tui/language.py)."""
+        from tui.language import switch_language
+
+        return await switch_language(self, language)
 
     def after_verified(self) -> None:
         """F2 done: the console opens at the billing address (SPEC F4)."""
@@ -297,6 +317,7 @@ class CloudAcctApp(CallsCore, App[None]):
         from core.sessions import reason_message
 
         self.token = None
+        self._speak(self.starting_language)
         self.show_welcome(reason_message("logged_off"))
 
     def session_ended(self, message: str) -> None:
@@ -304,6 +325,7 @@ class CloudAcctApp(CallsCore, App[None]):
         if self.token is None:
             return
         self.token = None
+        self._speak(self.starting_language)
         self.show_welcome(message)
 
     # -- the session watch ---------------------------------------------------------------
