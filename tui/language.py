@@ -50,6 +50,8 @@ def typed_values(screen: Screen) -> tuple[dict[str, Any], str | None]:
             continue
         if isinstance(widget, Input | Select | Checkbox | Switch | RadioButton):
             values[widget.id] = widget.value
+        if isinstance(widget, Input):
+            values[f"{widget.id}\0cursor"] = widget.cursor_position
     focused = screen.focused.id if screen.focused is not None else None
     return values, focused
 
@@ -57,9 +59,11 @@ def typed_values(screen: Screen) -> tuple[dict[str, Any], str | None]:
 def restore_typed_values(screen: Screen, values: dict[str, Any], focused: str | None) -> None:
     """Put each value back into the widget of the same id, if the screen still has it."""
     from textual.css.query import NoMatches
-    from textual.widgets import Select
+    from textual.widgets import Input, Select
 
     for widget_id, value in values.items():
+        if "\0" in widget_id:
+            continue
         try:
             widget = screen.query_one(f"#{widget_id}")
         except NoMatches:
@@ -72,7 +76,16 @@ def restore_typed_values(screen: Screen, values: dict[str, Any], focused: str | 
             target = screen.query_one(f"#{focused}")
         except NoMatches:
             return
-        if target.focusable:
+        if not target.focusable:
+            return
+        if isinstance(target, Input):
+            # Focus would select the whole value (Input.select_on_focus): the next key must
+            # go on where the cursor was instead, as if nothing had happened.
+            selects, target.select_on_focus = target.select_on_focus, False
+            screen.set_focus(target)
+            target.cursor_position = values.get(f"{focused}\0cursor", len(target.value))
+            target.call_after_refresh(setattr, target, "select_on_focus", selects)
+        else:
             screen.set_focus(target)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
 from core.i18n import _, ngettext
@@ -32,6 +32,7 @@ from tui.modals.delete_account import (
 from tui.modals.mfa_disable import MfaDisableModal
 from tui.modals.mfa_setup import MfaSetupModal
 from tui.modals.recovery_codes import RecoveryCodesModal
+from tui.widgets.language_choice import LanguageChoice
 from tui.widgets.safe_text import SafeStatic, clean_text
 from tui.widgets.section import Section
 
@@ -143,8 +144,7 @@ class SecuritySection(CallsCore, Section):
         with Horizontal(classes="button-row", id="key-actions"):
             yield Button(_("Remove key"), id="remove-key", compact=True, disabled=True)
 
-        # The place of the console's language (SPEC F18, `#language`): another issue's.
-        yield Vertical(id="language-area")
+        yield LanguageChoice(id="language-area")  # SPEC F18, `#language`
 
         yield Static(_("Export my data"), classes="subtitle", markup=False)
         yield Static(_("A JSON file of everything stored about your account (no passwords or "
