@@ -75,7 +75,7 @@ FLOW_LIFETIME = timedelta(hours=1)
 KEEP_FLOWS = timedelta(days=1)
 CHANNELS = ("email", "sms")
 CODE_FIELD = "reset-code"
-PHONE_SHOWN = "the phone number verified on the account"
+PHONE_SHOWN = N_("the phone number verified on the account")
 FLOW_EXPIRED = N_("This reset has expired. Enter your email again to get a new code.")
 
 

@@ -90,21 +90,20 @@ def clean_line(text: str | None, field: str, label: str, *, max_length: int = 20
     if not value:
         if required:
             # Translators: {label} is a field, as in "Enter your full name."
-            raise ValidationError(phrase("Enter {label}.", label=label), field)
+            message = phrase("Enter {label}.", label=label)
+            raise ValidationError(message, field)
         return ""
     if has_control_characters(value):
-        raise ValidationError(
-            # Translators: {label} is a field, as in "Your full name contains ..."
-            phrase("{label} contains characters that cannot be used "
-                   "(line breaks, control or invisible characters).", label=_opening(label)),
-            field,
-        )
+        # Translators: {label} is a field, as in "Your full name contains ..."
+        message = phrase("{label} contains characters that cannot be used "
+                         "(line breaks, control or invisible characters).",
+                         label=_opening(label))
+        raise ValidationError(message, field)
     if len(value) > max_length:
-        raise ValidationError(
-            # Translators: {label} is a field, as in "Your full name is too long: ..."
-            phrase("{label} is too long: at most {max} characters.",
-                   label=_opening(label), max=max_length), field
-        )
+        # Translators: {label} is a field, as in "Your full name is too long: ..."
+        message = phrase("{label} is too long: at most {max} characters.",
+                         label=_opening(label), max=max_length)
+        raise ValidationError(message, field)
     return value
 
 
@@ -173,8 +172,8 @@ def check_email(text: str | None, field: str = "email") -> Email:
         info = email_validator.validate_email(raw.strip(), check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
         # Translators: {problem} is the email checker's own explanation (English).
-        raise ValidationError(phrase("That is not a valid email address: {problem}",
-                                     problem=str(exc)), field) from exc
+        message = phrase("That is not a valid email address: {problem}", problem=str(exc))
+        raise ValidationError(message, field) from exc
     address = info.normalized
     if len(info.local_part) > 64:
         # RFC 5321: email-validator 2.x no longer enforces this limit itself.
