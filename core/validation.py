@@ -50,6 +50,9 @@ class FieldLabel(str):
         made.opening = opening
         return made
 
+    def __reduce__(self):  # a refusal naming a label crosses processes whole
+        return (FieldLabel, (str(self), self.opening))
+
 
 def field_label(inside: str, opening: str) -> FieldLabel:
     """`field_label(N_("your full name"), N_("Your full name"))`."""
