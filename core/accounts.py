@@ -20,7 +20,7 @@ from core.db import transaction
 from core.errors import AuthenticationError, ValidationError
 from core.forms import FormCheck
 from core.hashing import hash_password, spend_equal_time, verify_password
-from core.i18n import LANGUAGES
+from core.i18n import LANGUAGES, N_, phrase
 from core.logon_throttle import (
     FREE_FAILURES,
     clear_logon_failures,
@@ -40,12 +40,12 @@ from core.validation import (
     mask_email,
     mask_phone,
 )
-from core.wording import count
+from core.wording import count, verbatim
 
 if TYPE_CHECKING:
     from core.billing import Owed
 
-WRONG_CREDENTIALS = "The email or password is not correct."
+WRONG_CREDENTIALS = N_("The email or password is not correct.")
 LOGON_FAILURES_BEFORE_LOCK = FREE_FAILURES  # failures in a row before the first delay
 
 LIVE = ("unverified", "active", "deletion_pending")
@@ -137,8 +137,8 @@ def _sign_up_as(address, country_code: str, password_hash: str, origin: str,
                          signup_country=country_code)
 
 
-AGREEMENT_REFUSAL = ("Check the box to agree to the Membership Agreement, Privacy Policy, "
-                     "Product Terms and Terms of Use.")
+AGREEMENT_REFUSAL = N_("Check the box to agree to the Membership Agreement, Privacy Policy, "
+                        "Product Terms and Terms of Use.")
 
 
 @dataclass(frozen=True)
@@ -241,16 +241,16 @@ class NextStep:
     detail: str
 
 
-STATUS_LABELS = {"unverified": "Unverified", "active": "Active",
-                 "deletion_pending": "Deletion pending"}
-REAL_NAME_LABELS = {None: "Not registered", "pending": "Pending review",
-                    "approved": "Approved", "rejected": "Rejected"}
+STATUS_LABELS = {"unverified": N_("Unverified"), "active": N_("Active"),
+                 "deletion_pending": N_("Deletion pending")}
+REAL_NAME_LABELS = {None: N_("Not registered"), "pending": N_("Pending review"),
+                    "approved": N_("Approved"), "rejected": N_("Rejected")}
 REAL_NAME_STEP_DETAILS = {
-    None: "Needed only to buy in the regions of mainland China.",
-    "pending": "Waiting for review (about 3 business days).",
-    "rejected": "Rejected: correct it and submit again.",
+    None: N_("Needed only to buy in the regions of mainland China."),
+    "pending": N_("Waiting for review (about 3 business days)."),
+    "rejected": N_("Rejected: correct it and submit again."),
 }
-NOTHING_LEFT = "Nothing left to do: you can buy products and services."
+NOTHING_LEFT = N_("Nothing left to do: you can buy products and services.")
 EXPIRY_WARNING_DAYS = 30  # F17: the Overview shows the default card's expiry this close
 
 
@@ -296,7 +296,9 @@ class OverviewPage:
         EXPIRY_WARNING_DAYS (F17); None otherwise (an expired one is a next step instead)."""
         if not self.default_method_expires_soon or self.default_method is None:
             return None
-        return f"Your default card {self.default_method} expires {self.default_method_expiry}."
+        return phrase("Your default card {card} expires {expiry}.",
+                      card=verbatim(self.default_method),
+                      expiry=verbatim(self.default_method_expiry))
 
 
 def _card_expiry(method: PaymentMethod, at: datetime) -> tuple[str | None, bool, bool]:
@@ -315,18 +317,27 @@ def _deletion_note(owed: Owed) -> str:
     """What a pending deletion still waits for, in words (the Overview's note)."""
     left: list[str] = []
     if owed.outstanding_bills:
-        left.append(f"{format_usd(owed.outstanding_cents)} in "
-                    f"{count(owed.outstanding_bills, 'outstanding bill')} (pay it in Billing)")
+        left.append(phrase("{amount} in {bills} (pay it in Billing)",
+                           amount=verbatim(format_usd(owed.outstanding_cents)),
+                           bills=count(owed.outstanding_bills, "outstanding bill")))
     if owed.unbilled_cents or owed.bills_due_by is not None:
-        when = (f", billed by {owed.bills_due_by:%Y-%m-%d %H:%M} UTC"
-                if owed.bills_due_by is not None else "")
-        left.append(f"{format_usd(owed.unbilled_cents)} of Pay-As-You-Go usage not billed "
-                    f"yet{when}")
-    text = "Your account is being deleted: nothing new can be bought."
-    if left:
-        text += " Left to pay: " + "; ".join(left) + "."
-    return text + (" It is deleted automatically once everything is billed and paid; until "
-                   "then you can log on, see and pay your bills.")
+        amount = verbatim(format_usd(owed.unbilled_cents))
+        if owed.bills_due_by is not None:
+            left.append(phrase("{amount} of Pay-As-You-Go usage not billed yet, billed by "
+                               "{moment}", amount=amount,
+                               moment=verbatim(f"{owed.bills_due_by:%Y-%m-%d %H:%M} UTC")))
+        else:
+            left.append(phrase("{amount} of Pay-As-You-Go usage not billed yet", amount=amount))
+    if not left:
+        return N_("Your account is being deleted: nothing new can be bought. It is deleted "
+                  "automatically once everything is billed and paid; until then you can log "
+                  "on, see and pay your bills.")
+    # Translators: two things left to pay, as in "12.00 USD in 1 bill ...; 3.00 USD of ...".
+    items = left[0] if len(left) == 1 else phrase("{first}; {second}", first=left[0],
+                                                  second=left[1])
+    return phrase("Your account is being deleted: nothing new can be bought. Left to pay: "
+                  "{items}. It is deleted automatically once everything is billed and paid; "
+                  "until then you can log on, see and pay your bills.", items=items)
 
 
 def overview_page(token: str | None) -> OverviewPage:
@@ -353,26 +364,27 @@ def overview_page(token: str | None) -> OverviewPage:
     deleting = account.status == "deletion_pending"
     steps: list[NextStep] = []
     if account.status == "unverified":
-        steps.append(NextStep("verify", "Verify your account",
-                              "Enter the code sent to your email or phone."))
+        steps.append(NextStep("verify", N_("Verify your account"),
+                              N_("Enter the code sent to your email or phone.")))
     if deleting:
         if owed.outstanding_bills:
-            steps.append(NextStep("billing", "Pay outstanding bills",
-                                  f"{format_usd(owed.outstanding_cents)} is outstanding."))
+            steps.append(NextStep("billing", N_("Pay outstanding bills"),
+                                  phrase("{amount} is outstanding.",
+                                         amount=verbatim(format_usd(owed.outstanding_cents)))))
     else:
         if not has_address:
-            steps.append(NextStep("billing-address", "Add billing address",
-                                  "Needed before you can buy products and services."))
+            steps.append(NextStep("billing-address", N_("Add billing address"),
+                                  N_("Needed before you can buy products and services.")))
         if not methods:
-            steps.append(NextStep("payment-method", "Add payment method",
-                                  "A bank card, PayPal or Paytm, needed before you can buy."))
+            steps.append(NextStep("payment-method", N_("Add payment method"),
+                                  N_("A bank card, PayPal or Paytm, needed before you can buy.")))
     if default is not None and expired:
         steps.append(NextStep(
-            "payment-method", "Update payment method",
-            f"Your default card {default.display} expired {expiry}: add a new card or choose "
-            "another default."))
+            "payment-method", N_("Update payment method"),
+            phrase("Your default card {card} expired {expiry}: add a new card or choose "
+                   "another default.", card=verbatim(default.display), expiry=verbatim(expiry))))
     if real_name != "approved" and not deleting:
-        steps.append(NextStep("real-name", "Real-name registration",
+        steps.append(NextStep("real-name", N_("Real-name registration"),
                               REAL_NAME_STEP_DETAILS[real_name]))
     if deleting:
         note: str | None = _deletion_note(owed)
@@ -427,7 +439,8 @@ SECURITY_KEY_ALGORITHMS = frozenset({"sk-ssh-ed25519@openssh.com",
 OPEN_LOGGED_ON = "open"  # the key opens the console logged on
 ASK_CODE = "code"  # the key is trusted, the authenticator code is still needed
 NO_LOG_ON = "none"  # not a trusted key: the console asks to log on as for any connection
-STEP_EXPIRED = "This log-on step has expired (you have 5 minutes to enter the code). Log on again."
+STEP_EXPIRED = N_("This log-on step has expired (you have 5 minutes to enter the code). "
+                  "Log on again.")
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,12 @@ from core.catalogue import (
 from core.claims import CLAIM_BILL, claim_row, claim_transaction, claimed
 from core.db import database, is_sqlite, transaction
 from core.errors import DomainError, Refused
+from core.i18n import N_, phrase, plural_text
 from core.migrations import BILL_CHARGE_DUE
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
-from core.wording import count
+from core.wording import count, verbatim
 
 if TYPE_CHECKING:
     from core.documents import DocumentRow
@@ -87,14 +88,14 @@ _MAX_STEPS_PER_RESOURCE = 1000  # a safety net for a clock far in the future
 # --- views ------------------------------------------------------------------------------------
 
 LEDGER_LABELS = {
-    "hold": "Pre-authorization hold",
-    "hold_release": "Hold released",
-    "charge": "Charge",
-    "charge_failed": "Charge declined",
-    "refund": "Refund",
+    "hold": N_("Pre-authorization hold"),
+    "hold_release": N_("Hold released"),
+    "charge": N_("Charge"),
+    "charge_failed": N_("Charge declined"),
+    "refund": N_("Refund"),
 }
-LEDGER_STATUS_LABELS = {"done": "Done", "failed": "Failed", "started": "In progress"}
-BILL_STATUS_LABELS = {"outstanding": "Outstanding", "paid": "Paid"}
+LEDGER_STATUS_LABELS = {"done": N_("Done"), "failed": N_("Failed"), "started": N_("In progress")}
+BILL_STATUS_LABELS = {"outstanding": N_("Outstanding"), "paid": N_("Paid")}
 
 
 def _when(moment: datetime | None) -> str:
@@ -126,7 +127,7 @@ class BillView:
     def status_label(self) -> str:
         """"Outstanding", or "Paid 2026-12-03"."""
         if self.status == "paid" and self.paid_at is not None:
-            return f"Paid {self.paid_at:%Y-%m-%d}"
+            return phrase("Paid {day}", day=verbatim(f"{self.paid_at:%Y-%m-%d}"))
         return BILL_STATUS_LABELS.get(self.status, self.status.capitalize())
 
 
@@ -177,15 +178,16 @@ class PendingUsage:
     def text(self) -> str:
         """"ECS instance #3 usage in …: 0.16 USD so far" / ", billed 2026-12-03 12:00" /
         ", due: billed by the next billing run"."""
+        what, amount = verbatim(self.description), verbatim(self.amount_text)
         if self.running:
-            when = " so far"
-        elif self.due:
-            when = ", due: billed by the next billing run"
-        elif self.bill_due_at is not None:
-            when = f", billed {_when(self.bill_due_at)} UTC"
-        else:
-            when = ""
-        return f"{self.description}: {self.amount_text}{when}"
+            return phrase("{what}: {amount} so far", what=what, amount=amount)
+        if self.due:
+            return phrase("{what}: {amount}, due: billed by the next billing run", what=what,
+                          amount=amount)
+        if self.bill_due_at is not None:
+            return phrase("{what}: {amount}, billed {moment} UTC", what=what, amount=amount,
+                          moment=verbatim(_when(self.bill_due_at)))
+        return phrase("{what}: {amount}", what=what, amount=amount)
 
 
 @dataclass(frozen=True)
@@ -209,8 +211,11 @@ class BillingPage:
     @property
     def outstanding_line(self) -> str:
         """"Outstanding: 0.80 USD (1 bill)", or "Outstanding: 0.00 USD"."""
-        bills = f" ({count(len(self.outstanding), 'bill')})" if self.outstanding else ""
-        return f"Outstanding: {self.outstanding_text}{bills}"
+        amount = verbatim(self.outstanding_text)
+        if self.outstanding:
+            return phrase("Outstanding: {amount} ({bills})", amount=amount,
+                          bills=count(len(self.outstanding), "bill"))
+        return phrase("Outstanding: {amount}", amount=amount)
 
     @property
     def bills(self) -> tuple[BillView, ...]:
@@ -424,8 +429,9 @@ class PaymentResult:
     def text(self) -> str:
         """"Paid 2 bills: 1.20 USD.", or "Nothing was outstanding."."""
         if not self.paid:
-            return "Nothing was outstanding."
-        return f"Paid {count(len(self.paid), 'bill')}: {format_usd(self.total_cents)}."
+            return N_("Nothing was outstanding.")
+        return phrase("Paid {bills}: {amount}.", bills=count(len(self.paid), "bill"),
+                      amount=verbatim(format_usd(self.total_cents)))
 
 
 class PaymentFailed(Refused):
@@ -435,12 +441,17 @@ class PaymentFailed(Refused):
         self.reason = reason
         self.paid = paid
         self.still_outstanding_cents = still_outstanding
-        text = reason.rstrip(".")
-        message = f"The payment did not go through: {text}."
+        # The gateway's reason, a whole sentence of its own (its message id ends with ".").
+        sentence = reason if reason.endswith(".") else reason.rstrip(".") + "."
+        amount = verbatim(format_usd(still_outstanding))
         if paid:
-            paid_first = "was" if len(paid) == 1 else "were"
-            message += f" {count(len(paid), 'bill')} {paid_first} paid first."
-        message += f" {format_usd(still_outstanding)} is still outstanding."
+            message = phrase("The payment did not go through: {reason} {paid} {amount} is "
+                             "still outstanding.", reason=sentence, amount=amount,
+                             paid=plural_text("{n} bill was paid first.",
+                                              "{n} bills were paid first.", n=len(paid)))
+        else:
+            message = phrase("The payment did not go through: {reason} {amount} is still "
+                             "outstanding.", reason=sentence, amount=amount)
         super().__init__(message)
 
 

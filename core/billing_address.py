@@ -18,9 +18,16 @@ from core import clock
 from core.db import transaction
 from core.errors import Refused, ValidationError
 from core.forms import FormCheck
+from core.i18n import N_
 from core.models import Account, BillingAddress, PaymentMethod, RealNameRegistration
 from core.sessions import require_account
 from core.validation import (
+    CITY,
+    COMPANY_NAME,
+    CONTACT_NAME,
+    FULL_NAME,
+    STREET,
+    STREET_2,
     check_contact_phone,
     check_country,
     check_email,
@@ -87,11 +94,11 @@ class SecondChannelRequired(Refused):
     def __init__(self, channel: str) -> None:
         self.channel = channel  # phone | email
         if channel == "phone":
-            message = ("Verify your mobile phone number first: enter it, press Send message or "
-                       "Call immediately, then enter the code.")
+            message = N_("Verify your mobile phone number first: enter it, press Send message "
+                         "or Call immediately, then enter the code.")
         else:
-            message = ("Verify your email address first: press Send, then enter the code we "
-                       "email you.")
+            message = N_("Verify your email address first: press Send, then enter the code we "
+                         "email you.")
         super().__init__(message, "code")
 
 
@@ -251,13 +258,13 @@ def check_billing_address(*, account_type: str | None, full_name: str | None = N
     kind = form.check(_account_type, account_type)
     name = company = contact = phone = email = None
     if kind == "individual":
-        name = form.check(clean_line, full_name, "full-name", "your full name",
+        name = form.check(clean_line, full_name, "full-name", FULL_NAME,
                           max_length=NAME_MAX)
     elif kind == "corporate":
-        company = form.check(clean_line, company_name, "company-name", "the company name",
+        company = form.check(clean_line, company_name, "company-name", COMPANY_NAME,
                              max_length=NAME_MAX)
         contact = form.check(clean_line, contact_name, "contact-name",
-                             "the contact person's name", max_length=NAME_MAX)
+                             CONTACT_NAME, max_length=NAME_MAX)
     code = form.check(check_country, country, "address-country")
     if kind == "corporate":
         if code is not None:
@@ -265,10 +272,10 @@ def check_billing_address(*, account_type: str | None, full_name: str | None = N
         address = form.check(check_email, contact_email, "contact-email")
         email = address.address if address is not None else None
     subdivision = form.check(check_region, region, code, "region") if code else None
-    town = form.check(clean_line, city, "city", "the city", max_length=CITY_MAX)
-    line_1 = form.check(clean_line, street, "street", "the street address",
+    town = form.check(clean_line, city, "city", CITY, max_length=CITY_MAX)
+    line_1 = form.check(clean_line, street, "street", STREET,
                         max_length=STREET_MAX)
-    line_2 = form.check(clean_line, street_2, "street-2", "the second street line",
+    line_2 = form.check(clean_line, street_2, "street-2", STREET_2,
                         max_length=STREET_MAX, required=False) or None
     postal = form.check(check_postal_code, postal_code, code, "postal-code") if code else None
     form.raise_errors()

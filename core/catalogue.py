@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.errors import ValidationError
+from core.i18n import N_, phrase
 from core.money import format_usd
-from core.wording import count
+from core.wording import count, verbatim
 
 
 @dataclass(frozen=True)
@@ -35,27 +36,30 @@ class Region:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.id})"
+        return phrase("{name} ({id})", name=self.name, id=verbatim(self.id))
 
 
 PRODUCTS: dict[str, Product] = {p.id: p for p in (
-    Product("ecs", "ECS instance", "Elastic Compute Service: 2 vCPU, 4 GiB", 8, 4000),
-    Product("oss", "OSS bucket", "Object Storage Service: 100 GB standard storage", 2, 900),
-    Product("rds", "ApsaraDB RDS", "Relational database: MySQL, 2 cores, 4 GiB", 15, 7500),
+    Product("ecs", N_("ECS instance"), N_("Elastic Compute Service: 2 vCPU, 4 GiB"), 8, 4000),
+    Product("oss", N_("OSS bucket"), N_("Object Storage Service: 100 GB standard storage"), 2,
+            900),
+    Product("rds", N_("ApsaraDB RDS"), N_("Relational database: MySQL, 2 cores, 4 GiB"), 15,
+            7500),
 )}
 
 REGIONS: dict[str, Region] = {r.id: r for r in (
-    Region("cn-hangzhou", "China (Hangzhou)", True),
-    Region("cn-shanghai", "China (Shanghai)", True),
-    Region("cn-beijing", "China (Beijing)", True),
-    Region("cn-shenzhen", "China (Shenzhen)", True),
-    Region("ap-southeast-1", "Singapore", False),
-    Region("us-west-1", "US (Silicon Valley)", False),
-    Region("eu-central-1", "Germany (Frankfurt)", False),
-    Region("ap-south-1", "India (Mumbai)", False),
+    Region("cn-hangzhou", N_("China (Hangzhou)"), True),
+    Region("cn-shanghai", N_("China (Shanghai)"), True),
+    Region("cn-beijing", N_("China (Beijing)"), True),
+    Region("cn-shenzhen", N_("China (Shenzhen)"), True),
+    Region("ap-southeast-1", N_("Singapore"), False),
+    Region("us-west-1", N_("US (Silicon Valley)"), False),
+    Region("eu-central-1", N_("Germany (Frankfurt)"), False),
+    Region("ap-south-1", N_("India (Mumbai)"), False),
 )}
 
-BILLING_METHODS: dict[str, str] = {"subscription": "Subscription", "payg": "Pay-As-You-Go"}
+BILLING_METHODS: dict[str, str] = {"subscription": N_("Subscription"),
+                                   "payg": N_("Pay-As-You-Go")}
 SUBSCRIPTION_PERIODS: tuple[int, ...] = (1, 3, 6, 12)  # months
 PERIODS = SUBSCRIPTION_PERIODS
 _MONTHS_CHARGED = {1: 1, 3: 3, 6: 6, 12: 10}  # 12 months: two months free
@@ -120,7 +124,8 @@ def period(value: int | str | None, field: str = "period") -> int:
     if months not in SUBSCRIPTION_PERIODS:
         *most, last = (str(m) for m in SUBSCRIPTION_PERIODS)
         raise ValidationError(
-            f"Choose a subscription period of {', '.join(most)} or {last} months.", field)
+            phrase("Choose a subscription period of {some} or {last} months.",
+                   some=verbatim(", ".join(most)), last=last), field)
     return months
 
 
@@ -158,21 +163,25 @@ def price_text(product_id: str | None, method: str | None, months: int | str | N
     """The order's price as chosen so far, in words (the order form shows it live)."""
     item = PRODUCTS.get(str(product_id or ""))
     if item is None:
-        return "Choose a product to see its price."
+        return N_("Choose a product to see its price.")
     if method == "payg":
-        return (f"{item.name}: {format_usd(item.hourly_cents)} per hour while it runs, "
-                "billed 48 hours after use.")
+        return phrase("{product}: {price} per hour while it runs, billed 48 hours after use.",
+                      product=item.name, price=verbatim(format_usd(item.hourly_cents)))
     if method != "subscription":
-        return f"{item.name}: choose Subscription or Pay-As-You-Go."
+        return phrase("{product}: choose Subscription or Pay-As-You-Go.", product=item.name)
     try:
         chosen = period(months)
     except ValidationError:
-        return f"{item.name}: {format_usd(item.monthly_cents)} per month. Choose a period."
+        return phrase("{product}: {price} per month. Choose a period.", product=item.name,
+                      price=verbatim(format_usd(item.monthly_cents)))
     free = free_months(chosen)
-    note = f" ({count(free, 'month')} free)" if free else ""
-    total = subscription_price_cents(item.monthly_cents, chosen)
-    return (f"{item.name}: {period_label(chosen)} for {format_usd(total)}{note}, paid now "
-            "with your default payment method.")
+    total = verbatim(format_usd(subscription_price_cents(item.monthly_cents, chosen)))
+    if free:
+        return phrase("{product}: {period} for {price} ({free} free), paid now with your "
+                      "default payment method.", product=item.name, period=period_label(chosen),
+                      price=total, free=count(free, "month"))
+    return phrase("{product}: {period} for {price}, paid now with your default payment "
+                  "method.", product=item.name, period=period_label(chosen), price=total)
 
 
 # --- time and money of a subscription and of Pay-As-You-Go use -----------------------------

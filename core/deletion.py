@@ -86,6 +86,7 @@ from core.errors import (
     ValidationError,
 )
 from core.hashing import keyed_hash
+from core.i18n import N_, phrase
 from core.logon_throttle import forget_account, forget_email
 from core.message_caps import forget_account_sends
 from core.mfa import forget_mfa
@@ -107,18 +108,18 @@ from core.notices import notify_account_deleted, notify_deletion_pending, prepar
 from core.password_reset import forget_resets
 from core.security import check_password_again
 from core.sessions import reason_message, require_account, session_origin
-from core.wording import count
+from core.wording import bullet, count, joined, verbatim
 
 log = logging.getLogger("cloudacct.deletion")
 
 # The seed's prerequisites, shown before the disclaimer checkbox (with a shortcut to export).
 PREREQUISITES = (
-    "You have a data back-up and all your resources are released.",
-    "All your cloud resources, including Subscription and Pay-As-You-Go products are "
-    "terminated and released.",
-    "You do not have any outstanding charges on your account.",
+    N_("You have a data back-up and all your resources are released."),
+    N_("All your cloud resources, including Subscription and Pay-As-You-Go products are "
+       "terminated and released."),
+    N_("You do not have any outstanding charges on your account."),
 )
-DISCLAIMER = (
+DISCLAIMER = N_(
     "I understand that deleting my account is permanent: my personal data is erased, my "
     "payment methods are removed, and I am logged out. I can sign up again with the same email "
     "later, as a new account that sees nothing of this one."
@@ -146,7 +147,7 @@ class Blocker:
 
     @property
     def text(self) -> str:
-        return f"{self.what} {self.fix} {self.clears}"
+        return joined([self.what, self.fix, self.clears])
 
 
 @dataclass(frozen=True)
@@ -197,20 +198,23 @@ class DeletionBlocked(Refused):
 
     def __init__(self, blockers: tuple[Blocker, ...] | list[Blocker]) -> None:
         self.blockers = tuple(blockers)
-        lines = ["Your account cannot be deleted yet:"]
-        lines += [f"- {b.text}" for b in self.blockers]
-        super().__init__("\n".join(lines))
+        lines = [N_("Your account cannot be deleted yet:")]
+        lines += [bullet(b.text) for b in self.blockers]
+        super().__init__(joined(lines, "\n"))
 
 
 # --- blockers ----------------------------------------------------------------------------------
 
 def _when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return verbatim(f"{moment:%Y-%m-%d %H:%M} UTC")
 
 
 def _label(row: Resource) -> str:
     item = PRODUCTS.get(row.product)
-    return f"{item.name if item else row.product} #{row.id} in {row.region}"
+    # Translators: a resource, as in "ECS instance #3 in cn-hangzhou".
+    return phrase("{product} #{id} in {region}",
+                  product=item.name if item else verbatim(row.product), id=row.id,
+                  region=verbatim(row.region))
 
 
 def _resource_blockers(row: Resource, at: datetime) -> list[Blocker]:
@@ -220,35 +224,36 @@ def _resource_blockers(row: Resource, at: datetime) -> list[Blocker]:
         if row.state == "running":
             found.append(Blocker(
                 "running_payg", row.id, None,
-                f"{label} is still running (Pay-As-You-Go).",
-                "Release it (Resources).",
-                "As soon as it is released. Its last usage is billed 48 hours later; the "
-                "deletion can wait for that bill."))
+                phrase("{resource} is still running (Pay-As-You-Go).", resource=label),
+                N_("Release it (Resources)."),
+                N_("As soon as it is released. Its last usage is billed 48 hours later; the "
+                   "deletion can wait for that bill.")))
         return found
     if row.state not in ("running", "suspended"):
         return found  # expired: released at its period end
     if row.auto_renew:
         found.append(Blocker(
             "auto_renew", row.id, None,
-            f"{label} is a subscription with auto-renewal on.",
-            "Turn off auto-renewal (Resources).",
-            "As soon as auto-renewal is off."))
+            phrase("{resource} is a subscription with auto-renewal on.", resource=label),
+            N_("Turn off auto-renewal (Resources)."),
+            N_("As soon as auto-renewal is off.")))
     end = row.period_end
     if end is None or end <= at:
         return found  # over: it expires at the next billing run (or on erasure)
     if row.state == "suspended":
         found.append(Blocker(
             "suspended", row.id, None,
-            f"{label} is suspended: its renewal was not paid.",
-            f"Wait until its end date {_when(end)}, when it expires and is released; pay its "
-            "renewal bill too (Billing).",
-            f"On {_when(end)}.", end))
+            phrase("{resource} is suspended: its renewal was not paid.", resource=label),
+            phrase("Wait until its end date {moment}, when it expires and is released; pay its "
+                   "renewal bill too (Billing).", moment=_when(end)),
+            phrase("On {moment}.", moment=_when(end)), end))
     else:
         found.append(Blocker(
             "period_not_over", row.id, None,
-            f"{label} is a subscription whose period is not over.",
-            f"Wait until its end date {_when(end)}, when it expires and is released.",
-            f"On {_when(end)}.", end))
+            phrase("{resource} is a subscription whose period is not over.", resource=label),
+            phrase("Wait until its end date {moment}, when it expires and is released.",
+                   moment=_when(end)),
+            phrase("On {moment}.", moment=_when(end)), end))
     return found
 
 
@@ -261,10 +266,11 @@ def _blockers(account_id: int, at: datetime) -> tuple[Blocker, ...]:
     for bill in outstanding_bills(account_id):
         found.append(Blocker(
             "outstanding_bill", bill.resource_id, bill.id,
-            f"Bill #{bill.id} of {format_usd(bill.amount_cents)} is unpaid: "
-            f"{bill.description}.",
-            "Pay it (Billing).",
-            "As soon as it is paid.", None, "billing"))
+            phrase("Bill #{id} of {amount} is unpaid: {description}.", id=bill.id,
+                   amount=verbatim(format_usd(bill.amount_cents)),
+                   description=verbatim(bill.description)),
+            N_("Pay it (Billing)."),
+            N_("As soon as it is paid."), None, "billing"))
     return tuple(found)
 
 
@@ -312,11 +318,14 @@ def deletion_blockers(token_or_account: str | int | Account | None) -> tuple[Blo
 
 def _pending_message(due: datetime | None, usage: bool = True) -> str:
     if not usage:
-        return ("Your account will be deleted automatically once its last bill is paid. Until "
-                "then you can still log on, see and pay your bills.")
-    when = f" (by {_when(due)})" if due else ""
-    return ("Your account will be deleted automatically once its last Pay-As-You-Go usage is "
-            f"billed{when} and paid. Until then you can still log on, see and pay your bills.")
+        return N_("Your account will be deleted automatically once its last bill is paid. "
+                  "Until then you can still log on, see and pay your bills.")
+    if due:
+        return phrase("Your account will be deleted automatically once its last Pay-As-You-Go "
+                      "usage is billed (by {moment}) and paid. Until then you can still log on, "
+                      "see and pay your bills.", moment=_when(due))
+    return N_("Your account will be deleted automatically once its last Pay-As-You-Go usage is "
+              "billed and paid. Until then you can still log on, see and pay your bills.")
 
 
 def deletion_check(token: str | None) -> DeletionCheck:
@@ -330,20 +339,27 @@ def deletion_check(token: str | None) -> DeletionCheck:
         outcome = "pending"
         message = _pending_message(due, bool(usage))
         if blockers:
-            message += " Still to do: " + " ".join(b.what + " " + b.fix for b in blockers)
+            # Translators: {pending} is the sentence above; {todo} what is still to do.
+            message = phrase("{pending} Still to do: {todo}", pending=message,
+                             todo=joined([joined([b.what, b.fix]) for b in blockers]))
     elif blockers:
         outcome = "blocked"
-        message = "Your account cannot be deleted yet. Each item below says what to do."
+        message = N_("Your account cannot be deleted yet. Each item below says what to do.")
     elif usage:
         outcome = "pending"
-        when = f" (by {_when(due)})" if due else ""
-        message = ("Pay-As-You-Go usage is not billed yet. If you delete your account now, it "
-                   f"is deleted automatically once that usage is billed{when} and paid; until "
-                   "then you can still log on, see and pay your bills.")
+        if due:
+            message = phrase("Pay-As-You-Go usage is not billed yet. If you delete your account "
+                             "now, it is deleted automatically once that usage is billed (by "
+                             "{moment}) and paid; until then you can still log on, see and pay "
+                             "your bills.", moment=_when(due))
+        else:
+            message = N_("Pay-As-You-Go usage is not billed yet. If you delete your account "
+                         "now, it is deleted automatically once that usage is billed and paid; "
+                         "until then you can still log on, see and pay your bills.")
     else:
         outcome = "now"
-        message = ("Everything is settled: your account will be deleted within seconds and "
-                   "you will be logged out.")
+        message = N_("Everything is settled: your account will be deleted within seconds and "
+                     "you will be logged out.")
     return DeletionCheck(account.status, outcome, blockers, usage, due,
                          account.deletion_requested_at, message)
 
@@ -365,10 +381,10 @@ def _check_delete_form(password: str | None, disclaimer_checked: bool) -> None:
 
     form = FormCheck()
     if disclaimer_checked is not True:
-        form.refuse(DISCLAIMER_FIELD, "Check the disclaimer to confirm that you want to delete "
-                    "your account.")
+        form.refuse(DISCLAIMER_FIELD, N_("Check the disclaimer to confirm that you want to "
+                                         "delete your account."))
     if not password:
-        form.refuse(PASSWORD_FIELD, "Enter your password.")
+        form.refuse(PASSWORD_FIELD, N_("Enter your password."))
     form.raise_errors()
 
 
@@ -420,8 +436,9 @@ def request_deletion(token: str | None, password: str | None,
         raise
     if report.already_deleted:  # the other press won
         raise SessionExpired(reason_message("account_deleted"))
-    return DeletionResult("deleted", "Your account has been deleted and you have been logged "
-                          "out. You can sign up again with the same email at any time.",
+    return DeletionResult("deleted", N_("Your account has been deleted and you have been "
+                                        "logged out. You can sign up again with the same "
+                                        "email at any time."),
                           account.deletion_requested_at or report.deleted_at,
                           report.deleted_at)
 

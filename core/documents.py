@@ -33,6 +33,7 @@ from core import clock
 from core.config import settings
 from core.db import transaction
 from core.errors import NotFound, ValidationError
+from core.i18n import N_, Text, phrase, plural_text
 from core.invoices import KEY_PREFIXES, InvoiceView, invoice_by_number
 from core.money import CURRENCY, decimal_text, format_usd
 from core.sessions import require_account
@@ -44,6 +45,7 @@ from core.statements import (
     read_activity,
     statement_of_account,
 )
+from core.wording import joined, verbatim
 
 FIELD = "document"
 _KEY = re.compile(r"^(statement)-(\d{4}-\d{2})$|^(invoice|credit)-([1-9]\d{0,9})$")
@@ -79,18 +81,22 @@ def rows_of(activity: Activity) -> tuple[DocumentRow, ...]:
         last_day = min(s.covered_until, s.period_end - timedelta(seconds=1))
         found.append(DocumentRow(
             s.key, "statement", s.title, last_day, s.totals.billed_cents,
-            f"Amount owed {format_usd(s.opening_owed_cents)} at the start, "
-            f"{format_usd(s.closing_owed_cents)} at the end"))
+            phrase("Amount owed {opening} at the start, {closing} at the end",
+                   opening=verbatim(format_usd(s.opening_owed_cents)),
+                   closing=verbatim(format_usd(s.closing_owed_cents)))))
     numbers = {row[0]: row[2] for row in activity.documents}
     for (_id, kind, number, corrects, amount, issued_at, description, method,
          _bill) in activity.documents:
         if kind == "credit_note":
             corrected = numbers.get(corrects)
-            detail = (f"Corrects invoice {corrected} · " if corrected else "") + description
-            title = f"Credit note {number}"
+            detail = (phrase("Corrects invoice {number} · {description}", number=corrected,
+                             description=verbatim(description)) if corrected
+                      else description)
+            title = phrase("Credit note {number}", number=number)
         else:
-            detail = description + (f" · {method}" if method else "")
-            title = f"Invoice {number}"
+            detail = (joined([verbatim(description), verbatim(method)], " · ") if method
+                      else description)
+            title = phrase("Invoice {number}", number=number)
         found.append(DocumentRow(f"{KEY_PREFIXES[kind]}-{number}", kind, title, issued_at,
                                  amount, detail))
     found.sort(key=lambda row: (row.date, row.kind != "statement", row.key), reverse=True)
@@ -270,13 +276,21 @@ def export_notice(token: str | None, paths: list[Path]) -> str:
     from core.files import fetch_command, files_over_ssh_hint, session_is_remote, sftp_command
 
     if not session_is_remote(token):
-        return "Written to:\n" + "\n".join(f"  {path}" for path in paths)
+        return joined([N_("Written to:")] + [_indented(path) for path in paths], "\n")
     names = [path.name for path in paths]
-    lines = [f"Written to exports/: {', '.join(names)}.",
-             f"Fetch {'them' if len(names) > 1 else 'it'} {files_over_ssh_hint(token)}:"]
-    lines += [f"  {fetch_command('exports', name)}" for name in names]
-    lines.append(f"or: {sftp_command()}, then: get exports/{names[0]}")
-    return "\n".join(lines)
+    lines = [phrase("Written to exports/: {names}.", names=verbatim(", ".join(names))),
+             # Translators: {how} is "with the key you connected with" or how to get there.
+             plural_text("Fetch it {how}:", "Fetch them {how}:", n=len(names),
+                         how=files_over_ssh_hint(token))]
+    lines += [_indented(fetch_command("exports", name)) for name in names]
+    lines.append(phrase("or: {sftp}, then: get exports/{name}", sftp=verbatim(sftp_command()),
+                        name=verbatim(names[0])))
+    return joined(lines, "\n")
+
+
+def _indented(line: object) -> str:
+    """A command or a path on a line of its own, as it is in every language."""
+    return Text("  {line}", {"line": verbatim(line)})
 
 
 def export_document_for_person(token: str | None, key: str | None) -> ExportedDocument:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from core.config import settings
 from core.errors import NotFound, Refused, ValidationError
-from core.i18n import phrase
+from core.i18n import N_, phrase
+from core.wording import verbatim
 
 FOLDERS = ("uploads", "exports", "statements")
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
@@ -45,8 +46,9 @@ DOCUMENT_KINDS = (  # (magic bytes, extension, label)
     (b"\x89PNG\r\n\x1a\n", "png", "PNG"),
     (b"\xff\xd8\xff", "jpg", "JPEG"),
 )
-TOO_LARGE = "The file is too large: at most 10 MB."
-NOT_A_DOCUMENT = "Only PDF, PNG or JPEG files can be uploaded (checked by their first bytes)."
+TOO_LARGE = N_("The file is too large: at most 10 MB.")
+NOT_A_DOCUMENT = N_("Only PDF, PNG or JPEG files can be uploaded (checked by their first "
+                    "bytes).")
 
 
 def document_kind(head: bytes) -> tuple[str, str] | None:
@@ -360,20 +362,23 @@ def _key_is_trusted(token: str | None) -> bool:
 def files_over_ssh_hint(token: str | None) -> str:
     """How a person over SSH reaches their file space, or what they must do first."""
     if _key_is_trusted(token):
-        return "with the key you connected with"
-    return ("once this connection's key is trusted (Security settings, Trust this key; "
-            "SFTP is open only to trusted keys)")
+        # Translators: completes "Fetch it {how}:" / "Upload a PDF, PNG or JPEG {how}:".
+        return N_("with the key you connected with")
+    # Translators: completes "Fetch it {how}:" / "Upload a PDF, PNG or JPEG {how}:".
+    return N_("once this connection's key is trusted (Security settings, Trust this key; "
+              "SFTP is open only to trusted keys)")
 
 
 def export_notice(token: str | None, path: Path) -> str:
     """What the Security screen says after an export: locally where the file is; over SSH
     (no server path is of use there) the command that fetches it."""
     if not session_is_remote(token):
-        return f"Your data was exported to {path}"
-    return (f"Your data was exported to exports/{path.name}.\n"
-            f"Fetch it {files_over_ssh_hint(token)}:\n"
-            f"  {fetch_command('exports', path.name)}\n"
-            f"or: {sftp_command()}, then: get exports/{path.name}")
+        return phrase("Your data was exported to {path}", path=verbatim(path))
+    return phrase("Your data was exported to exports/{name}.\nFetch it {how}:\n  {fetch}\n"
+                  "or: {sftp}, then: get exports/{name}", name=verbatim(path.name),
+                  how=files_over_ssh_hint(token),
+                  fetch=verbatim(fetch_command("exports", path.name)),
+                  sftp=verbatim(sftp_command()))
 
 
 @dataclass(frozen=True)
@@ -389,5 +394,6 @@ def uploads_view(token: str | None) -> UploadsView:
 
     account = require_account(token)
     return UploadsView(list_uploads(account.id),
-                       f"Upload a PDF, PNG or JPEG {files_over_ssh_hint(token)}:\n"
-                       f"  {upload_command()}")
+                       phrase("Upload a PDF, PNG or JPEG {how}:\n  {command}",
+                              how=files_over_ssh_hint(token),
+                              command=verbatim(upload_command())))

@@ -17,6 +17,8 @@ import unicodedata
 from functools import lru_cache
 
 from core.config import settings
+from core.i18n import phrase
+from core.wording import verbatim
 
 _key_lock = threading.Lock()
 _key: bytes | None = None
@@ -64,9 +66,9 @@ def _key_from_hex(text: str, where: str) -> bytes:
     except ValueError:
         key = b""
     if len(key) < 16:
-        raise StorageError(f"the secret key in {where} is damaged (it must be at least 32 hex "
-                           "digits); restore it from a backup: codes and keyed hashes depend "
-                           "on it")
+        raise StorageError(phrase("the secret key in {where} is damaged (it must be at least "
+                                  "32 hex digits); restore it from a backup: codes and keyed "
+                                  "hashes depend on it", where=verbatim(where)))
     return key
 
 

@@ -31,6 +31,7 @@ from datetime import datetime
 from peewee import JOIN
 
 from core import clock
+from core.i18n import phrase
 from core.models import DocumentCounter, Invoice, LedgerEntry, PaymentMethod
 from core.money import format_usd
 
@@ -64,7 +65,9 @@ class InvoiceView:
 
     @property
     def title(self) -> str:
-        return f"{'Credit note' if self.kind == 'credit_note' else 'Invoice'} {self.number}"
+        if self.kind == "credit_note":
+            return phrase("Credit note {number}", number=self.number)
+        return phrase("Invoice {number}", number=self.number)
 
     @property
     def amount_text(self) -> str:

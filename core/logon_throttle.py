@@ -51,6 +51,7 @@ from peewee import fn
 
 from core.db import transaction
 from core.errors import LockedError
+from core.i18n import N_, phrase
 from core.models import LogonAttempt, LogonThrottle, Session
 from core.sessions import address_key
 from core.validation import mask_email
@@ -75,11 +76,11 @@ KEEP_UNKNOWN = timedelta(days=1)
 
 LOG_ON = "log_on"
 RE_ENTRY = "re_entry"
-LOG_ON_MESSAGE = "Too many failed log-ons. Try again in {wait}."
-RE_ENTRY_MESSAGE = "Too many wrong passwords. Try again in {wait}."
+LOG_ON_MESSAGE = N_("Too many failed log-ons. Try again in {wait}.")
+RE_ENTRY_MESSAGE = N_("Too many wrong passwords. Try again in {wait}.")
 MFA = "mfa"
 MFA_IN_SESSION = "mfa_step"
-MFA_MESSAGE = "Too many wrong codes. Try again in {wait}."
+MFA_MESSAGE = N_("Too many wrong codes. Try again in {wait}.")
 
 
 def _delay(steps: int) -> timedelta:
@@ -168,7 +169,7 @@ def refuse_throttled_logon(email_key: str, origin: str | None, account_id: int |
     until = max((w for w in waits if w is not None), default=None)
     if until is not None and until > at:
         wait = count(_minutes(until, at), "minute")
-        raise LockedError(LOG_ON_MESSAGE.format(wait=wait), "log-on")
+        raise LockedError(phrase(LOG_ON_MESSAGE, wait=wait), "log-on")
 
 
 def _prune(at: datetime) -> None:
@@ -233,7 +234,8 @@ def refuse_throttled_reentry(email_key: str, at: datetime, field: str) -> None:
     Failed log-ons never count here: nobody outside the account can delay it."""
     until = _pair_until(email_key, RE_ENTRY, "", at)
     if until is not None and until > at:
-        raise LockedError(RE_ENTRY_MESSAGE.format(wait=count(_minutes(until, at), "minute")), field)
+        raise LockedError(phrase(RE_ENTRY_MESSAGE, wait=count(_minutes(until, at), "minute")),
+                          field)
 
 
 def throttle_reentry_failure(email_key: str, account_id: int, at: datetime) -> None:
@@ -273,7 +275,7 @@ def refuse_throttled_mfa(account_id: int, at: datetime, field: str, *,
     resets, or inside sessions), until the growing delay (1 to 15 minutes) is over."""
     until = _pair_until(_mfa_key(account_id), _mfa_kind(in_session), "", at)
     if until is not None and until > at:
-        raise LockedError(MFA_MESSAGE.format(wait=count(_minutes(until, at), "minute")), field)
+        raise LockedError(phrase(MFA_MESSAGE, wait=count(_minutes(until, at), "minute")), field)
 
 
 def throttle_mfa_failure(account_id: int, email_key: str, origin: str | None, at: datetime, *,

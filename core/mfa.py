@@ -45,6 +45,7 @@ from core.db import transaction
 from core.errors import CodeError, Refused, ValidationError
 from core.forms import FormCheck
 from core.hashing import keyed_hash
+from core.i18n import N_
 from core.models import Account, MfaDevice, PendingLogOn, RecoveryCode, Session
 from core.sealed import seal, unseal
 
@@ -62,11 +63,11 @@ _SEAL_LABEL = "mfa-secret"
 _EPOCH = datetime(1970, 1, 1)
 
 CODE_FIELD = "mfa-code"
-ENTER_CODE = "Enter the 6-digit code from your authenticator app, or a recovery code."
-WRONG_CODE = "The code is not correct. Type the newest code from your authenticator app."
-USED_CODE = ("This code was already used. Wait for the next one in your authenticator app "
+ENTER_CODE = N_("Enter the 6-digit code from your authenticator app, or a recovery code.")
+WRONG_CODE = N_("The code is not correct. Type the newest code from your authenticator app.")
+USED_CODE = N_("This code was already used. Wait for the next one in your authenticator app "
              "(they change every 30 seconds).")
-USED_RECOVERY = "This recovery code was already used: each one works once."
+USED_RECOVERY = N_("This recovery code was already used: each one works once.")
 
 
 # --- views -------------------------------------------------------------------------------------
@@ -363,7 +364,7 @@ def disable_mfa(token: str | None, code: str | None, password: str | None) -> Mf
     form = FormCheck()
     form.check(read_code, code, CODE_FIELD)
     if not password:
-        form.refuse("password", "Enter your password.")
+        form.refuse("password", N_("Enter your password."))
     form.raise_errors()
     if not mfa_enabled(account.id):
         raise Refused("Virtual MFA is not on.", CODE_FIELD)

@@ -39,6 +39,7 @@ from core.db import transaction
 from core.errors import CodeError, DomainError, LockedError, Refused
 from core.forms import FormCheck
 from core.hashing import hash_password, keyed_hash, new_token, token_hash
+from core.i18n import N_, phrase
 from core.message_caps import Asker, count_against_caps, watch_ceiling
 from core.models import Account, LogonAttempt, PasswordReset, PendingLogOn, TrustedKey
 from core.sessions import address_key, end_account_sessions
@@ -66,6 +67,7 @@ from core.verification import (
     locked_refusal,
     wrong_code_refusal,
 )
+from core.wording import joined, verbatim
 
 PURPOSE = "password_reset"
 KIND = "reset"
@@ -73,8 +75,8 @@ FLOW_LIFETIME = timedelta(hours=1)
 KEEP_FLOWS = timedelta(days=1)
 CHANNELS = ("email", "sms")
 CODE_FIELD = "reset-code"
-PHONE_SHOWN = "the phone number verified on the account"
-FLOW_EXPIRED = "This reset has expired. Enter your email again to get a new code."
+PHONE_SHOWN = N_("the phone number verified on the account")
+FLOW_EXPIRED = N_("This reset has expired. Enter your email again to get a new code.")
 
 
 class MfaCodeNeeded(DomainError):
@@ -85,8 +87,8 @@ class MfaCodeNeeded(DomainError):
 
 
 def _support_hint() -> str:
-    return (f"If you have neither your authenticator app nor a recovery code, contact "
-            f"{settings().support}: nothing has been changed.")
+    return phrase("If you have neither your authenticator app nor a recovery code, contact "
+                  "{support}: nothing has been changed.", support=verbatim(settings().support))
 
 
 @dataclass(frozen=True)
@@ -377,9 +379,9 @@ def complete_password_reset(reset_token: str | None, code: str | None, password:
         raise Refused(FLOW_EXPIRED, "reset-email")
     mfa = mfa_enabled(account.id)
     if mfa and not (mfa_code or "").strip():
-        raise MfaCodeNeeded("This account has virtual MFA: enter the code from your "
-                            "authenticator app, or one of your recovery codes. "
-                            + _support_hint())
+        raise MfaCodeNeeded(phrase("This account has virtual MFA: enter the code from your "
+                                   "authenticator app, or one of your recovery codes. {help}",
+                                   help=_support_hint()))
     new_hash = hash_password(new or "")  # slow: before the transaction
     done: list[PasswordResetDone] = []
 
@@ -404,7 +406,7 @@ def complete_password_reset(reset_token: str | None, code: str | None, password:
             use_second_factor(account, mfa_code, origin=flow.origin, field="mfa-code",
                               on_success=reset)
         except (CodeError, LockedError) as exc:
-            raise type(exc)(f"{exc.message} {_support_hint()}", "mfa-code") from None
+            raise type(exc)(joined([exc.message, _support_hint()]), "mfa-code") from None
     else:
         with transaction():
             reset()

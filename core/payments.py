@@ -47,7 +47,7 @@ from core.forms import FormCheck
 from core.gateway import payment_gateway
 from core.gateway.base import GatewayDecline
 from core.hashing import keyed_hash
-from core.i18n import phrase
+from core.i18n import N_, phrase, translate
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
@@ -64,7 +64,7 @@ from core.validation import (
     mask_phone,
     parse_object_id,
 )
-from core.wording import count
+from core.wording import count, joined, verbatim
 
 HOLD_CENTS = 100
 CURRENCY = "USD"
@@ -472,7 +472,8 @@ def save_card(token: str | None, number: str | None, expiry: str | None, cvv: st
                 release_preauthorization_hold(account.id, authorization_id, display)
         _revoke_quietly(card_token.token)
         raise
-    text = f"Held {money(HOLD_CENTS)} on {display} — released"
+    text = phrase("Held {amount} on {method} — released", amount=verbatim(money(HOLD_CENTS)),
+                  method=verbatim(display))
     return CardSaved(method=method, hold=HoldStory(hold=hold, release=release, text=text))
 
 
@@ -494,7 +495,7 @@ def paypal_log_on(token: str | None, email: str | None, password: str | None) ->
     if not password:
         raise ValidationError("Enter your PayPal password.", "paypal-password")
     if len(password) > 256:
-        raise PayPalRefused("Check your email address and password.")
+        raise PayPalRefused(N_("Check your email address and password."))
     try:
         return payment_gateway().paypal_log_on(address, password)
     except GatewayDecline as exc:
@@ -575,8 +576,11 @@ def send_paytm_code(token: str | None, phone: str | None):
     brand = settings().brand
 
     def deliver(code: str) -> None:
-        send_sms(e164, f"Paytm: {code} is your code to link your Paytm wallet to {brand}. "
-                       "Valid for 10 minutes. Do not share it.")
+        # The SMS speaks the account's language (F18), not the console's.
+        send_sms(e164, translate(phrase("Paytm: {code} is your code to link your Paytm wallet "
+                                        "to {brand}. Valid for 10 minutes. Do not share it.",
+                                        code=verbatim(code), brand=verbatim(brand)),
+                                 getattr(account, "language", None) or "en"))
 
     try:
         status = issue_code(account.id, PAYTM_PURPOSE, e164, "sms", deliver,
@@ -697,8 +701,8 @@ def remove_method(token: str | None, method_id: int,
         if not others.exists():
             blockers = removal_blockers(account.id)
             if blockers:
-                raise Refused("This is your only payment method. " + " ".join(blockers),
-                              "payment")
+                raise Refused(phrase("This is your only payment method. {blockers}",
+                                     blockers=joined(blockers)), "payment")
         PaymentMethod.update(removed_at=at, is_default=False).where(
             PaymentMethod.id == row.id).execute()
         if row.is_default:
@@ -800,12 +804,12 @@ def charge_default_method(account_id: int, amount_cents: int, description: str, 
             if existing.status == "done":
                 return ledger_view(existing)
             if existing.status == "failed":
-                raise PaymentDeclined(existing.failure_reason or "The payment was declined.")
+                raise PaymentDeclined(existing.failure_reason or N_("The payment was declined."))
             method = PaymentMethod.get_or_none(PaymentMethod.id == existing.payment_method_id)
             if method is None:
-                _ledger_fail(existing.id, "The payment method was removed.",
+                _ledger_fail(existing.id, N_("The payment method was removed."),
                              kind="charge_failed")
-                raise PaymentDeclined("The payment method was removed.")
+                raise PaymentDeclined(N_("The payment method was removed."))
             entry_id = existing.id
             break
         if method_id is not None:
@@ -814,8 +818,8 @@ def charge_default_method(account_id: int, amount_cents: int, description: str, 
             method = _live_methods(account_id).where(
                 PaymentMethod.is_default == True).first()  # noqa: E712
         if method is None:
-            raise NoPaymentMethod("There is no payment method on the account: add one, then "
-                                  "pay from the billing screen.")
+            raise NoPaymentMethod(N_("There is no payment method on the account: add one, "
+                                     "then pay from the billing screen."))
         try:
             entry_id = _ledger_start(account_id, "charge", description, idempotency_key,
                                      method_id=method.id, bill_id=bill_id,
@@ -827,7 +831,7 @@ def charge_default_method(account_id: int, amount_cents: int, description: str, 
             continue
         break
     else:  # pragma: no cover - the key's entry cannot vanish between the two reads
-        raise PaymentDeclined("The payment could not be started; please try again.")
+        raise PaymentDeclined(N_("The payment could not be started; please try again."))
     try:
         charge = payment_gateway().charge(method.gateway_token, amount_cents,
                                           idempotency_key=idempotency_key,

@@ -44,10 +44,12 @@ from core.catalogue import (
 from core.db import transaction
 from core.errors import NotFound, Refused, StorageError
 from core.forms import FormCheck
+from core.i18n import N_, phrase
 from core.models import Account, Bill, BillingAddress, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
 from core.validation import parse_object_id
+from core.wording import listed, verbatim
 
 # --- the purchase gate ----------------------------------------------------------------------
 
@@ -63,20 +65,21 @@ class PurchaseRefused(Refused):
     def __init__(self, where: Region, missing: list[MissingStep]) -> None:
         self.region = where.id
         self.missing = tuple(missing)
-        texts = "; ".join(step.text for step in missing)
-        super().__init__(f"Before you can buy in {where.id}: {texts}.")
+        super().__init__(phrase("Before you can buy in {region}: {steps}.",
+                                region=verbatim(where.id),
+                                steps=listed([step.text for step in missing])))
 
 
 def _steps_everywhere(account: Account) -> list[MissingStep]:
     """The steps every region needs: an active account, a billing address, a payment method."""
     steps: list[MissingStep] = []
     if account.status != "active":
-        steps.append(MissingStep("verify", "verify your account"))
+        steps.append(MissingStep("verify", N_("verify your account")))
     if not BillingAddress.select().where(BillingAddress.account == account.id).exists():
-        steps.append(MissingStep("billing-address", "add a billing address"))
+        steps.append(MissingStep("billing-address", N_("add a billing address")))
     if not PaymentMethod.select().where(PaymentMethod.account == account.id,
                                         PaymentMethod.removed_at.is_null()).exists():
-        steps.append(MissingStep("payment-method", "add a payment method"))
+        steps.append(MissingStep("payment-method", N_("add a payment method")))
     return steps
 
 
@@ -88,10 +91,10 @@ def _real_name_step(account: Account) -> MissingStep | None:
     if status == "approved":
         return None
     text = {
-        "pending": "real-name registration required (yours is waiting for review)",
-        "rejected": "real-name registration required (yours was rejected: correct it "
-                    "and submit again)",
-    }.get(status, "real-name registration required")
+        "pending": N_("real-name registration required (yours is waiting for review)"),
+        "rejected": N_("real-name registration required (yours was rejected: correct it "
+                       "and submit again)"),
+    }.get(status, N_("real-name registration required"))
     return MissingStep("real-name", text)
 
 
@@ -117,8 +120,8 @@ def purchase_gate(token: str | None, region: str | None) -> list[MissingStep]:
 
 # --- resources ------------------------------------------------------------------------------
 
-STATE_LABELS = {"running": "Running", "suspended": "Suspended", "expired": "Expired",
-                "released": "Released"}
+STATE_LABELS = {"running": N_("Running"), "suspended": N_("Suspended"),
+                "expired": N_("Expired"), "released": N_("Released")}
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ class ResourceView:
         """Auto-renewal as the resources table shows it: "On", "Off", or "—" (Pay-As-You-Go)."""
         if self.billing_method != "subscription":
             return "—"
-        return "On" if self.auto_renew else "Off"
+        return N_("On") if self.auto_renew else N_("Off")
 
     @property
     def cost_text(self) -> str:
@@ -168,23 +171,28 @@ class ResourceView:
         if self.billing_method == "subscription":
             if self.period_end is None:
                 return ""
-            verb = "Ended" if self.state == "expired" else "Ends"
-            return f"{verb} {self.period_end:%Y-%m-%d %H:%M} UTC"
-        total = format_usd(self.running_cost_cents or 0)
+            moment = verbatim(f"{self.period_end:%Y-%m-%d %H:%M} UTC")
+            if self.state == "expired":
+                return phrase("Ended {moment}", moment=moment)
+            return phrase("Ends {moment}", moment=moment)
+        total = verbatim(format_usd(self.running_cost_cents or 0))
         if self.released_at is None:
-            return f"{total} so far"
+            return phrase("{amount} so far", amount=total)
         if self.unbilled_cents:
             due = self.released_at + USAGE_BILL_DELAY
-            return f"{total}, billed {due:%Y-%m-%d %H:%M} UTC"
-        return f"billed {total}"
+            return phrase("{amount}, billed {moment}", amount=total,
+                          moment=verbatim(f"{due:%Y-%m-%d %H:%M} UTC"))
+        return phrase("billed {amount}", amount=total)
 
     @property
     def period_or_cost_text(self) -> str:
         """The resources table's "Period end / cost": the end date of a subscription, the cost
         of Pay-As-You-Go."""
         if self.billing_method == "subscription" and self.period_end is not None:
-            verb = "Ended" if self.state == "expired" else "Ends"
-            return f"{verb} {self.period_end:%Y-%m-%d}"
+            day = verbatim(f"{self.period_end:%Y-%m-%d}")
+            if self.state == "expired":
+                return phrase("Ended {moment}", moment=day)
+            return phrase("Ends {moment}", moment=day)
         return self.cost_text
 
 
@@ -353,8 +361,9 @@ def _buy_subscription(account: Account, product_id: str, where: Region, months: 
             bill_invoice(charge.id, bill.id)  # the charge's invoice, issued with it, names it
     except StorageError as exc:
         raise StorageError(
-            f"Your payment of {format_usd(price)} went through, but the order could not be "
-            f"recorded. It will be refunded; reference {key}.") from exc
+            phrase("Your payment of {amount} went through, but the order could not be "
+                   "recorded. It will be refunded; reference {reference}.",
+                   amount=verbatim(format_usd(price)), reference=verbatim(key))) from exc
     return resource_view(row, at)
 
 
@@ -367,9 +376,9 @@ def release_resource(token: str | None, resource_id: int | str) -> ResourceView:
         row = _own_resource(account.id, resource_id)
         if row.billing_method != "payg":
             raise Refused(
-                f"A subscription cannot be released before its period ends "
-                f"({row.period_end:%Y-%m-%d %H:%M} UTC). Turn auto-renewal off and it will "
-                "expire then.")
+                phrase("A subscription cannot be released before its period ends "
+                       "({moment}). Turn auto-renewal off and it will expire then.",
+                       moment=verbatim(f"{row.period_end:%Y-%m-%d %H:%M} UTC")))
         if row.state != "running":
             raise Refused("This resource is already released.")
         Resource.update(state="released", released_at=at).where(

@@ -41,21 +41,31 @@ from core.files import (
 )
 from core.forms import FormCheck
 from core.gateway.identity import identity_verifier
+from core.i18n import N_, phrase
 from core.models import Account, RealNameRegistration
 from core.sessions import require_account
-from core.validation import check_email, clean_line
+from core.validation import (
+    COMPANY_NAME,
+    LEGAL_NAME,
+    LEGAL_REPRESENTATIVE,
+    LICENCE_PATH,
+    REJECTION_REASON,
+    check_email,
+    clean_line,
+)
+from core.wording import verbatim as _verbatim
 
-ENTERPRISE_WARNING = (
+ENTERPRISE_WARNING = N_(
     "Enterprise real-name verification cannot be undone: once approved, the account belongs to "
     "the enterprise and cannot be changed back to an individual account."
 )
-REVIEW_TIME = "about 3 business days"
+REVIEW_TIME = N_("about 3 business days")
 
 ID_TYPES: dict[str, str] = {
-    "resident_id": "Chinese mainland resident ID card",
-    "passport": "Passport",
-    "hk_macao_permit": "Hong Kong/Macao travel permit",
-    "taiwan_permit": "Taiwan travel permit",
+    "resident_id": N_("Chinese mainland resident ID card"),
+    "passport": N_("Passport"),
+    "hk_macao_permit": N_("Hong Kong/Macao travel permit"),
+    "taiwan_permit": N_("Taiwan travel permit"),
 }
 
 LICENCE_MAX_BYTES = UPLOAD_MAX_BYTES
@@ -167,8 +177,9 @@ def check_credit_code(text: str | None, field: str = "rn-credit-code") -> str:
     if bad:
         shown = ", ".join(ch if ch.isascii() and ch.isprintable() else "?" for ch in bad)
         raise ValidationError(
-            f"A unified social credit code uses digits and capital letters except I, O, Z, S "
-            f"and V; it cannot contain: {shown}.", field)
+            phrase("A unified social credit code uses digits and capital letters except I, O, "
+                   "Z, S and V; it cannot contain: {shown}.", shown=_verbatim(shown)),
+            field)
     if not value[2:8].isdigit():
         raise ValidationError(
             "Characters 3–8 of a unified social credit code are digits (the area code).", field)
@@ -187,15 +198,17 @@ def _licence_kind(head: bytes) -> tuple[str, str] | None:
 
 def check_licence_file(text: str | None, field: str = "rn-licence") -> Path:
     """An existing regular file, at most 10 MB, that is a PDF, PNG or JPEG by its first bytes."""
-    raw = clean_line(text, field, "the path of the business licence file", max_length=1000)
+    raw = clean_line(text, field, LICENCE_PATH, max_length=1000)
     try:
         # `~name` of an unknown user raises RuntimeError, not OSError.
         path = Path(raw).expanduser()
         info = path.stat()
     except FileNotFoundError:
-        raise ValidationError(f"There is no file at {raw}.", field) from None
+        raise ValidationError(phrase("There is no file at {path}.", path=_verbatim(raw)),
+                              field) from None
     except (OSError, RuntimeError, ValueError):
-        raise ValidationError(f"The file at {raw} cannot be read.", field) from None
+        raise ValidationError(phrase("The file at {path} cannot be read.", path=_verbatim(raw)),
+                              field) from None
     if stat.S_ISDIR(info.st_mode):
         raise ValidationError("That is a folder. Choose the licence file itself.", field)
     if not stat.S_ISREG(info.st_mode):
@@ -207,7 +220,8 @@ def check_licence_file(text: str | None, field: str = "rn-licence") -> Path:
         with path.open("rb") as handle:
             head = handle.read(16)
     except OSError:
-        raise ValidationError(f"The file at {raw} cannot be read.", field) from None
+        raise ValidationError(phrase("The file at {path} cannot be read.", path=_verbatim(raw)),
+                              field) from None
     if _licence_kind(head) is None:
         raise ValidationError("The business licence must be a PDF, PNG or JPEG file.", field)
     return path
@@ -225,7 +239,8 @@ def check_licence_upload(account_id: int, name: str | None, field: str = "rn-lic
     try:
         fd = open_in_folder(account_id, "uploads", clean, field)
     except NotFound:
-        raise ValidationError(f"There is no file {clean} in your uploads/.", field) from None
+        raise ValidationError(phrase("There is no file {name} in your uploads/.",
+                                     name=_verbatim(clean)), field) from None
     try:
         if os.fstat(fd).st_size > LICENCE_MAX_BYTES:
             raise ValidationError("The licence file is too large: at most 10 MB.", field)
@@ -305,10 +320,10 @@ def mask_id_number(number: str | None) -> str | None:
 
 
 STATUS_TEXT = {
-    "none": "Not registered. Needed only to buy in the regions of mainland China.",
-    "pending": f"Pending review ({REVIEW_TIME}).",
-    "approved": "Approved.",
-    "rejected": "Rejected: correct it and submit again.",
+    "none": N_("Not registered. Needed only to buy in the regions of mainland China."),
+    "pending": phrase("Pending review ({time}).", time=REVIEW_TIME),
+    "approved": N_("Approved."),
+    "rejected": N_("Rejected: correct it and submit again."),
 }
 
 
@@ -341,7 +356,9 @@ def _view(row: RealNameRegistration | None) -> RealNameView:
                             None, None, False, None, None, None)
     text = STATUS_TEXT[row.status]
     if row.status == "rejected" and row.reason:
-        text = f"Rejected: {row.reason}. Correct it and submit again."
+        # Translators: {reason} is the reviewer's own words, as typed.
+        text = phrase("Rejected: {reason}. Correct it and submit again.",
+                      reason=_verbatim(row.reason))
     return RealNameView(
         status=row.status, status_text=text, kind=row.kind, legal_name=row.legal_name,
         id_type=row.id_type, id_type_label=ID_TYPES.get(row.id_type or ""),
@@ -400,8 +417,8 @@ def _check_can_submit(account: Account) -> RealNameRegistration | None:
         return row
     if row.status == "approved":
         raise Refused("Your real-name registration is already approved and cannot be replaced.")
-    raise Refused(f"Your real-name registration is waiting for review ({REVIEW_TIME}). "
-                  "You can submit again only if it is rejected.")
+    raise Refused(phrase("Your real-name registration is waiting for review ({time}). "
+                         "You can submit again only if it is rejected.", time=REVIEW_TIME))
 
 
 def _lock_account(account_id: int) -> Account:
@@ -436,7 +453,7 @@ def submit_individual(token: str | None, name: str | None, id_type: str | None,
     the overview; correct it and submit again)."""
     account = require_account(token)
     form = FormCheck()
-    legal_name = form.check(clean_line, name, "rn-name", "your legal name")
+    legal_name = form.check(clean_line, name, "rn-name", LEGAL_NAME)
     kind = form.check(check_id_type, id_type)
     number = form.check(check_id_number, kind, id_number) if kind else None
     form.raise_errors()
@@ -468,10 +485,10 @@ def submit_enterprise(token: str | None, company: str | None, credit_code: str |
     """
     account = require_account(token)
     form = FormCheck()
-    company_name = form.check(clean_line, company, "rn-company", "the company name")
+    company_name = form.check(clean_line, company, "rn-company", COMPANY_NAME)
     code = form.check(check_credit_code, credit_code)
     representative = form.check(clean_line, legal_rep, "rn-legal-rep",
-                                "the legal representative's name")
+                                LEGAL_REPRESENTATIVE)
     remote = session_is_remote(token)
     checked: Path | int | None = (form.check(check_licence_upload, account.id, licence) if remote
                                   else form.check(check_licence_file, licence))
@@ -531,10 +548,12 @@ def _pending_for(email: str | None) -> RealNameRegistration:
     address = check_email(email, "email")
     account = Account.get_or_none(Account.email_key == address.key, Account.status != "deleted")
     if account is None:
-        raise NotFound(f"No account has the email {address.address}.")
+        raise NotFound(phrase("No account has the email {email}.",
+                              email=_verbatim(address.address)))
     row = _registration(account.id)
     if row is None or row.kind != "enterprise" or row.status != "pending":
-        raise Refused(f"{address.address} has no enterprise registration waiting for review.")
+        raise Refused(phrase("{email} has no enterprise registration waiting for review.",
+                             email=_verbatim(address.address)))
     return row
 
 
@@ -552,7 +571,7 @@ def approve_enterprise(email: str | None) -> RealNameView:
 
 
 def reject_enterprise(email: str | None, reason: str | None) -> RealNameView:
-    text = clean_line(reason, "reason", "the reason for the rejection", max_length=500)
+    text = clean_line(reason, "reason", REJECTION_REASON, max_length=500)
     with transaction():
         row = _pending_for(email)
         updated = RealNameRegistration.update(

@@ -46,6 +46,7 @@ from core.errors import (
     ValidationError,
 )
 from core.hashing import hash_password, token_hash, verify_password
+from core.i18n import N_, phrase
 from core.models import (
     Account,
     Bill,
@@ -71,6 +72,7 @@ from core.sessions import (
     session_origin,
 )
 from core.validation import (
+    KEY_LABEL,
     check_email,
     check_password,
     check_password_confirmation,
@@ -78,6 +80,7 @@ from core.validation import (
     mask_phone,
     parse_object_id,
 )
+from core.wording import verbatim
 
 
 @dataclass(frozen=True)
@@ -131,8 +134,8 @@ RECENT_LOGONS = 10
 
 def _where(origin: str) -> str:
     if origin == "local":
-        return "local terminal"
-    return f"SSH from {origin}" if origin else "unknown"
+        return N_("local terminal")
+    return phrase("SSH from {origin}", origin=verbatim(origin)) if origin else N_("unknown")
 
 
 def _current(token: str | None) -> tuple[Account, int, str | None]:
@@ -217,17 +220,18 @@ def _check_password_form(account: Account, current: str | None, new: str | None,
     form = FormCheck()
     wrong = False
     if not current:
-        form.refuse("current-password", "Enter your current password.")
+        form.refuse("current-password", N_("Enter your current password."))
     else:
         try:
             check_password_again(account, current, "current-password")
         except AuthenticationError:
-            form.refuse("current-password", "Your current password is not correct.")
+            form.refuse("current-password", N_("Your current password is not correct."))
             wrong = True
     clean = form.check(check_password, new, check_email(account.email), field="new-password")
     form.check(check_password_confirmation, new, confirmation, field="new-password-confirm")
     if clean is not None and verify_password(account.password_hash, clean):
-        form.refuse("new-password", "Choose a password different from the current one.")
+        form.refuse("new-password",
+                    N_("Choose a password different from the current one."))
     if wrong:
         raise WrongPasswordForm(form.errors)
     form.raise_errors()
@@ -289,7 +293,7 @@ def trust_current_key(token: str | None, label: str | None = None) -> TrustedKey
                       "trusted-keys")
     if account.status not in ("active", "deletion_pending"):
         raise Refused("Verify your account before trusting a key.", "trusted-keys")
-    name = clean_line(label, "key-label", "a label", max_length=100, required=False) or None
+    name = clean_line(label, "key-label", KEY_LABEL, max_length=100, required=False) or None
     existing = TrustedKey.get_or_none(TrustedKey.account == account.id,
                                       TrustedKey.fingerprint == fingerprint)
     if existing is not None:
@@ -359,8 +363,9 @@ class ActivityRecord:
     ended: bool = False
 
 
-RESULT_TEXTS = {"logged_on": "Logged on", "logged_on_key": "Logged on with an SSH key",
-                "wrong_password": "Wrong password", "wrong_code": "Wrong authenticator code"}
+RESULT_TEXTS = {"logged_on": N_("Logged on"), "logged_on_key": N_("Logged on with an SSH key"),
+                "wrong_password": N_("Wrong password"),
+                "wrong_code": N_("Wrong authenticator code")}
 RECENT_ACTIVITY = 20
 
 

@@ -14,6 +14,7 @@ from core.config import settings
 from core.db import call_memo, lightly_durable, transaction
 from core.errors import SessionExpired
 from core.hashing import new_token, token_hash
+from core.i18n import N_, phrase
 from core.models import Account, Session
 
 # Every use moves the idle start: keeping it only to the half-minute would end a session up to
@@ -21,24 +22,26 @@ from core.models import Account, Session
 TOUCH_EVERY = timedelta(0)
 
 REASON_MESSAGES = {
-    "logged_off": "You have logged off.",
-    "idle": "You were logged off after {idle} minutes without activity. Please log on again.",
-    "absolute": "Your session reached its {hours}-hour limit. Please log on again.",
-    "password_changed": "Your password was changed in another session. Please log on again.",
-    "password_reset": "Your password was reset. Please log on with the new one.",
-    "logged_off_everywhere": "You were logged off from another session (Log off everywhere). "
-                             "Please log on again.",
-    "account_deleted": "This account has been deleted.",
-    "account_closed": "This account was closed: the owner of its email address verified the "
-                      "address and took it back.",
-    "ended": "Your session has ended. Please log on again.",
+    "logged_off": N_("You have logged off."),
+    "idle": N_("You were logged off after {idle} minutes without activity. Please log on again."),
+    "absolute": N_("Your session reached its {hours}-hour limit. Please log on again."),
+    "password_changed": N_("Your password was changed in another session. Please log on again."),
+    "password_reset": N_("Your password was reset. Please log on with the new one."),
+    "logged_off_everywhere": N_("You were logged off from another session (Log off everywhere). "
+                             "Please log on again."),
+    "account_deleted": N_("This account has been deleted."),
+    "account_closed": N_("This account was closed: the owner of its email address verified the "
+                      "address and took it back."),
+    "ended": N_("Your session has ended. Please log on again."),
 }
 
 
 def reason_message(reason: str | None) -> str:
     cfg = settings()
     template = REASON_MESSAGES.get(reason or "ended", REASON_MESSAGES["ended"])
-    return template.format(idle=cfg.session_idle_minutes, hours=cfg.session_absolute_hours)
+    values = {"idle": cfg.session_idle_minutes, "hours": cfg.session_absolute_hours}
+    return phrase(template, **{name: value for name, value in values.items()
+                               if "{" + name + "}" in template})
 
 
 def address_key(origin: str | None) -> str:

@@ -37,25 +37,29 @@ from core import clock
 from core.catalogue import add_months
 from core.db import transaction
 from core.errors import NotFound, ValidationError
+from core.i18n import N_, phrase
 from core.models import Bill, Invoice, LedgerEntry, PaymentMethod
 from core.money import format_usd
 from core.sessions import require_account
+from core.wording import joined, verbatim
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-               "September", "October", "November", "December")
+# Translators: the months' names, as in "Statement for May 2026".
+MONTH_NAMES = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"),
+               N_("July"), N_("August"), N_("September"), N_("October"), N_("November"),
+               N_("December"))
 
 # kind → what a line is called (the CSV's `type` column is the kind)
 LINE_LABELS = {
-    "bill": "Bill issued",
-    "payment": "Payment",
-    "charge": "Charge",
-    "charge_declined": "Charge declined",
-    "hold": "Pre-authorization hold",
-    "hold_release": "Hold released",
-    "refund": "Refund",
+    "bill": N_("Bill issued"),
+    "payment": N_("Payment"),
+    "charge": N_("Charge"),
+    "charge_declined": N_("Charge declined"),
+    "hold": N_("Pre-authorization hold"),
+    "hold_release": N_("Hold released"),
+    "refund": N_("Refund"),
 }
-ENTRY_STATUS = {"done": "Done", "failed": "Failed", "started": "In progress"}
+ENTRY_STATUS = {"done": N_("Done"), "failed": N_("Failed"), "started": N_("In progress")}
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,10 @@ class Statement:
     def title(self) -> str:
         """"Statement for December 2026", "… (to date)" while the month runs."""
         year, month = self.month.split("-")
-        text = f"Statement for {MONTH_NAMES[int(month) - 1]} {year}"
-        return text if self.made_at >= self.period_end else f"{text} (to date)"
+        text = phrase("Statement for {month} {year}", month=MONTH_NAMES[int(month) - 1],
+                      year=verbatim(year))
+        return text if self.made_at >= self.period_end else phrase("{title} (to date)",
+                                                                   title=text)
 
     @property
     def covered_until(self) -> datetime:
@@ -207,12 +213,15 @@ def _document_ref(invoice: tuple[str, int, int | None] | None) -> str:
         return ""
     kind, number, corrects = invoice
     if kind == "credit_note":
-        return f"Credit note {number}" + (f" · corrects invoice {corrects}" if corrects else "")
-    return f"Invoice {number}"
+        if corrects:
+            return phrase("Credit note {number} · corrects invoice {corrects}", number=number,
+                          corrects=corrects)
+        return phrase("Credit note {number}", number=number)
+    return phrase("Invoice {number}", number=number)
 
 
 def _join(*parts: str) -> str:
-    return " · ".join(p for p in parts if p)
+    return joined([p for p in parts if p], " · ")
 
 
 @dataclass(frozen=True)
@@ -235,16 +244,18 @@ def _facts(activity: Activity) -> list[_Fact]:
     paid_bills = {row[0] for row in activity.bills if row[3] == "paid"}
     facts: list[_Fact] = []
     for bill_id, description, amount, status, issued_at, paid_at in activity.bills:
-        state = f"Paid {_when(paid_at)}" if status == "paid" else "Outstanding"
-        facts.append(_Fact(issued_at, 0, bill_id, "bill", description, f"Bill #{bill_id}", "",
+        state = (phrase("Paid {day}", day=verbatim(_when(paid_at))) if status == "paid"
+                 else N_("Outstanding"))
+        facts.append(_Fact(issued_at, 0, bill_id, "bill", description,
+                           phrase("Bill #{id}", id=bill_id), "",
                            state, amount, amount))
     for (entry_id, kind, amount, description, status, failure, created_at, bill_id, method,
          _ref) in activity.entries:
-        bill_ref = f"Bill #{bill_id}" if bill_id else ""
+        bill_ref = phrase("Bill #{id}", id=bill_id) if bill_id else ""
         document = _document_ref(activity.document_of_entry.get(entry_id))
         state = ENTRY_STATUS.get(status, status.capitalize())
         if status == "failed" and failure:
-            state = f"Failed: {failure}"
+            state = phrase("Failed: {reason}", reason=failure)
         change = 0
         if kind == "charge" and status == "done" and bill_id in paid_bills:
             kind, change = "payment", -amount
@@ -354,8 +365,8 @@ def statement_of_account(account_id: int, month: str, at: datetime | None = None
     for found in build_statements(activity, bill_to):
         if found.month == wanted:
             return found
-    raise NotFound(f"There is no statement for {wanted}: nothing happened on the account "
-                   "that month.", "document")
+    raise NotFound(phrase("There is no statement for {month}: nothing happened on the account "
+                          "that month.", month=verbatim(wanted)), "document")
 
 
 def statement(token: str | None, month: str) -> Statement:

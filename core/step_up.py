@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from core import clock
 from core.db import transaction
 from core.errors import DomainError, SessionExpired
+from core.i18n import N_, phrase
 from core.models import Session
 from core.sessions import live_session_row, reason_message, require_account
 
@@ -45,18 +46,18 @@ STEP_UP_WINDOW = timedelta(minutes=5)
 FIELD = "step-up-code"
 
 ACTIONS = {
-    "delete_account": "delete your account",
-    "change_password": "change your password",
-    "change_email": "change your email address",
-    "change_phone": "change your phone number",
-    "add_payment_method": "add a payment method",
-    "remove_payment_method": "remove a payment method",
-    "trust_key": "trust an SSH key",
-    "remove_key": "remove a trusted SSH key",
-    "enable_mfa": "turn on virtual MFA",
-    "disable_mfa": "turn off virtual MFA",
-    "regenerate_recovery_codes": "make new recovery codes",
-    "reset_password": "reset your password",
+    "delete_account": N_("delete your account"),
+    "change_password": N_("change your password"),
+    "change_email": N_("change your email address"),
+    "change_phone": N_("change your phone number"),
+    "add_payment_method": N_("add a payment method"),
+    "remove_payment_method": N_("remove a payment method"),
+    "trust_key": N_("trust an SSH key"),
+    "remove_key": N_("remove a trusted SSH key"),
+    "enable_mfa": N_("turn on virtual MFA"),
+    "disable_mfa": N_("turn off virtual MFA"),
+    "regenerate_recovery_codes": N_("make new recovery codes"),
+    "reset_password": N_("reset your password"),
 }
 
 
@@ -69,12 +70,14 @@ class StepUpRequired(DomainError):
     def __init__(self, action: str, method: str) -> None:
         self.action = action
         self.method = method
-        what = ACTIONS.get(action, "do this")
+        what = ACTIONS.get(action, N_("do this"))
         if method == "code":
-            text = (f"To {what}, confirm it is you: enter the code from your authenticator app "
-                    "(or a recovery code).")
+            # Translators: {what} is an action, as in "To delete your account, ..."
+            text = phrase("To {what}, confirm it is you: enter the code from your "
+                          "authenticator app (or a recovery code).", what=what)
         else:
-            text = f"To {what}, confirm it is you: enter your password."
+            # Translators: {what} is an action, as in "To delete your account, ..."
+            text = phrase("To {what}, confirm it is you: enter your password.", what=what)
         super().__init__(text, FIELD)
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.errors import ValidationError
-from core.wording import with_article
+from core.i18n import N_, phrase
+from core.wording import verbatim
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256
@@ -36,24 +37,76 @@ def is_valid_text(text: str) -> bool:
     return True
 
 
+class FieldLabel(str):
+    """A field's name as a sentence uses it: reads as its form inside a sentence ("your full
+    name"); `opening` is its form at the start of one ("Your full name"). Both are message ids
+    (marked with N_ where the label is made), so each language translates the label as a value
+    of a whole sentence template: "Enter {label}." and "{label} is too long: ..."."""
+
+    opening: str
+
+    def __new__(cls, inside: str, opening: str) -> FieldLabel:
+        made = super().__new__(cls, inside)
+        made.opening = opening
+        return made
+
+    def __reduce__(self):  # a refusal naming a label crosses processes whole
+        return (FieldLabel, (str(self), self.opening))
+
+
+def field_label(inside: str, opening: str) -> FieldLabel:
+    """`field_label(N_("your full name"), N_("Your full name"))`."""
+    return FieldLabel(inside, opening)
+
+
+FULL_NAME = field_label(N_("your full name"), N_("Your full name"))
+COMPANY_NAME = field_label(N_("the company name"), N_("The company name"))
+CONTACT_NAME = field_label(N_("the contact person's name"), N_("The contact person's name"))
+CITY = field_label(N_("the city"), N_("The city"))
+STREET = field_label(N_("the street address"), N_("The street address"))
+STREET_2 = field_label(N_("the second street line"), N_("The second street line"))
+STATE_OR_PROVINCE = field_label(N_("the state or province"), N_("The state or province"))
+POSTAL_CODE = field_label(N_("the postal code"), N_("The postal code"))
+CARD_HOLDER = field_label(N_("the card holder name"), N_("The card holder name"))
+LEGAL_NAME = field_label(N_("your legal name"), N_("Your legal name"))
+LEGAL_REPRESENTATIVE = field_label(N_("the legal representative's name"),
+                                   N_("The legal representative's name"))
+LICENCE_PATH = field_label(N_("the path of the business licence file"),
+                           N_("The path of the business licence file"))
+REJECTION_REASON = field_label(N_("the reason for the rejection"),
+                               N_("The reason for the rejection"))
+KEY_LABEL = field_label(N_("a label"), N_("A label"))
+
+
+def _opening(label: str) -> str:
+    """The label as a sentence begins with it (a plain str label: capitalised, English)."""
+    if isinstance(label, FieldLabel):
+        return label.opening
+    return f"{label[:1].upper()}{label[1:]}"
+
+
 def clean_line(text: str | None, field: str, label: str, *, max_length: int = 200,
                required: bool = True) -> str:
-    """A one-line text field: trimmed, no control characters, within length."""
+    """A one-line text field: trimmed, no control characters, within length. `label` is a
+    FieldLabel (above) so that its refusals translate whole."""
     value = (text or "").strip()
     if not value:
         if required:
-            raise ValidationError(f"Enter {label}.", field)
+            # Translators: {label} is a field, as in "Enter your full name."
+            message = phrase("Enter {label}.", label=label)
+            raise ValidationError(message, field)
         return ""
     if has_control_characters(value):
-        raise ValidationError(
-            f"{label[0].upper()}{label[1:]} contains characters that cannot be used "
-            "(line breaks, control or invisible characters).",
-            field,
-        )
+        # Translators: {label} is a field, as in "Your full name contains ..."
+        message = phrase("{label} contains characters that cannot be used "
+                         "(line breaks, control or invisible characters).",
+                         label=_opening(label))
+        raise ValidationError(message, field)
     if len(value) > max_length:
-        raise ValidationError(
-            f"{label[0].upper()}{label[1:]} is too long: at most {max_length} characters.", field
-        )
+        # Translators: {label} is a field, as in "Your full name is too long: ..."
+        message = phrase("{label} is too long: at most {max} characters.",
+                         label=_opening(label), max=max_length)
+        raise ValidationError(message, field)
     return value
 
 
@@ -121,7 +174,9 @@ def check_email(text: str | None, field: str = "email") -> Email:
     try:
         info = email_validator.validate_email(raw.strip(), check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
-        raise ValidationError(f"That is not a valid email address: {exc}", field) from exc
+        # Translators: {problem} is the email checker's own explanation (English).
+        message = phrase("That is not a valid email address: {problem}", problem=str(exc))
+        raise ValidationError(message, field) from exc
     address = info.normalized
     if len(info.local_part) > 64:
         # RFC 5321: email-validator 2.x no longer enforces this limit itself.
@@ -144,7 +199,7 @@ class Strength:
     acceptable: bool = False
 
 
-_LABELS = ("Very weak", "Weak", "Fair", "Strong", "Very strong")
+_LABELS = (N_("Very weak"), N_("Weak"), N_("Fair"), N_("Strong"), N_("Very strong"))
 
 
 def password_strength(password: str, user_inputs: tuple[str, ...] = ()) -> Strength:
@@ -174,15 +229,15 @@ def _password_inputs(email: Email | None) -> tuple[str, ...]:
 def _rule_refusal(value: str, email: Email | None) -> str | None:
     """The refusal of a normalised password by the rules other than its strength."""
     if len(value) < PASSWORD_MIN:
-        return f"Use at least {PASSWORD_MIN} characters."
+        return phrase("Use at least {n} characters.", n=PASSWORD_MIN)
     if len(value) > PASSWORD_MAX:
-        return f"Use at most {PASSWORD_MAX} characters."
+        return phrase("Use at most {n} characters.", n=PASSWORD_MAX)
     if has_control_characters(value.replace("\t", "")):
-        return "A password cannot contain line breaks or control characters."
+        return N_("A password cannot contain line breaks or control characters.")
     if email is not None:
         local = email.local_part.casefold()
         if len(local) >= 3 and local in value.casefold():
-            return "Your password must not contain your email name."
+            return N_("Your password must not contain your email name.")
     return None
 
 
@@ -190,7 +245,10 @@ def _strength_refusal(strength: Strength) -> str | None:
     if strength.score >= MIN_STRENGTH:
         return None
     hint = strength.warning or (strength.suggestions[0] if strength.suggestions else "")
-    return "This password is too easy to guess. " + (hint or "Add more words or characters.")
+    # Translators: {hint} is the strength estimator's advice (English), or "Add more words or
+    # characters."
+    return phrase("This password is too easy to guess. {hint}",
+                  hint=hint or N_("Add more words or characters."))
 
 
 def check_password(password: str | None, email: Email | None = None,
@@ -299,17 +357,19 @@ def check_phone(text: str | None, country: str, *, for_sms: bool = False,
     import phonenumbers
     from phonenumbers import PhoneNumberType
 
-    raw = _typed_phone(text, "Enter your phone number.", field)
+    raw = _typed_phone(text, N_("Enter your phone number."), field)
     try:
         number = phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError("That is not a phone number we can read.", field) from exc
     e164 = _valid_number(number, field,
-                         f"That is not a valid phone number for {country_name(country)}.")
+                         phrase("That is not a valid phone number for {country}.",
+                                country=country_name(country)))
     region = phonenumbers.region_code_for_number(number)
     if region != country:
         raise ValidationError(
-            f"Use a phone number of {country_name(country)}, the country of your account.", field)
+            phrase("Use a phone number of {country}, the country of your account.",
+                   country=country_name(country)), field)
     kind = phonenumbers.number_type(number)
     mobile = kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
     if for_sms and not mobile:
@@ -389,12 +449,13 @@ def check_region(text: str | None, country: str, field: str = "region") -> str |
 
     None when the country has no subdivisions (then the field must be left empty) or when the
     country's addresses do not need one and none was given."""
-    value = clean_line(text, field, "the state or province", max_length=100, required=False)
+    value = clean_line(text, field, STATE_OR_PROVINCE, max_length=100, required=False)
     options = regions_of(country)
     if not options:
         if value:
             raise ValidationError(
-                f"{country_name(country)} has no states or provinces: leave this empty.", field)
+                phrase("{country} has no states or provinces: leave this empty.",
+                       country=country_name(country)), field)
         return None
     if not value:
         if country in REGION_REQUIRED:
@@ -405,7 +466,8 @@ def check_region(text: str | None, country: str, field: str = "region") -> str |
         if wanted in (code.casefold(), code.split("-", 1)[1].casefold(), name.casefold()):
             return code
     raise ValidationError(
-        f"Choose a state or province of {country_name(country)} from the list.", field)
+        phrase("Choose a state or province of {country} from the list.",
+               country=country_name(country)), field)
 
 
 # Postal code formats: (pattern on the normalised text, example, normaliser or None).
@@ -482,7 +544,7 @@ def check_postal_code(text: str | None, country: str, field: str = "postal-code"
     """The postal code in the country's format where one is known (then required); elsewhere
     free text of at most 20 characters (optional). Returns the normalised code or None."""
     known = _POSTAL_FORMATS.get((country or "").upper())
-    value = clean_line(text, field, "the postal code", max_length=POSTAL_CODE_MAX,
+    value = clean_line(text, field, POSTAL_CODE, max_length=POSTAL_CODE_MAX,
                        required=known is not None)
     if not value:
         return None
@@ -492,7 +554,8 @@ def check_postal_code(text: str | None, country: str, field: str = "postal-code"
     value = re.sub(r" +", " ", value.upper())
     if not re.fullmatch(pattern, value, re.ASCII):
         raise ValidationError(
-            f"That is not a postal code of {country_name(country)} (for example {example}).",
+            phrase("That is not a postal code of {country} (for example {example}).",
+                   country=country_name(country), example=verbatim(example)),
             field)
     return normalise(value) if callable(normalise) else value
 
@@ -502,15 +565,16 @@ def check_contact_phone(text: str | None, country: str,
     """A valid phone number of `country`, or of any country when written with +: E.164."""
     import phonenumbers
 
-    raw = _typed_phone(text, "Enter the contact phone number.", field)
+    raw = _typed_phone(text, N_("Enter the contact phone number."), field)
     try:
         number = phonenumbers.parse(raw, country or None)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError("That is not a phone number we can read. Start it with + and "
                               "the country code.", field) from exc
     return _valid_number(number, field,
-                         f"That is not a valid phone number of {country_name(country)}. For "
-                         "another country, start it with + and the country code.")
+                         phrase("That is not a valid phone number of {country}. For "
+                                "another country, start it with + and the country code.",
+                                country=country_name(country)))
 
 
 # --- bank cards -----------------------------------------------------------------------------
@@ -587,8 +651,8 @@ def check_card_number(text: str | None, field: str = "card-number") -> tuple[str
             "A card number can contain only the digits 0–9 (spaces and dashes are fine).", field)
     if not CARD_MIN_DIGITS <= len(digits) <= CARD_MAX_DIGITS:
         raise ValidationError(
-            f"A card number has {CARD_MIN_DIGITS} to {CARD_MAX_DIGITS} digits; this one has "
-            f"{len(digits)}.", field)
+            phrase("A card number has {least} to {most} digits; this one has {n}.",
+                   least=CARD_MIN_DIGITS, most=CARD_MAX_DIGITS, n=len(digits)), field)
     if not digits.strip("0"):
         raise ValidationError("That is not a card number.", field)
     if not luhn_ok(digits):
@@ -597,14 +661,23 @@ def check_card_number(text: str | None, field: str = "card-number") -> tuple[str
     brand = card_brand(digits)
     if brand is None:
         raise ValidationError(
-            "We cannot tell the card's brand from its number. We accept "
-            + ", ".join(CARD_BRANDS) + ".", field)
+            phrase("We cannot tell the card's brand from its number. We accept {brands}.",
+                   brands=", ".join(CARD_BRANDS)), field)
     lengths = _brand_lengths(brand)
     if len(digits) not in lengths:
-        allowed = ", ".join(str(n) for n in lengths[:-1])
-        allowed = f"{allowed} or {lengths[-1]}" if allowed else str(lengths[-1])
-        raise ValidationError(
-            f"{with_article(brand, capital=True)} card number has {allowed} digits.", field)
+        if len(lengths) == 1:
+            allowed: str = str(lengths[0])
+        else:
+            # Translators: digit counts of a card number, as in "13, 16 or 19".
+            allowed = phrase("{some} or {last}", some=", ".join(str(n) for n in lengths[:-1]),
+                             last=lengths[-1])
+        if brand[:1].casefold() in "aeiou":
+            message = phrase("An {brand} card number has {allowed} digits.",
+                             brand=verbatim(brand), allowed=allowed)
+        else:
+            message = phrase("A {brand} card number has {allowed} digits.",
+                             brand=verbatim(brand), allowed=allowed)
+        raise ValidationError(message, field)
     return digits, brand
 
 
@@ -629,7 +702,8 @@ def check_card_expiry(text: str | None, field: str = "card-expiry") -> tuple[int
         raise ValidationError("This card has expired.", field)
     if there > here + CARD_MAX_YEARS_AHEAD * 12:
         raise ValidationError(
-            f"The expiry date is more than {CARD_MAX_YEARS_AHEAD} years ahead: check it.", field)
+            phrase("The expiry date is more than {years} years ahead: check it.",
+                   years=CARD_MAX_YEARS_AHEAD), field)
     return month, year
 
 
@@ -658,7 +732,7 @@ def check_card_cvv(text: str | None, brand: str | None, field: str = "card-cvv")
 
 def check_card_holder(text: str | None, field: str = "card-holder") -> str:
     """The name on the card; may be empty (an enterprise card without one)."""
-    value = clean_line(text, field, "the card holder name", max_length=100, required=False)
+    value = clean_line(text, field, CARD_HOLDER, max_length=100, required=False)
     if any(ch.isdigit() for ch in value):
         raise ValidationError("A card holder name cannot contain digits.", field)
     return value

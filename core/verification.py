@@ -25,7 +25,7 @@ from core import clock
 from core.db import transaction
 from core.errors import CodeError, LockedError, RateLimitError
 from core.hashing import keyed_hash
-from core.i18n import phrase
+from core.i18n import N_, phrase
 from core.message_caps import Asker, count_against_caps, watch_ceiling
 from core.models import Code, MessageSend, VerificationLock
 from core.wording import count
@@ -95,9 +95,9 @@ def wrong_code_refusal(tries_left: int, field: str = "code") -> CodeError:
                      field)
 
 
-NO_VALID_CODE = "There is no valid code for this destination. Press Send to get a new one."
-CODE_EXPIRED = ("This code has expired (codes last 10 minutes). Press Send to get a new one.")
-NOW_LOCKED = "Too many wrong codes. This verification is locked for 15 minutes."
+NO_VALID_CODE = N_("There is no valid code for this destination. Press Send to get a new one.")
+CODE_EXPIRED = N_("This code has expired (codes last 10 minutes). Press Send to get a new one.")
+NOW_LOCKED = N_("Too many wrong codes. This verification is locked for 15 minutes.")
 
 
 def _code_hash(account_id: int, purpose: str, destination: str, code: str) -> str:

@@ -30,6 +30,7 @@ from core import clock, notices
 from core.accounts import LIVE, AccountView, account_view, email_is_claimable
 from core.delivery import place_call, send_email, send_sms
 from core.errors import CodeError, DeliveryError, RateLimitError, Refused, SessionExpired
+from core.i18n import N_
 from core.message_caps import Asker, count_against_caps, forget_send, send_counted
 from core.models import Account, EmailClaim, Session
 from core.sessions import reason_message, require_account, resolve_session
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 PURPOSES = ("signup", "second_channel")
 CHANNELS = ("email", "sms", "voice")
-EMAIL_HAS_ACCOUNT = (
+EMAIL_HAS_ACCOUNT = N_(
     "This email address already has an account: log on with it instead. If the address is "
     "yours, verify it by email instead of by phone. We have sent a note to that address.")
 

@@ -8,7 +8,7 @@ takes "an"), which is right for brand names as people say them in nearly every c
 
 from __future__ import annotations
 
-from core.i18n import Text, plural_text
+from core.i18n import Text, phrase, plural_text
 
 
 def counted(singular: str, plural: str) -> tuple[str, str]:
@@ -25,6 +25,7 @@ COUNTED_NOUNS: dict[str, tuple[str, str]] = {
     "day": counted("{n} day", "{n} days"),
     "month": counted("{n} month", "{n} months"),
     "bill": counted("{n} bill", "{n} bills"),
+    "outstanding bill": counted("{n} outstanding bill", "{n} outstanding bills"),
     "try": counted("{n} try", "{n} tries"),
     "code": counted("{n} code", "{n} codes"),
     "file": counted("{n} file", "{n} files"),
@@ -55,3 +56,67 @@ def with_article(name: str, *, capital: bool = False) -> str:
     if capital:
         article = article.capitalize()
     return f"{article} {text}"
+
+
+class Verbatim:
+    """A value shown as it is in every language (user data, a path, an email address): not a
+    str, so `core.i18n.translate` does not look it up in the catalogue."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = "" if value is None else str(value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Verbatim({self.value!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Verbatim) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __reduce__(self):
+        return (Verbatim, (self.value,))
+
+
+def verbatim(value: object) -> Verbatim:
+    """`phrase("There is no file at {path}.", path=verbatim(path))`."""
+    return Verbatim(value)
+
+
+def listed(items: list[str] | tuple[str, ...]) -> str:
+    """Texts in a list parted by semicolons ("a; b; c"), each a whole text: a `Text` whose
+    separator each language writes its own way (Chinese "；")."""
+    items = list(items)
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    # Translators: a list of things to do or to pay, as in "verify your account; add a
+    # billing address". {rest} may itself be such a list.
+    return phrase("{first}; {rest}", first=items[0], rest=listed(items[1:]))
+
+
+def joined(items: list[str] | tuple[str, ...], separator: str = " ") -> str:
+    """Whole texts one after another ("A. B." with a space, lines with "\\n"), each translated
+    on its own where shown. The separator is not a text for people: it is kept as it is in
+    every language (a `Text` whose template is not in the catalogue)."""
+    items = list(items)
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return Text("{first}" + separator + "{rest}",
+                {"first": items[0], "rest": joined(items[1:], separator)})
+
+
+def bullet(item: str) -> str:
+    """"- item" (a list line), the item translated where shown."""
+    return Text("- {item}", {"item": item})

@@ -44,6 +44,7 @@ from core.gateway.base import (
     PaytmLink,
     Refund,
 )
+from core.i18n import N_
 
 PAYPAL_BUYER = "buyer@example.com"
 PAYPAL_PASSWORD = "sandbox-pass"
@@ -51,11 +52,11 @@ PAYPAL_SESSION_LIFETIME = timedelta(minutes=15)
 
 DECLINES: dict[str, tuple[str, bool]] = {
     # behaviour → (the gateway's words, retryable)
-    "card_declined": ("Your card was declined.", False),
-    "insufficient_funds": ("Your card has insufficient funds.", False),
-    "incorrect_cvc": ("Your card's security code is incorrect.", False),
-    "expired_card": ("Your card has expired.", False),
-    "processing_error": ("An error occurred while processing your card. Try again.", True),
+    "card_declined": (N_("Your card was declined."), False),
+    "insufficient_funds": (N_("Your card has insufficient funds."), False),
+    "incorrect_cvc": (N_("Your card's security code is incorrect."), False),
+    "expired_card": (N_("Your card has expired."), False),
+    "processing_error": (N_("An error occurred while processing your card. Try again."), True),
 }
 
 # Test numbers → behaviour. Any other well-formed number behaves "ok".
@@ -136,7 +137,7 @@ CREATE TABLE IF NOT EXISTS paypal_sessions (
 );
 """
 
-_UNAVAILABLE = "The payment gateway could not be reached. Nothing was charged; try again."
+_UNAVAILABLE = N_("The payment gateway could not be reached. Nothing was charged; try again.")
 
 
 def _new_id(prefix: str) -> str:
@@ -270,14 +271,15 @@ class SandboxGateway:
         """The first result of this key, or None if it is new. A key reused for another call
         is refused, as real gateways do."""
         if not key or not isinstance(key, str):
-            raise GatewayDecline("An idempotency key is required.", "invalid_request")
+            raise GatewayDecline(N_("An idempotency key is required."), "invalid_request")
         row = conn.execute("SELECT * FROM operations WHERE idempotency_key = ?",
                            (key,)).fetchone()
         if row is None:
             return None
         if row["kind"] != kind or row["token"] != token or row["amount_cents"] != amount_cents:
-            raise GatewayDecline("This idempotency key was already used for another request.",
-                                 "idempotency_mismatch")
+            raise GatewayDecline(
+                N_("This idempotency key was already used for another request."),
+                "idempotency_mismatch")
         if row["outcome"] == "declined":
             reason = row["decline_reason"]
             raise GatewayDecline(reason, row["decline_code"],
@@ -298,14 +300,14 @@ class SandboxGateway:
     def _check_amount(amount_cents: int) -> None:
         if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) \
                 or amount_cents <= 0:
-            raise GatewayDecline("The amount must be a positive whole number of cents.",
+            raise GatewayDecline(N_("The amount must be a positive whole number of cents."),
                                  "invalid_amount")
 
     @staticmethod
     def _live_token(conn: sqlite3.Connection, token: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM tokens WHERE token = ?", (token,)).fetchone()
         if row is None or row["revoked_at"] is not None:
-            raise GatewayDecline("This payment method is no longer available.",
+            raise GatewayDecline(N_("This payment method is no longer available."),
                                  "token_revoked")
         return row
 
@@ -325,17 +327,17 @@ class SandboxGateway:
         digits = re.sub(r"[ \-]", "", number or "")
         if not re.fullmatch(r"[0-9]{12,19}", digits, re.ASCII) or not luhn_ok(digits) \
                 or not digits.strip("0"):
-            raise GatewayDecline("Your card number is incorrect.", "incorrect_number")
+            raise GatewayDecline(N_("Your card number is incorrect."), "incorrect_number")
         brand = card_brand(digits)
         if brand is None:
-            raise GatewayDecline("Your card is not supported.", "card_not_supported")
+            raise GatewayDecline(N_("Your card is not supported."), "card_not_supported")
         today = clock.now()
         if not (isinstance(exp_month, int) and 1 <= exp_month <= 12 and isinstance(exp_year, int)) \
                 or (exp_year, exp_month) < (today.year, today.month):
-            raise GatewayDecline("Your card's expiration date is invalid.", "invalid_expiry")
+            raise GatewayDecline(N_("Your card's expiration date is invalid."), "invalid_expiry")
         wanted = 4 if brand == "American Express" else 3
         if not re.fullmatch(rf"[0-9]{{{wanted}}}", cvv or "", re.ASCII):
-            raise GatewayDecline("Your card's security code is invalid.", "invalid_cvc")
+            raise GatewayDecline(N_("Your card's security code is invalid."), "invalid_cvc")
         behaviour = TEST_CARDS.get(digits, "ok")
         token = _new_id("card")
         with self._tx() as conn:
@@ -389,7 +391,7 @@ class SandboxGateway:
             row = conn.execute("SELECT * FROM authorizations WHERE id = ?",
                                (authorization_id,)).fetchone()
             if row is None or row["state"] == "declined":
-                raise GatewayDecline("No such authorization.", "invalid_request")
+                raise GatewayDecline(N_("No such authorization."), "invalid_request")
             if row["state"] == "held":
                 conn.execute("UPDATE authorizations SET state = 'voided', voided_at = ? "
                              "WHERE id = ?", (_now_text(), authorization_id))
@@ -433,9 +435,9 @@ class SandboxGateway:
                               amount_cents=amount_cents)
             row = conn.execute("SELECT * FROM charges WHERE id = ?", (charge_id,)).fetchone()
             if row is None or row["state"] != "succeeded":
-                raise GatewayDecline("No such charge to refund.", "invalid_request")
+                raise GatewayDecline(N_("No such charge to refund."), "invalid_request")
             if row["refunded_cents"] + amount_cents > row["amount_cents"]:
-                raise GatewayDecline("The refund is more than what is left of the charge.",
+                raise GatewayDecline(N_("The refund is more than what is left of the charge."),
                                      "invalid_request")
             refund_id = _new_id("re")
             conn.execute("INSERT INTO refunds (id, charge_id, amount_cents, idempotency_key, "
@@ -458,7 +460,7 @@ class SandboxGateway:
 
     def paypal_log_on(self, email: str, password: str) -> str:
         if (email or "").strip().casefold() != PAYPAL_BUYER or password != PAYPAL_PASSWORD:
-            raise GatewayDecline("Check your email address and password.", "paypal_auth")
+            raise GatewayDecline(N_("Check your email address and password."), "paypal_auth")
         session = _new_id("ppsess")
         at = clock.now()
         with self._tx() as conn:
@@ -474,8 +476,9 @@ class SandboxGateway:
             row = conn.execute("SELECT * FROM paypal_sessions WHERE id = ?",
                                (paypal_session or "",)).fetchone()
             if row is None or row["used_at"] is not None or row["expires_at"] <= at:
-                raise GatewayDecline("Your PayPal session has ended. Log in to PayPal again.",
-                                     "paypal_session")
+                raise GatewayDecline(
+                    N_("Your PayPal session has ended. Log in to PayPal again."),
+                    "paypal_session")
             conn.execute("UPDATE paypal_sessions SET used_at = ? WHERE id = ?",
                          (at, paypal_session))
             token = _new_id("ba")
@@ -491,7 +494,8 @@ class SandboxGateway:
 
     def paytm_link(self, phone_e164: str) -> PaytmLink:
         if not re.fullmatch(r"\+91[6-9][0-9]{9}", phone_e164 or "", re.ASCII):
-            raise GatewayDecline("Paytm has no wallet for this mobile number.", "paytm_unknown")
+            raise GatewayDecline(N_("Paytm has no wallet for this mobile number."),
+                                 "paytm_unknown")
         token = _new_id("ptm")
         with self._tx() as conn:
             conn.execute("INSERT INTO tokens (token, kind, detail, created_at) VALUES (?,?,?,?)",
