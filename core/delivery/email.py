@@ -74,7 +74,7 @@ def send_email(to: str, subject: str, body: str, language: str | None = None) ->
     from core.delivery.language import localise, needs_language, recipient_language
 
     if needs_language(subject, body):
-        chosen = language or recipient_language(to, subject, body)
+        chosen = language or recipient_language(to, "email", subject, body)
         subject, body = localise(subject, chosen), localise(body, chosen)
     url = settings().smtp_url
     if url:

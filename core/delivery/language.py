@@ -6,12 +6,12 @@ that knows the account renders the message itself (core.notices does, from the a
 message handed to `send_email` / `send_sms` / `place_call` still `Localised` is rendered here
 in the language of the account it goes to (`recipient_language`):
 
-- a one-time code: the account the code was made for (its code row, written before delivery,
-  matched by the code itself), so the code of a phone or an email not yet the account's goes in
+- a one-time code: the account the code was made for (its code row, written before delivery
+  and marked delivered after), so the code of a phone or an email not yet the account's goes in
   the account's language; a sign-up whose email already has an account gets its phone code in
   the language of the console it signs up from, as a new sign-up would (the language must not
   tell whether the email has an account);
-- anything else: the live account the address belongs to (its email, or its verified phone);
+- anything else: the live account the address belongs to (its email; its phone, verified first);
 - nobody's address: English.
 
 Never the console's current language otherwise: one process (the billing run, the SSH server)
@@ -30,7 +30,7 @@ DECOY_PURPOSE = "signup_decoy"  # core.verify_account: a phone code of a sign-up
 
 class Localised(str):
     """A message's text in English, which `render(language)` gives in any language; `code`,
-    for the text of a one-time code, names the code so delivery finds whom it was made for."""
+    for the text of a one-time code, says so: delivery finds whom the code was made for."""
 
     render: Callable[[str], str]
     code: str | None
@@ -59,25 +59,25 @@ def _known(language: str | None) -> str | None:
     return language if language in LANGUAGES else None
 
 
-def _code_owner_language(destination: str, code: str) -> tuple[bool, str | None]:
-    """(found, language) of the undelivered code row to `destination` holding `code`."""
+def _code_owner_language(destination: str, channel: str) -> tuple[bool, str | None]:
+    """(found, language) of the code being delivered to `destination` by `channel`: its row
+    is written, not yet marked delivered, before delivery (core.verification.issue_code).
+    No keyed hash here: a reset must cost the same work whether the email has an account."""
     from core.models import Account, Code
-    from core.verification import _code_hash
 
-    rows = (Code.select().where(Code.destination == destination, Code.delivered_at.is_null(),
-                                Code.used_at.is_null(), Code.voided_at.is_null())
-            .order_by(Code.id.desc()).limit(20))
-    for row in rows:
-        if _code_hash(row.account_id, row.purpose, row.destination, code) != row.code_hash:
-            continue
-        if row.purpose == DECOY_PURPOSE:
-            # The code goes to the visitor, whose console this is (never the owner's language).
-            from core.i18n import current_language
+    row = (Code.select().where(Code.destination == destination, Code.channel == channel,
+                               Code.delivered_at.is_null(), Code.used_at.is_null(),
+                               Code.voided_at.is_null())
+           .order_by(Code.id.desc()).first())
+    if row is None:
+        return False, None
+    if row.purpose == DECOY_PURPOSE:
+        # The code goes to the visitor, whose console this is (never the owner's language).
+        from core.i18n import current_language
 
-            return True, current_language()
-        account = Account.get_or_none(Account.id == row.account_id)
-        return True, _known(account.language) if account is not None else None
-    return False, None
+        return True, current_language()
+    account = Account.get_or_none(Account.id == row.account_id)
+    return True, _known(account.language) if account is not None else None
 
 
 def _address_owner_language(address: str) -> str | None:
@@ -99,15 +99,15 @@ def _address_owner_language(address: str) -> str | None:
     return _known(holders[0].language) if holders else None
 
 
-def recipient_language(to: str, *texts: str | None) -> str:
-    """The language a message to `to` goes in (see the module's docstring)."""
+def recipient_language(to: str, channel: str, *texts: str | None) -> str:
+    """The language a message to `to` by `channel` (email, sms, voice) goes in (see the
+    module's docstring)."""
     from core.db import transaction
 
-    code = next((text.code for text in texts if isinstance(text, Localised) and text.code),
-                None)
+    is_code = any(isinstance(text, Localised) and text.code for text in texts)
     with transaction():
-        if code:
-            found, language = _code_owner_language(to, code)
+        if is_code:
+            found, language = _code_owner_language(to, channel)
             if found:
                 return language or DEFAULT_LANGUAGE
         return _address_owner_language(to) or DEFAULT_LANGUAGE

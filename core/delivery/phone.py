@@ -80,18 +80,18 @@ def _failed(channel: str, reason: str) -> DeliveryError:
                                 "recorded; please try again.", reason=reason))
 
 
-def _in_language(to: str, text: str, language: str | None) -> str:
+def _in_language(to: str, channel: str, text: str, language: str | None) -> str:
     """The text in `language`, by default the recipient account's (core.delivery.language)."""
     from core.delivery.language import localise, needs_language, recipient_language
 
     if not needs_language(text):
         return text
-    return localise(text, language or recipient_language(to, text))
+    return localise(text, language or recipient_language(to, channel, text))
 
 
 def send_sms(to: str, body: str, language: str | None = None) -> None:
     """Send through the provider. Whatever a provider raises reaches callers as DeliveryError."""
-    body = _in_language(to, body, language)
+    body = _in_language(to, "sms", body, language)
     try:
         phone_provider().send_sms(to, body)
     except DomainError:
@@ -101,7 +101,7 @@ def send_sms(to: str, body: str, language: str | None = None) -> None:
 
 
 def place_call(to: str, script: str, language: str | None = None) -> None:
-    script = _in_language(to, script, language)
+    script = _in_language(to, "voice", script, language)
     try:
         phone_provider().place_call(to, script)
     except DomainError:
