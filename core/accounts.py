@@ -116,13 +116,14 @@ def email_is_claimable(account: Account) -> bool:
 
 
 def _sign_up_as(address, country_code: str, password_hash: str, origin: str,
-                at: datetime) -> str:
+                at: datetime, language: str | None = None) -> str:
     """Inside a transaction: a new account, an email claim, or a decoy; returns the token."""
     existing = _live_account_by_key(address.key)
     if existing is None:
         account = Account.create(email=address.address, email_key=address.key,
                                  country=country_code, password_hash=password_hash,
-                                 status="unverified", created_at=at)
+                                 status="unverified", created_at=at,
+                                 language=language if language in LANGUAGES else None)
         return start_session(account.id, origin=origin, stepped_up=True)
     if email_is_claimable(existing):
         # The live account keeps the email key until this one verifies the email; meanwhile
@@ -130,7 +131,8 @@ def _sign_up_as(address, country_code: str, password_hash: str, origin: str,
         account = Account.create(email=address.address,
                                  email_key=f"claim:{secrets.token_hex(12)}",
                                  country=country_code, password_hash=password_hash,
-                                 status="unverified", created_at=at)
+                                 status="unverified", created_at=at,
+                                 language=language if language in LANGUAGES else None)
         EmailClaim.create(account=account.id, email_key=address.key, created_at=at)
         return start_session(account.id, origin=origin, stepped_up=True)
     return start_session(None, origin=origin, notify_account_id=existing.id,
@@ -168,24 +170,26 @@ def check_sign_up(country: str | None, email: str | None, password: str | None,
 
 
 def sign_up(country: str | None, email: str | None, password: str | None,
-            password_confirm: str | None, agreed: bool, *, origin: str = "local") -> SignUpResult:
+            password_confirm: str | None, agreed: bool, *, origin: str = "local",
+            language: str | None = None) -> SignUpResult:
     """Create an unverified account and a session for it (F1). FormErrors names every field
     in error at once (`check_sign_up`).
 
     The same result whatever the email: new (an account), held by an account that never
     verified it (an account with an email claim, see `email_is_claimable`), or held by a
-    verified account (a decoy session: the owner is told instead, core.verify_account)."""
+    verified account (a decoy session: the owner is told instead, core.verify_account).
+    `language` (the console's, F18) becomes the new account's, so its first code goes in it."""
     form = check_sign_up(country, email, password, password_confirm, agreed)
     country_code, address, clean_password = form.country, form.email, form.password
     password_hash = hash_password(clean_password)  # slow: before the transaction
     at = clock.now()
     try:
         with transaction():
-            token = _sign_up_as(address, country_code, password_hash, origin, at)
+            token = _sign_up_as(address, country_code, password_hash, origin, at, language)
     except IntegrityError:
         # Another sign-up with this email won the race: decide again, now that it is there.
         with transaction():
-            token = _sign_up_as(address, country_code, password_hash, origin, at)
+            token = _sign_up_as(address, country_code, password_hash, origin, at, language)
     return SignUpResult(token=token, email_masked=mask_email(address.address),
                         country=country_code)
 

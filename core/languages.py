@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.db import transaction
 from core.errors import FormErrors
-from core.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_
 from core.models import Account
 from core.sessions import require_account
 
@@ -14,7 +14,7 @@ LANGUAGE_FIELD = "language"
 def check_language(language: str | None) -> str:
     """One of LANGUAGES, or FormErrors beside the Language field."""
     if language not in LANGUAGES:
-        raise FormErrors({LANGUAGE_FIELD: "Choose English or 简体中文 (Simplified Chinese)."})
+        raise FormErrors({LANGUAGE_FIELD: N_("Choose English or 简体中文 (Simplified Chinese).")})
     return language
 
 

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 from core import clock
 from core.config import settings
 from core.errors import DeliveryError
+from core.i18n import N_, phrase
 
 log = logging.getLogger("cloudacct.delivery")
 
@@ -39,7 +40,9 @@ def build_message(to: str, subject: str, body: str, *, utf8: bool = False) -> Em
     message["Message-ID"] = make_msgid(domain="cloudacct.invalid")
     # Real delivery order (the clock may stand still): `cloudacct outbox` sorts by it.
     message["X-Cloudacct-Seq"] = str(time.time_ns())
-    message.set_content(body)
+    # Over SMTP a non-ASCII body goes as base64 (any server takes it, 8BITMIME or not); the
+    # Maildir keeps UTF-8 as it is (readable in the file).
+    message.set_content(body, cte=None if utf8 or body.isascii() else "base64")
     return message
 
 
@@ -64,8 +67,15 @@ def ascii_address(address: str) -> str:
         return address
 
 
-def send_email(to: str, subject: str, body: str) -> None:
-    """Deliver one email, or raise DeliveryError saying what went wrong."""
+def send_email(to: str, subject: str, body: str, language: str | None = None) -> None:
+    """Deliver one email, or raise DeliveryError saying what went wrong. A subject or body
+    still `Localised` (core.delivery.language) goes in `language`, by default the language of
+    the account it is sent to."""
+    from core.delivery.language import localise, needs_language, recipient_language
+
+    if needs_language(subject, body):
+        chosen = language or recipient_language(to, "email", subject, body)
+        subject, body = localise(subject, chosen), localise(body, chosen)
     url = settings().smtp_url
     if url:
         _send_smtp(url, build_message(ascii_address(to), subject, body))
@@ -112,10 +122,9 @@ def _store_in_maildir(message: EmailMessage) -> None:
         note_delivery([str(message["To"] or "")], final)
         os.rename(tmp, final)
     except OSError as exc:
-        raise DeliveryError(
-            f"The email could not be stored in the mailbox ({exc.strerror or exc}). "
-            "Nothing was sent; please try again."
-        ) from exc
+        raise DeliveryError(phrase(
+            "The email could not be stored in the mailbox ({reason}). "
+            "Nothing was sent; please try again.", reason=exc.strerror or str(exc))) from exc
 
 
 SMTP_OPTIONS = frozenset({"insecure_auth", "cafile"})
@@ -145,13 +154,14 @@ def smtp_target(url: str) -> SmtpTarget:
         port = parsed.port
         options = parse_qs(parsed.query, keep_blank_values=True)
     except ValueError as exc:
-        raise DeliveryError(f"CLOUDACCT_SMTP_URL is not a valid URL ({exc}).") from exc
+        raise DeliveryError(phrase("CLOUDACCT_SMTP_URL is not a valid URL ({reason}).",
+                                   reason=str(exc))) from exc
     if parsed.scheme not in ("smtp", "smtps"):
         raise DeliveryError("CLOUDACCT_SMTP_URL must start with smtp:// or smtps://.")
     unknown = sorted(set(options) - SMTP_OPTIONS)
     if unknown:
-        raise DeliveryError(f"CLOUDACCT_SMTP_URL has an unknown option {unknown[0]!r} (known: "
-                            "insecure_auth, cafile).")
+        raise DeliveryError(phrase("CLOUDACCT_SMTP_URL has an unknown option {option} (known: "
+                                   "insecure_auth, cafile).", option=repr(unknown[0])))
     flag = (options.get("insecure_auth") or ["0"])[-1].strip().lower()
     if flag not in _YES | _NO:
         raise DeliveryError("CLOUDACCT_SMTP_URL: insecure_auth must be 1 (allow the password "
@@ -164,7 +174,7 @@ def smtp_target(url: str) -> SmtpTarget:
         cafile=(options.get("cafile") or [""])[-1] or None)
 
 
-NO_TLS_FOR_PASSWORD = (
+NO_TLS_FOR_PASSWORD = N_(
     "The email could not be sent: the mail server offers no TLS, and the mail password is "
     "never sent in clear (use smtps://, a server with STARTTLS, or add ?insecure_auth=1 to "
     "CLOUDACCT_SMTP_URL to allow it). Nothing was recorded; please try again.")
@@ -180,8 +190,8 @@ def _send_smtp(url: str, message: EmailMessage) -> None:
         # URL replaces the system's CAs, for a private CA.
         context = ssl.create_default_context(cafile=target.cafile)
     except OSError as exc:
-        raise DeliveryError(f"The CA file of CLOUDACCT_SMTP_URL cannot be read "
-                            f"({exc.strerror or exc}).") from exc
+        raise DeliveryError(phrase("The CA file of CLOUDACCT_SMTP_URL cannot be read "
+                                   "({reason}).", reason=exc.strerror or str(exc))) from exc
     try:
         if target.tls_from_start:
             client: smtplib.SMTP = smtplib.SMTP_SSL(target.host, target.port,
@@ -211,7 +221,7 @@ def _send_smtp(url: str, message: EmailMessage) -> None:
         raise DeliveryError("The email could not be sent: the mail user name and password of "
                             "CLOUDACCT_SMTP_URL must be ASCII. Nothing was recorded.") from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(
-            f"The email could not be sent ({type(exc).__name__}: {exc}). "
-            "Nothing was recorded; please try again."
-        ) from exc
+        reason = f"{type(exc).__name__}: {exc}"
+        raise DeliveryError(phrase(
+            "The email could not be sent ({reason}). Nothing was recorded; please try again.",
+            reason=reason)) from exc

@@ -13,6 +13,7 @@ from typing import Protocol
 from core import clock
 from core.config import settings
 from core.errors import DeliveryError, DomainError
+from core.i18n import phrase
 
 
 class PhoneProvider(Protocol):
@@ -46,10 +47,7 @@ class OutboxPhoneProvider:
             note_delivery([to], directory / name)
             os.replace(tmp, directory / name)
         except OSError as exc:
-            raise DeliveryError(
-                f"The {'text message' if channel == 'sms' else 'call'} could not be sent "
-                f"({exc.strerror or exc}). Nothing was recorded; please try again."
-            ) from exc
+            raise _failed(channel, exc.strerror or str(exc)) from exc
 
     def send_sms(self, to: str, body: str) -> None:
         self._write("sms", to, body)
@@ -74,26 +72,39 @@ def set_phone_provider(provider: PhoneProvider | None) -> None:
     _provider = provider
 
 
-def _failed(channel: str, exc: Exception) -> DeliveryError:
-    what = "text message" if channel == "sms" else "call"
-    return DeliveryError(f"The {what} could not be sent ({type(exc).__name__}). "
-                         "Nothing was recorded; please try again.")
+def _failed(channel: str, reason: str) -> DeliveryError:
+    if channel == "sms":
+        return DeliveryError(phrase("The text message could not be sent ({reason}). Nothing "
+                                    "was recorded; please try again.", reason=reason))
+    return DeliveryError(phrase("The call could not be sent ({reason}). Nothing was "
+                                "recorded; please try again.", reason=reason))
 
 
-def send_sms(to: str, body: str) -> None:
+def _in_language(to: str, channel: str, text: str, language: str | None) -> str:
+    """The text in `language`, by default the recipient account's (core.delivery.language)."""
+    from core.delivery.language import localise, needs_language, recipient_language
+
+    if not needs_language(text):
+        return text
+    return localise(text, language or recipient_language(to, channel, text))
+
+
+def send_sms(to: str, body: str, language: str | None = None) -> None:
     """Send through the provider. Whatever a provider raises reaches callers as DeliveryError."""
+    body = _in_language(to, "sms", body, language)
     try:
         phone_provider().send_sms(to, body)
     except DomainError:
         raise
     except Exception as exc:
-        raise _failed("sms", exc) from exc
+        raise _failed("sms", type(exc).__name__) from exc
 
 
-def place_call(to: str, script: str) -> None:
+def place_call(to: str, script: str, language: str | None = None) -> None:
+    script = _in_language(to, "voice", script, language)
     try:
         phone_provider().place_call(to, script)
     except DomainError:
         raise
     except Exception as exc:
-        raise _failed("voice", exc) from exc
+        raise _failed("voice", type(exc).__name__) from exc
