@@ -28,7 +28,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from core.i18n import _
+from core.i18n import N_, _, ngettext, translate
 from tui.core_calls import CallsCore
 from tui.modals.paypal import PayPalModal
 from tui.validators import CoreRule
@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 CARD_FIELDS = ("card-number", "card-expiry", "card-cvv", "card-holder")
 PAYTM_FIELDS = ("paytm-phone", "paytm-code")
 KINDS = ("card", "paypal", "paytm")
-DEDUCTION_NOTE = "don't worry, we will return the money immediately after we deduct successfully."
+DEDUCTION_NOTE = N_("don't worry, we will return the money immediately after we deduct "
+                    "successfully.")
 
 
 def hold_note() -> str:
@@ -77,16 +78,15 @@ class _PendingCard:
 
 
 def tries_text(status_line: str, tries_left: int) -> str:
-    from core.wording import count
-
-    return f"{status_line} " + _("{tries} left.").format(
-        tries=count(tries_left, "try", "tries"))
+    return _("{status} {tries}").format(
+        status=status_line,
+        tries=ngettext("{n} try left.", "{n} tries left.", tries_left).format(n=tries_left))
 
 
 class AddMethodModal(CallsCore, ModalScreen["MethodAdded | None"]):
     """Add a bank card, PayPal or Paytm (CONTRACT "Payment methods")."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="add-method.close")]
+    BINDINGS = [Binding("escape", "close", N_("Close"), id="add-method.close")]
     FORM_ERROR = "payment"
 
     def __init__(self, address_lines: tuple[str, ...], *, paytm: bool, holder: str = "",
@@ -130,7 +130,9 @@ class AddMethodModal(CallsCore, ModalScreen["MethodAdded | None"]):
             check_indian_mobile,
         )
 
-        with Vertical(id="add-method-window", classes="window"):
+        window = Vertical(id="add-method-window", classes="window")
+        window.border_title = _("Add a payment method")
+        with window:
             with VerticalScroll(id="add-method-body"):
                 with Vertical(id="step-form", classes="step"):
                     with Horizontal(classes="field-row"):
@@ -181,7 +183,7 @@ class AddMethodModal(CallsCore, ModalScreen["MethodAdded | None"]):
                     yield Static(_("Confirm your billing address"), classes="subtitle")
                     yield SafeStatic("\n".join(self.address_lines), id="confirm-address")
                     yield SafeStatic("", id="confirm-card")
-                    yield Static(DEDUCTION_NOTE, id="deduction-note", markup=False)
+                    yield Static(_(DEDUCTION_NOTE), id="deduction-note", markup=False)
                     yield Static(hold_note(), id="hold-note", markup=False)
             yield FieldError("payment")
             with Horizontal(classes="button-row", id="add-method-buttons"):
@@ -193,7 +195,6 @@ class AddMethodModal(CallsCore, ModalScreen["MethodAdded | None"]):
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#add-method-window").border_title = _("Add a payment method")
         self.query_one("#method-kind").focus()
 
     def show_refusal(self, error: DomainError) -> None:
@@ -208,7 +209,7 @@ class AddMethodModal(CallsCore, ModalScreen["MethodAdded | None"]):
         line = self.query_one("#payment-error", FieldError)
         if not line.text:
             messages = list(errors.values())
-            line.show(messages[0] if len(messages) == 1 else _(
+            line.show(translate(messages[0]) if len(messages) == 1 else _(
                 "Check the card: {n} fields need a change.").format(n=len(messages)))
 
     # -- live checks ---------------------------------------------------------------------------
@@ -221,7 +222,7 @@ class AddMethodModal(CallsCore, ModalScreen["MethodAdded | None"]):
         if result is None or not event.value.strip() or not self.query(f"#{name}-error"):
             return
         line = self.query_one(f"#{name}-error", FieldError)
-        line.show(None if result.is_valid else result.failure_descriptions[0])
+        line.show(None if result.is_valid else translate(result.failure_descriptions[0]))
 
     @on(Input.Changed)
     def _typing(self, event: Input.Changed) -> None:
@@ -282,7 +283,7 @@ class AddMethodModal(CallsCore, ModalScreen["MethodAdded | None"]):
         holder = card.holder or _("(your own name)")
         self.query_one("#confirm-card", SafeStatic).update(
             _("Card: {card}, expires {expiry}, holder {holder}").format(
-                card=card.display, expiry=card.expiry, holder=holder))
+                card=translate(card.display), expiry=card.expiry, holder=holder))
         del card
         self._show_step("confirm")
         self.query_one("#save-card").focus()
@@ -333,7 +334,7 @@ class AddMethodModal(CallsCore, ModalScreen["MethodAdded | None"]):
             self._show_step("form")
             self.show_refusal(error)
             return
-        self.query_one("#payment-error", FieldError).show(error.message)
+        self.query_one("#payment-error", FieldError).show(translate(error.message))
         self.query_one("#back").focus()
 
     # -- PayPal --------------------------------------------------------------------------

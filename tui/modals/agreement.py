@@ -11,6 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button
 
+from core.i18n import N_, _
 from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import SafeStatic
 
@@ -19,10 +20,10 @@ from tui.widgets.safe_text import SafeStatic
 TEXTS_DIR = Path(__file__).resolve().parents[1] / "texts"
 
 AGREEMENTS: dict[str, str] = {
-    "membership-agreement": "Membership Agreement",
-    "privacy-policy": "Privacy Policy",
-    "product-terms": "Product Terms",
-    "terms-of-use": "Terms of Use",
+    "membership-agreement": N_("Membership Agreement"),
+    "privacy-policy": N_("Privacy Policy"),
+    "product-terms": N_("Product Terms"),
+    "terms-of-use": N_("Terms of Use"),
 }
 
 
@@ -47,21 +48,22 @@ def agreement_text(slug: str) -> str:
 class AgreementModal(ModalScreen[None]):
     """Shows one agreement; Escape or Close returns to the sign-up form."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="agreement.close")]
+    BINDINGS = [Binding("escape", "close", N_("Close"), id="agreement.close")]
 
     def __init__(self, slug: str) -> None:
         super().__init__()
         self.slug = slug
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="agreement-window", classes="window"):
+        window = Vertical(id="agreement-window", classes="window")
+        window.border_title = _(AGREEMENTS[self.slug])
+        with window:
             with VerticalScroll(id="agreement-body"):
                 yield SafeStatic(agreement_text(self.slug), id="agreement-text")
-            yield Button("Close", id="close", variant="primary", compact=True)
+            yield Button(_("Close"), id="close", variant="primary", compact=True)
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#agreement-window").border_title = AGREEMENTS[self.slug]
         self.query_one("#agreement-body").focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

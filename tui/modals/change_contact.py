@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from core.i18n import _, ngettext
+from core.i18n import N_, _, ngettext
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.field import LabelledField
@@ -36,15 +36,18 @@ def code_sent_text(state: ChangeState) -> str:
     """Where the code went, how many tries are left, when another may be asked for."""
     status = state.status
     via = {"sms": _("by text message"), "voice": _("by a call")}.get(state.channel, "")
-    text = _("We sent a 6-digit code to {destination} {via}").format(
-        destination=state.destination_masked, via=via).strip() + ". "
-    text += ngettext("{n} try left.", "{n} tries left.", status.tries_left).format(
+    sent = (_("We sent a 6-digit code to {destination} {via}.").format(
+        destination=state.destination_masked, via=via) if via else
+        _("We sent a 6-digit code to {destination}.").format(
+        destination=state.destination_masked))
+    tries = ngettext("{n} try left.", "{n} tries left.", status.tries_left).format(
         n=status.tries_left)
-    if status.resend_in:
-        text += " " + ngettext("You can ask for a new code in {n} second.",
-                               "You can ask for a new code in {n} seconds.",
-                               status.resend_in).format(n=status.resend_in)
-    return text
+    if not status.resend_in:
+        return _("{sent} {tries}").format(sent=sent, tries=tries)
+    resend = ngettext("You can ask for a new code in {n} second.",
+                      "You can ask for a new code in {n} seconds.",
+                      status.resend_in).format(n=status.resend_in)
+    return _("{sent} {tries} {resend}").format(sent=sent, tries=tries, resend=resend)
 
 
 class ChangeContactModal(CallsCore, ModalScreen["AccountView | None"]):
@@ -52,7 +55,7 @@ class ChangeContactModal(CallsCore, ModalScreen["AccountView | None"]):
     `#change-send`, `#change-code`, `#change-confirm`, `#change-cancel`, `#change-error`."""
 
     FORM_ERROR = "change"
-    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="change-contact.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="change-contact.cancel")]
 
     def __init__(self, token: str | None, kind: Kind, current: str | None = None) -> None:
         super().__init__()
@@ -69,7 +72,9 @@ class ChangeContactModal(CallsCore, ModalScreen["AccountView | None"]):
 
     def compose(self) -> ComposeResult:
         email = self.kind == "email"
-        with Vertical(id="change-window", classes="window"):
+        window = Vertical(id="change-window", classes="window")
+        window.border_title = _("Change email") if email else _("Change phone")
+        with window:
             if self.current:
                 yield SafeStatic((_("Your email address now: {current}") if email
                                   else _("Your phone number now: {current}")).format(
@@ -96,8 +101,6 @@ class ChangeContactModal(CallsCore, ModalScreen["AccountView | None"]):
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#change-window").border_title = (
-            _("Change email") if self.kind == "email" else _("Change phone"))
         self.query_one("#change-status").display = False
         self.query_one(f"#{self.field_id}").focus()
 

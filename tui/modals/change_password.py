@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Input, Static
 
-from core.i18n import _, ngettext
+from core.i18n import N_, _, ngettext
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.field import LabelledField
@@ -38,8 +38,9 @@ def password_changed_message(result: PasswordChanged) -> str:
                     "Password changed; {n} other sessions were logged off.", ended).format(n=ended)
     keys = result.keys_removed
     if keys:
-        text += " " + ngettext("{n} trusted SSH key was removed.",
-                               "{n} trusted SSH keys were removed.", keys).format(n=keys)
+        text = _("{sessions} {keys}").format(sessions=text, keys=ngettext(
+            "{n} trusted SSH key was removed.", "{n} trusted SSH keys were removed.",
+            keys).format(n=keys))
     return text
 
 
@@ -56,8 +57,8 @@ class ChangePasswordModal(CallsCore, ModalScreen["PasswordChanged | None"]):
     a change. Every field's error is shown at once, beside it (core's FormErrors)."""
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="change-password.cancel"),
-        Binding("ctrl+s", "save", _("Change password"), id="change-password.save"),
+        Binding("escape", "cancel", N_("Cancel"), id="change-password.cancel"),
+        Binding("ctrl+s", "save", N_("Change password"), id="change-password.save"),
     ]
 
     def __init__(self, token: str | None, email: str = "") -> None:
@@ -67,8 +68,9 @@ class ChangePasswordModal(CallsCore, ModalScreen["PasswordChanged | None"]):
         self._strength_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        with (Vertical(id="change-password-window", classes="window"),
-              VerticalScroll(id="change-password-body")):
+        window = Vertical(id="change-password-window", classes="window")
+        window.border_title = _("Change password")
+        with window, VerticalScroll(id="change-password-body"):
             yield Static(_("Other sessions of your account are logged off when the "
                            "password changes; this one stays."), classes="hint", markup=False)
             yield LabelledField(_("Current password"), BoundedInput(
@@ -90,7 +92,6 @@ class ChangePasswordModal(CallsCore, ModalScreen["PasswordChanged | None"]):
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#change-password-window").border_title = _("Change password")
         self.query_one("#current-password").focus()
 
     # -- live strength ------------------------------------------------------------------

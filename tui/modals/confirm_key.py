@@ -36,7 +36,7 @@ QUESTIONS: dict[KeyAction, tuple[str, str, str]] = {
 class ConfirmKeyModal(ModalScreen[bool]):
     """`#confirm-key-fingerprint`, `#confirm-key` (go ahead), `#confirm-key-cancel`."""
 
-    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="confirm-key.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="confirm-key.cancel")]
 
     def __init__(self, action: KeyAction, fingerprint: str) -> None:
         super().__init__()
@@ -45,7 +45,9 @@ class ConfirmKeyModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         question, button = (_(text) for text in QUESTIONS[self.action][1:])
-        with Vertical(id="confirm-key-window", classes="window"):
+        window = Vertical(id="confirm-key-window", classes="window")
+        window.border_title = _(QUESTIONS[self.action][0])
+        with window:
             yield SafeStatic(question, id="confirm-key-question")
             yield SafeStatic(clean_text(self.fingerprint), id="confirm-key-fingerprint")
             with Horizontal(classes="button-row"):
@@ -56,7 +58,6 @@ class ConfirmKeyModal(ModalScreen[bool]):
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-key-window").border_title = _(QUESTIONS[self.action][0])
         self.query_one("#confirm-key-cancel").focus()  # Enter alone changes nothing
 
     @on(Button.Pressed, "#confirm-key")

@@ -21,9 +21,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from core.i18n import _
+from core.i18n import N_, _, translate
 from tui.core_calls import CallsCore
 from tui.navigation import SessionEnded
+from tui.sections.formats import amount, moment
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError, SafeStatic
@@ -35,12 +36,12 @@ if TYPE_CHECKING:
 
 FIELDS = ("delete-disclaimer", "delete-password")
 # Which console section fixes a blocker (core.deletion.Blocker.screen → SECTIONS key).
-BLOCKER_SECTIONS = {"resources": ("products", "Open Products"),
-                    "billing": ("billing", "Open Billing")}
-NOTHING_BLOCKS = "Nothing blocks the deletion."
-CHECKBOX_LABEL = "I have read the disclaimer and want to delete my account"
-BLOCKED = ("Your account cannot be deleted yet. Each item under “What blocks the deletion” "
-           "says what to do.")
+BLOCKER_SECTIONS = {"resources": ("products", N_("Open Products")),
+                    "billing": ("billing", N_("Open Billing"))}
+NOTHING_BLOCKS = N_("Nothing blocks the deletion.")
+CHECKBOX_LABEL = N_("I have read the disclaimer and want to delete my account")
+BLOCKED = N_("Your account cannot be deleted yet. Each item under “What blocks the deletion” "
+             "says what to do.")
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,15 @@ class DeleteOutcome:
 
 
 def intro_text(brand: str) -> str:
-    return (f"You can delete your {brand} account if you no longer use it. Once your account is "
-            "deleted, you are logged out automatically. You can sign up again with the same "
-            "email even after you delete your account.")
+    return _("You can delete your {brand} account if you no longer use it. Once your account "
+             "is deleted, you are logged out automatically. You can sign up again with the same "
+             "email even after you delete your account.").format(brand=brand)
 
 
 def blocker_lines(blocker: Blocker) -> str:
-    return f"{blocker.what}\nWhat to do: {blocker.fix}\nClears: {blocker.clears}"
+    return _("{what}\nWhat to do: {fix}\nClears: {clears}").format(
+        what=translate(blocker.what), fix=translate(blocker.fix),
+        clears=translate(blocker.clears))
 
 
 class Bullet(Horizontal):
@@ -82,12 +85,13 @@ def hidden(widget: SafeStatic) -> SafeStatic:
 
 
 def usage_lines(usage: tuple[PendingUsage, ...], due: Any) -> str:
-    from core.money import format_usd
-
-    when = f" by {due:%Y-%m-%d %H:%M} UTC" if due else ""
-    lines = [f"Pay-As-You-Go usage not billed yet (billed{when}); the deletion waits for its "
-             "bill to be issued and paid:"]
-    lines += [f"  {u.description}: {format_usd(u.amount_cents)}" for u in usage]
+    lines = [_("Pay-As-You-Go usage not billed yet (billed by {when}); the deletion waits for "
+               "its bill to be issued and paid:").format(when=moment(due)) if due else
+             _("Pay-As-You-Go usage not billed yet (billed); the deletion waits for its bill "
+               "to be issued and paid:")]
+    lines += ["  " + _("{what}: {amount}").format(what=translate(u.description),
+                                                  amount=amount(u.amount_cents))
+              for u in usage]
     return "\n".join(lines)
 
 
@@ -95,7 +99,7 @@ class DeleteAccountModal(CallsCore, ModalScreen[DeleteOutcome | None]):
     """The Delete Account window of Security settings."""
 
     FORM_ERROR = "delete"
-    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="delete-account.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="delete-account.cancel")]
 
     def __init__(self, token: str | None, brand: str) -> None:
         super().__init__()
@@ -106,13 +110,14 @@ class DeleteAccountModal(CallsCore, ModalScreen[DeleteOutcome | None]):
     def compose(self) -> ComposeResult:
         from core.deletion import DISCLAIMER, PREREQUISITES
 
-        with (Vertical(id="delete-window", classes="window"),
-              VerticalScroll(id="delete-body")):
+        window = Vertical(id="delete-window", classes="window")
+        window.border_title = _("Delete Account")
+        with window, VerticalScroll(id="delete-body"):
             yield SafeStatic(intro_text(self.brand), id="delete-intro")
             yield Static(_("Prerequisites"), classes="subtitle")
             yield Static(_("Before deleting your account, make sure that:"))
             for line in PREREQUISITES:
-                yield Bullet(line, "prerequisite")
+                yield Bullet(translate(line), "prerequisite")
             with Horizontal(classes="button-row"):
                 yield Button(_("Export my data"), id="delete-export", compact=True)
             yield hidden(SafeStatic("", id="delete-export-path", classes="hint"))
@@ -120,7 +125,7 @@ class DeleteAccountModal(CallsCore, ModalScreen[DeleteOutcome | None]):
             with Vertical(id="delete-blockers"):
                 yield Static(_("Checking…"), classes="hint")
             yield hidden(SafeStatic("", id="delete-check-message", classes="hint"))
-            yield SafeStatic(DISCLAIMER, id="delete-disclaimer-text")
+            yield SafeStatic(translate(DISCLAIMER), id="delete-disclaimer-text")
             yield Checkbox(_(CHECKBOX_LABEL), id="delete-disclaimer", compact=True)
             yield FieldError("delete-disclaimer")
             with Horizontal(classes="field-row"):
@@ -138,7 +143,6 @@ class DeleteAccountModal(CallsCore, ModalScreen[DeleteOutcome | None]):
     def on_mount(self) -> None:
         from core.deletion import deletion_check
 
-        self.query_one("#delete-window").border_title = _("Delete Account")
         self.query_one("#delete-body").scroll_home(animate=False)
         self.query_one("#delete-export").focus()
         self.call(deletion_check, self.token).then(self._checked, refused=self._check_refused)
@@ -148,10 +152,10 @@ class DeleteAccountModal(CallsCore, ModalScreen[DeleteOutcome | None]):
     async def _checked(self, check: DeletionCheck) -> None:
         self.check = check
         await self.show_blockers(check.blockers, check.pending_usage, check.bills_due_by)
-        set_line(self.query_one("#delete-check-message", SafeStatic), check.message)
+        set_line(self.query_one("#delete-check-message", SafeStatic), translate(check.message))
 
     def _check_refused(self, error: DomainError) -> None:
-        self.query_one("#delete-error", FieldError).show(error.message)
+        self.query_one("#delete-error", FieldError).show(translate(error.message))
 
     async def show_blockers(self, blockers: tuple[Blocker, ...],
                             usage: tuple[PendingUsage, ...] = (), due: Any = None) -> None:
@@ -208,7 +212,8 @@ class DeleteAccountModal(CallsCore, ModalScreen[DeleteOutcome | None]):
             set_line(line, text)
 
         if self.call(export_and_say, self.token).then(
-                say, refused=lambda error: say(error.message),
+                lambda text: say(translate(text)),
+                refused=lambda error: say(translate(error.message)),
                 busy=self.query_one("#delete-export", Button)):
             set_line(line, _("Writing the export…"))
 
@@ -239,7 +244,7 @@ class DeleteAccountModal(CallsCore, ModalScreen[DeleteOutcome | None]):
     def _requested(self, result: DeletionResult) -> None:
         if result.status == "deleted":
             # Every session of the account has ended: log off to Welcome with the message.
-            self.post_message(SessionEnded(result.message))
+            self.post_message(SessionEnded(translate(result.message)))
         else:
             self.dismiss(DeleteOutcome(pending=result))
 

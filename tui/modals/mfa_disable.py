@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from core.i18n import _
+from core.i18n import N_, _
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.field import LabelledField
@@ -29,14 +29,16 @@ class MfaDisableModal(CallsCore, ModalScreen["MfaStatus | None"]):
     the fields (`#mfa-code-error`, `#password-error`) and in `#mfa-disable-error`."""
 
     FORM_ERROR = "mfa-disable"
-    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="mfa-disable.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="mfa-disable.cancel")]
 
     def __init__(self, token: str | None) -> None:
         super().__init__()
         self.token = token
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="mfa-disable-window", classes="window"):
+        window = Vertical(id="mfa-disable-window", classes="window")
+        window.border_title = _("Turn off virtual MFA")
+        with window:
             yield Static(_("Without virtual MFA, your password alone opens your account. "
                            "Your recovery codes stop working."), markup=False)
             yield LabelledField(_("Code"), BoundedInput(
@@ -51,7 +53,6 @@ class MfaDisableModal(CallsCore, ModalScreen["MfaStatus | None"]):
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#mfa-disable-window").border_title = _("Turn off virtual MFA")
         self.query_one("#mfa-code").focus()
 
     @on(Input.Submitted, "#mfa-code")

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from core.i18n import _
+from core.i18n import N_, _
 from tui.core_calls import CallsCore
 from tui.modals.recovery_codes import RecoveryCodes
 from tui.widgets.bounded_input import BoundedInput
@@ -37,7 +37,7 @@ class MfaSetupModal(CallsCore, ModalScreen["MfaEnabled | None"]):
     `#recovery-codes` and `#mfa-done`. Errors: `#mfa-code-error`, the form's `#mfa-error`."""
 
     FORM_ERROR = "mfa"
-    BINDINGS = [Binding("escape", "close", _("Cancel"), id="mfa-setup.close")]
+    BINDINGS = [Binding("escape", "close", N_("Cancel"), id="mfa-setup.close")]
 
     def __init__(self, token: str | None, setup: MfaSetup) -> None:
         super().__init__()

@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, Select, Static
 
+from core.i18n import N_, _, translate
 from tui.core_calls import CallsCore
 from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import FieldError
@@ -33,10 +34,10 @@ if TYPE_CHECKING:
 # The console section of each missing step of the purchase gate (PurchaseRefused.missing).
 STEP_SECTIONS = {"verify": "overview", "billing-address": "billing-address",
                  "payment-method": "payment-methods", "real-name": "real-name"}
-STEP_LINKS = {"verify": "Go to the Overview (verify your account)",
-              "billing-address": "Go to Billing address",
-              "payment-method": "Go to Payment methods",
-              "real-name": "Go to Real-name registration"}
+STEP_LINKS = {"verify": N_("Go to the Overview (verify your account)"),
+              "billing-address": N_("Go to Billing address"),
+              "payment-method": N_("Go to Payment methods"),
+              "real-name": N_("Go to Real-name registration")}
 
 
 class PeriodSelect(Select[int]):
@@ -51,7 +52,9 @@ class PeriodSelect(Select[int]):
 def region_options() -> list[tuple[str, str]]:
     from core.catalogue import list_regions
 
-    return [(f"{r.label}{' · mainland China' if r.mainland_china else ''}", r.id)
+    return [(_("{name} ({id}) · mainland China").format(name=translate(r.name), id=r.id)
+             if r.mainland_china else
+             _("{name} ({id})").format(name=translate(r.name), id=r.id), r.id)
             for r in list_regions()]
 
 
@@ -62,13 +65,13 @@ def price_summary(product_id: Any, method: Any, months: Any) -> str:
     def chosen(value: Any) -> Any:
         return None if value is Select.NULL else value
 
-    return price_text(chosen(product_id), chosen(method), chosen(months))
+    return translate(price_text(chosen(product_id), chosen(method), chosen(months)))
 
 
 class OrderModal(CallsCore, ModalScreen[Any]):
     """Buy one product. Escape closes it and changes nothing."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="order.close")]
+    BINDINGS = [Binding("escape", "close", N_("Close"), id="order.close")]
 
 
     def __init__(self, token: str | None, default_region: str | None = None,
@@ -95,41 +98,42 @@ class OrderModal(CallsCore, ModalScreen[Any]):
         methods = self.page.billing_methods if self.page else tuple(BILLING_METHODS.items())
         periods = self.page.periods if self.page else SUBSCRIPTION_PERIODS
 
-        with Vertical(id="order-window", classes="window"):
+        window = Vertical(id="order-window", classes="window")
+        window.border_title = _("Buy a product")
+        with window:
             with VerticalScroll(id="order-form"):
                 with Horizontal(classes="field-row"):
-                    yield Label("Product", classes="field-label")
-                    yield Select([(p.name, p.id) for p in products], id="product",
-                                 prompt="Choose a product", value="ecs", compact=True)
+                    yield Label(_("Product"), classes="field-label")
+                    yield Select([(translate(p.name), p.id) for p in products], id="product",
+                                 prompt=_("Choose a product"), value="ecs", compact=True)
                 with Horizontal(classes="field-row"):
-                    yield Label("Region", classes="field-label")
+                    yield Label(_("Region"), classes="field-label")
                     yield Select(region_options(), id="purchase-region",
-                                 prompt="Choose a region", value=self.default_region,
+                                 prompt=_("Choose a region"), value=self.default_region,
                                  compact=True)
                 with Horizontal(classes="field-row"):
-                    yield Label("Billing method", classes="field-label")
-                    yield Select([(label, key) for key, label in methods],
-                                 id="billing-method", prompt="Choose how to pay",
+                    yield Label(_("Billing method"), classes="field-label")
+                    yield Select([(translate(label), key) for key, label in methods],
+                                 id="billing-method", prompt=_("Choose how to pay"),
                                  value="payg", compact=True)
                 with Horizontal(classes="field-row", id="period-row"):
-                    yield Label("Period", classes="field-label")
-                    yield PeriodSelect([(period_label(m), m) for m in periods],
+                    yield Label(_("Period"), classes="field-label")
+                    yield PeriodSelect([(translate(period_label(m)), m) for m in periods],
                                        id="period", value=periods[0],
-                                       prompt="Choose a period", compact=True)
-                yield Checkbox("Renew automatically at the end of the period",
+                                       prompt=_("Choose a period"), compact=True)
+                yield Checkbox(_("Renew automatically at the end of the period"),
                                id="auto-renew", compact=True)
-                yield Static("Regions marked “mainland China” need approved real-name "
-                             "registration.", classes="hint")
+                yield Static(_("Regions marked “mainland China” need approved real-name "
+                               "registration."), classes="hint")
                 yield Static("", id="order-price", markup=False)
                 yield FieldError("order")
                 yield Vertical(id="order-missing")
             with Horizontal(classes="button-row"):
-                yield Button("Place order", id="place-order", variant="primary", compact=True)
-                yield Button("Cancel", id="order-cancel", compact=True)
+                yield Button(_("Place order"), id="place-order", variant="primary", compact=True)
+                yield Button(_("Cancel"), id="order-cancel", compact=True)
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#order-window").border_title = "Buy a product"
         self._refresh_form()
         self.query_one("#product").focus()
 
@@ -187,8 +191,8 @@ class OrderModal(CallsCore, ModalScreen[Any]):
         from core.errors import FormErrors
 
         # The form has one error line (CONTRACT `#order-error`): every choice's message in it.
-        message = (" ".join(error.errors.values()) if isinstance(error, FormErrors)
-                   else error.message)
+        message = (" ".join(translate(m) for m in error.errors.values())
+                   if isinstance(error, FormErrors) else translate(error.message))
         self.query_one("#order-error", FieldError).show(message)
         self.call_later(self._show_missing, error)
 
@@ -199,7 +203,8 @@ class OrderModal(CallsCore, ModalScreen[Any]):
         missing = self.query_one("#order-missing", Vertical)
         await missing.remove_children()
         if isinstance(error, PurchaseRefused):
-            buttons = [Button(STEP_LINKS.get(step.key, step.text), id=f"go-{step.key}",
+            buttons = [Button(_(STEP_LINKS[step.key]) if step.key in STEP_LINKS
+                              else translate(step.text), id=f"go-{step.key}",
                               classes="go-step", compact=True)
                        for step in error.missing if step.key in STEP_SECTIONS]
             await missing.mount_all(buttons)

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from core.i18n import N_, _, translate
 from tui.core_calls import CallsCore, call_core
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.footer import ConsoleFooter
@@ -25,17 +26,18 @@ if TYPE_CHECKING:
     from core.payments import PaymentMethodView
 
 PAYPAL_SITE_NOTES = {
-    "paypal-trouble": "Having trouble logging in? This opens on paypal.com, where PayPal helps "
-                      "you recover your account. Come back here and log in when you can.",
-    "paypal-create": "Create an Account: this opens on paypal.com, where you can sign up for "
-                     "PayPal. Come back here and log in when you have an account.",
+    "paypal-trouble": N_("Having trouble logging in? This opens on paypal.com, where PayPal "
+                         "helps you recover your account. Come back here and log in when you "
+                         "can."),
+    "paypal-create": N_("Create an Account: this opens on paypal.com, where you can sign up for "
+                        "PayPal. Come back here and log in when you have an account."),
 }
 
 
 def brand_llc() -> str:
     from core.config import settings
 
-    return f"{clean_text(settings().brand)} US LLC"
+    return _("{brand} US LLC").format(brand=clean_text(settings().brand))
 
 
 def _end_paypal_session(session: str) -> None:
@@ -47,7 +49,7 @@ def _end_paypal_session(session: str) -> None:
 class PayPalModal(CallsCore, ModalScreen["PaymentMethodView | None"]):
     """PayPal's log-on page (Email, Password, Stay logged in, Log In, ...), then the agreement."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel and return", id="paypal.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel and return"), id="paypal.cancel")]
 
 
     def __init__(self, token: str | None = None) -> None:
@@ -59,29 +61,30 @@ class PayPalModal(CallsCore, ModalScreen["PaymentMethodView | None"]):
         with Vertical(id="paypal-window"):
             yield Static("PayPal", id="paypal-header")
             with VerticalScroll(id="paypal-body"):
-                yield Static("Pay with PayPal", classes="title")
+                yield Static(_("Pay with PayPal"), classes="title")
                 with Vertical(id="paypal-log-on"):
                     with Horizontal(classes="paypal-row"):
-                        yield Label("Email", classes="paypal-label")
+                        yield Label(_("Email"), classes="paypal-label")
                         yield BoundedInput(id="paypal-email", compact=True)
                     yield FieldError("paypal-email")
                     with Horizontal(classes="paypal-row"):
-                        yield Label("Password", classes="paypal-label")
+                        yield Label(_("Password"), classes="paypal-label")
                         yield BoundedInput(id="paypal-password", password=True, compact=True)
                     yield FieldError("paypal-password")
-                    yield Checkbox("Stay logged in for faster purchases", id="paypal-stay",
+                    yield Checkbox(_("Stay logged in for faster purchases"), id="paypal-stay",
                                    compact=True)
-                    yield Button("Log In", id="paypal-log-in", compact=True)
-                    yield Button("Having trouble logging in?", id="paypal-trouble",
+                    yield Button(_("Log In"), id="paypal-log-in", compact=True)
+                    yield Button(_("Having trouble logging in?"), id="paypal-trouble",
                                  classes="paypal-link", compact=True)
-                    yield Button("Create an Account", id="paypal-create",
+                    yield Button(_("Create an Account"), id="paypal-create",
                                  classes="paypal-link", compact=True)
                 with Vertical(id="paypal-agreement", classes="-hidden"):
                     yield SafeStatic("", id="paypal-agreement-text")
-                    yield Button("Agree and Continue", id="paypal-agree", compact=True)
+                    yield Button(_("Agree and Continue"), id="paypal-agree", compact=True)
                 yield FieldError("paypal")
                 yield SafeStatic("", id="paypal-note")
-                yield Button(f"Cancel and return to {brand_llc()}", id="paypal-cancel",
+                yield Button(_("Cancel and return to {company}").format(company=brand_llc()),
+                             id="paypal-cancel",
                              classes="paypal-link", compact=True)
         yield ConsoleFooter()
 
@@ -112,9 +115,10 @@ class PayPalModal(CallsCore, ModalScreen["PaymentMethodView | None"]):
         self.query_one("#paypal-log-on").add_class("-hidden")
         self.query_one("#paypal-agreement").remove_class("-hidden")
         self.query_one("#paypal-agreement-text", SafeStatic).update(
-            f"Logged in as {email}.\n\nBilling agreement: you allow {brand_llc()} to "
-            "charge this PayPal account for the products and services you buy, without "
-            "asking you each time. You can cancel it in your PayPal account at any time.")
+            _("Logged in as {email}.").format(email=email) + "\n\n"
+            + _("Billing agreement: you allow {company} to charge this PayPal account for the "
+                "products and services you buy, without asking you each time. You can cancel "
+                "it in your PayPal account at any time.").format(company=brand_llc()))
         self.query_one("#paypal-agree").focus()
 
     def _log_on_refused(self, error: DomainError) -> None:
@@ -122,7 +126,7 @@ class PayPalModal(CallsCore, ModalScreen["PaymentMethodView | None"]):
         again, so it is emptied and the focus goes there."""
         field = error.field if error.field in ("paypal-email", "paypal-password") else "paypal"
         self.clear_errors()
-        self.query_one(f"#{field}-error", FieldError).show(error.message)
+        self.query_one(f"#{field}-error", FieldError).show(translate(error.message))
         self.query_one("#paypal-password", Input).value = ""
         self.query_one("#paypal-email" if field == "paypal-email" else "#paypal-password").focus()
 
@@ -145,7 +149,7 @@ class PayPalModal(CallsCore, ModalScreen["PaymentMethodView | None"]):
         self.dismiss(method)
 
     def _agree_refused(self, error: DomainError) -> None:
-        self.query_one("#paypal-error", FieldError).show(error.message)
+        self.query_one("#paypal-error", FieldError).show(translate(error.message))
         self.query_one("#paypal-agree").focus()
 
     # -- links and cancel -----------------------------------------------------------------
@@ -153,7 +157,8 @@ class PayPalModal(CallsCore, ModalScreen["PaymentMethodView | None"]):
     @on(Button.Pressed, "#paypal-trouble, #paypal-create")
     def _site_link(self, event: Button.Pressed) -> None:
         event.stop()
-        self.query_one("#paypal-note", SafeStatic).update(PAYPAL_SITE_NOTES[event.button.id or ""])
+        note = PAYPAL_SITE_NOTES[event.button.id or ""]
+        self.query_one("#paypal-note", SafeStatic).update(_(note))
 
     @on(Button.Pressed, "#paypal-cancel")
     def _cancel_pressed(self, event: Button.Pressed) -> None:

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from core.i18n import _
+from core.i18n import N_, _
 from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import SafeStatic
 
@@ -39,21 +39,22 @@ class RecoveryCodes(Vertical):
 class RecoveryCodesModal(ModalScreen[None]):
     """New recovery codes, made with Regenerate: the old ones stopped working."""
 
-    BINDINGS = [Binding("escape", "done", _("Done"), id="recovery-codes.done")]
+    BINDINGS = [Binding("escape", "done", N_("Done"), id="recovery-codes.done")]
 
     def __init__(self, codes: tuple[str, ...]) -> None:
         super().__init__()
         self.codes = codes
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="recovery-codes-window", classes="window"):
+        window = Vertical(id="recovery-codes-window", classes="window")
+        window.border_title = _("New recovery codes")
+        with window:
             yield Static(_("Your old recovery codes no longer work. These are the new ones."),
                          markup=False)
             yield RecoveryCodes(self.codes)
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#recovery-codes-window").border_title = _("New recovery codes")
         self.query_one("#mfa-done").focus()
 
     @on(Button.Pressed, "#mfa-done")

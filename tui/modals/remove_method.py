@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from core.i18n import N_, _, translate
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.footer import ConsoleFooter
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 class RemoveMethodModal(CallsCore, ModalScreen[bool]):
     """`#remove-password`, `#remove-confirm`, `#remove-cancel`; errors in `#remove-error`."""
 
-    BINDINGS = [Binding("escape", "close", "Cancel", id="remove-method.close")]
+    BINDINGS = [Binding("escape", "close", N_("Cancel"), id="remove-method.close")]
 
 
     def __init__(self, method_id: int, display: str, token: str | None = None) -> None:
@@ -33,20 +34,21 @@ class RemoveMethodModal(CallsCore, ModalScreen[bool]):
         self.method_display = display
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="remove-window", classes="window"):
-            yield SafeStatic(f"Remove {self.method_display}? Enter your password to confirm.",
-                             id="remove-question")
+        window = Vertical(id="remove-window", classes="window")
+        window.border_title = _("Remove a payment method")
+        with window:
+            yield SafeStatic(_("Remove {method}? Enter your password to confirm.").format(
+                method=self.method_display), id="remove-question")
             with Horizontal(classes="field-row"):
-                yield Label("Password", classes="field-label")
+                yield Label(_("Password"), classes="field-label")
                 yield BoundedInput(id="remove-password", password=True, compact=True)
             yield FieldError("remove")
             with Horizontal(classes="button-row"):
-                yield Button("Remove", id="remove-confirm", variant="error", compact=True)
-                yield Button("Cancel", id="remove-cancel", compact=True)
+                yield Button(_("Remove"), id="remove-confirm", variant="error", compact=True)
+                yield Button(_("Cancel"), id="remove-cancel", compact=True)
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#remove-window").border_title = "Remove a payment method"
         self.query_one("#remove-password").focus()
 
     @on(Button.Pressed, "#remove-confirm")
@@ -75,5 +77,5 @@ class RemoveMethodModal(CallsCore, ModalScreen[bool]):
 
     def _refused(self, error: DomainError) -> None:
         self.query_one("#remove-password", Input).value = ""
-        self.query_one("#remove-error", FieldError).show(error.message)
+        self.query_one("#remove-error", FieldError).show(translate(error.message))
         self.query_one("#remove-password").focus()

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
-from core.i18n import _
+from core.i18n import N_, _
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.console_app import console_app
@@ -33,7 +33,7 @@ class StepUpModal(CallsCore, ModalScreen[bool]):
     (CONTRACT's `#step-up-error` is the form's line)."""
 
     FORM_ERROR = "step-up"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="step-up.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="step-up.cancel")]
 
     def __init__(self, reason: str, method: str) -> None:
         super().__init__()
@@ -44,7 +44,9 @@ class StepUpModal(CallsCore, ModalScreen[bool]):
         from tui.widgets.safe_text import FieldError
 
         code = self.method == "code"
-        with Vertical(id="step-up-window", classes="window"):
+        window = Vertical(id="step-up-window", classes="window")
+        window.border_title = _("Confirm it is you")
+        with window:
             yield SafeStatic(self.reason, id="step-up-reason")
             yield LabelledField(
                 _("Code") if code else _("Password"),
@@ -58,7 +60,6 @@ class StepUpModal(CallsCore, ModalScreen[bool]):
         yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#step-up-window").border_title = _("Confirm it is you")
         self.query_one("#step-up-code").focus()
 
     @on(Input.Submitted, "#step-up-code")

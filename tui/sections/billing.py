@@ -21,21 +21,64 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Select, Static
 
-from core.i18n import _
+from core.i18n import _, ngettext, translate
 from tui.core_calls import CallsCore
+from tui.sections.formats import amount, day, moment
 from tui.widgets.safe_text import FieldError, SafeStatic, clean_text
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
-    from core.billing import BillingPage, PaymentResult
+    from core.billing import BillingPage, BillView, PaymentResult, PendingUsage
     from core.documents import ExportedDocument
     from core.errors import DomainError
 
 
 def method_choices(page: BillingPage) -> list[tuple[str, int]]:
     """The live methods to pay with, the default first and marked."""
-    return [(clean_text(display) + (_(" (default)") if default else ""), method_id)
+    return [(_("{method} (default)").format(method=clean_text(display)) if default
+             else clean_text(display), method_id)
             for method_id, display, default in page.methods]
+
+
+def outstanding_line(page: BillingPage) -> str:
+    """"Outstanding: 0.80 USD (1 bill)", or "Outstanding: 0.00 USD"."""
+    total = amount(page.outstanding_cents)
+    bills = len(page.outstanding)
+    if not bills:
+        return _("Outstanding: {amount}").format(amount=total)
+    return ngettext("Outstanding: {amount} ({n} bill)", "Outstanding: {amount} ({n} bills)",
+                    bills).format(amount=total, n=bills)
+
+
+def bill_status(bill: BillView) -> str:
+    """"Outstanding", or "Paid 2026-12-03"."""
+    if bill.status == "paid" and bill.paid_at is not None:
+        return _("Paid {date}").format(date=day(bill.paid_at))
+    return translate(bill.status_label)
+
+
+def paid_text(paid: PaymentResult) -> str:
+    """"Paid 2 bills: 1.20 USD.", or "Nothing was outstanding."."""
+    bills = len(paid.paid)
+    if not bills:
+        return _("Nothing was outstanding.")
+    return ngettext("Paid {n} bill: {amount}.", "Paid {n} bills: {amount}.", bills).format(
+        n=bills, amount=amount(paid.total_cents))
+
+
+def usage_line(usage: PendingUsage) -> str:
+    """"ECS instance #3 usage in …: 0.16 USD so far" / ", billed 2026-12-03 12:00 UTC" /
+    ", due: billed by the next billing run"."""
+    what, cost = clean_text(translate(usage.description)), amount(usage.amount_cents)
+    if usage.running:
+        return _("{what}: {amount} so far").format(what=what, amount=cost)
+    if usage.due:
+        return _("{what}: {amount}, due: billed by the next billing run").format(
+            what=what, amount=cost)
+    if usage.bill_due_at is not None:
+        return _("{what}: {amount}, billed {when}").format(
+            what=what, amount=cost, when=moment(usage.bill_due_at))
+    return _("{what}: {amount}").format(what=what, amount=cost)
 
 
 class BillingSection(CallsCore, Section):
@@ -99,22 +142,23 @@ class BillingSection(CallsCore, Section):
         self.call(billing_page, self.token).then(self._show, refused=self._load_refused)
 
     def _load_refused(self, error: DomainError) -> None:
-        self.query_one("#billing-error", FieldError).show(error.message)
+        self.query_one("#billing-error", FieldError).show(translate(error.message))
 
     def _show(self, summary: BillingPage) -> None:
         self.summary = summary
-        self.query_one("#outstanding", Static).update(summary.outstanding_line)
+        self.query_one("#outstanding", Static).update(outstanding_line(summary))
         self._show_methods(summary)
 
         bills = self.query_one("#bills", DataTable)
         bills.clear()
         for bill in summary.bills:
-            bills.add_row(str(bill.id), bill.amount_text, bill.status_label, bill.issued_text,
-                          clean_text(bill.description), key=str(bill.id))
+            bills.add_row(str(bill.id), amount(bill.amount_cents), bill_status(bill),
+                          moment(bill.issued_at, utc=False),
+                          clean_text(translate(bill.description)), key=str(bill.id))
         bills.display = bool(summary.bills)
         self.query_one("#bills-empty").display = not summary.bills
 
-        usage = [clean_text(u.text) for u in summary.pending_usage]
+        usage = [usage_line(u) for u in summary.pending_usage]
         self.query_one("#usage", SafeStatic).update("\n".join(usage) or _("None."))
 
         self._show_documents(summary)
@@ -122,9 +166,10 @@ class BillingSection(CallsCore, Section):
         ledger = self.query_one("#ledger", DataTable)
         ledger.clear()
         for entry in summary.ledger:
-            ledger.add_row(entry.when_text, clean_text(entry.label), entry.amount_text,
-                           entry.status_label, clean_text(entry.method or ""),
-                           clean_text(entry.description), key=str(entry.id))
+            ledger.add_row(moment(entry.created_at, utc=False), clean_text(translate(entry.label)),
+                           amount(entry.amount_cents), translate(entry.status_label),
+                           clean_text(entry.method or ""),
+                           clean_text(translate(entry.description)), key=str(entry.id))
         ledger.display = bool(summary.ledger)
         self.query_one("#ledger-empty").display = not summary.ledger
 
@@ -147,8 +192,9 @@ class BillingSection(CallsCore, Section):
         current = self.selected_document()
         table.clear()
         for row in summary.documents:
-            table.add_row(clean_text(row.title), row.date_text, row.amount_text,
-                          clean_text(row.detail), key=row.key)
+            table.add_row(clean_text(translate(row.title)), day(row.date),
+                          amount(row.amount_cents), clean_text(translate(row.detail)),
+                          key=row.key)
         keys = [row.key for row in summary.documents]
         if current in keys:
             table.move_cursor(row=keys.index(current))
@@ -182,11 +228,11 @@ class BillingSection(CallsCore, Section):
                   self.query_one("#pay-with", Select)))
 
     def _paid(self, paid: PaymentResult) -> None:
-        self.query_one("#pay-result", SafeStatic).update(paid.text)
+        self.query_one("#pay-result", SafeStatic).update(paid_text(paid))
         self._reload(focus="#bills")
 
     def _pay_refused(self, error: DomainError) -> None:
-        self.query_one("#billing-error", FieldError).show(error.message)
+        self.query_one("#billing-error", FieldError).show(translate(error.message))
         # Some bills may have been paid before the decline: show the state as it is now, and
         # leave the focus on the method to choose another.
         self._reload(focus="#pay-with")
@@ -225,10 +271,10 @@ class BillingSection(CallsCore, Section):
             busy=self.query_one("#export-document", Button))
 
     def _exported(self, exported: ExportedDocument) -> None:
-        self.query_one("#export-result", SafeStatic).update(exported.notice)
+        self.query_one("#export-result", SafeStatic).update(translate(exported.notice))
         self.call_after_refresh(self.query_one("#export-result").scroll_visible)
 
     def _export_refused(self, error: DomainError) -> None:
         self.query_one("#export-result", SafeStatic).update("")
-        self.query_one("#document-error", FieldError).show(error.message)
+        self.query_one("#document-error", FieldError).show(translate(error.message))
         self.query_one("#documents").focus()

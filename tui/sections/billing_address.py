@@ -21,7 +21,9 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from core.i18n import N_, _, translate
 from tui.core_calls import CallsCore
+from tui.sections.formats import country_name
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.code_verifier import CodeVerifier
 from tui.widgets.safe_text import FieldError, SafeStatic
@@ -41,14 +43,14 @@ DRAFTS: WeakKeyDictionary[App[Any], dict[str, str]] = WeakKeyDictionary()
 button mounts it afresh) does not throw it away."""
 TEXT_FIELDS = (*INDIVIDUAL_FIELDS, *CORPORATE_FIELDS, "city", "street", "street-2",
                "postal-code")
-NO_REGION_PROMPT = "No states or provinces"
-CHANNEL_TITLES = {"phone": "Verify your mobile phone number",
-                  "email": "Verify your email address"}
+NO_REGION_PROMPT = N_("No states or provinces")
+CHANNEL_TITLES = {"phone": N_("Verify your mobile phone number"),
+                  "email": N_("Verify your email address")}
 CHANNEL_NOTES = {
-    "phone": "You verified your email address when you signed up, so verify your mobile "
-             "phone number now, before saving.",
-    "email": "You verified your mobile phone number when you signed up, so verify your email "
-             "address now, before saving.",
+    "phone": N_("You verified your email address when you signed up, so verify your mobile "
+                "phone number now, before saving."),
+    "email": N_("You verified your mobile phone number when you signed up, so verify your "
+                "email address now, before saving."),
 }
 
 
@@ -57,7 +59,13 @@ def message_of(errors: dict[str, str]) -> str:
 
 
 def region_options(regions: list[tuple[str, str]]) -> list[tuple[Text, str]]:
-    return [(Text(f"{name} ({code})"), code) for code, name in regions]
+    return [(Text(_("{name} ({code})").format(name=translate(name), code=code)), code)
+            for code, name in regions]
+
+
+def country_options(countries: list[tuple[str, str]]) -> list[tuple[Text, str]]:
+    return [(Text(_("{name} ({code})").format(name=country_name(code, name), code=code)), code)
+            for code, name in countries]
 
 
 def may_take_focus(section: Section, key: str) -> bool:
@@ -94,97 +102,101 @@ class BillingAddressSection(CallsCore, Section):
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static("Billing address", classes="title")
+        yield Static(_("Billing address"), classes="title")
         data = self.data
         if data is None:
-            yield Static("Loading…", id="billing-address-loading", classes="hint")
+            yield Static(_("Loading…"), id="billing-address-loading", classes="hint")
             return
         address = data.address
         if address is None:
-            yield Static("Add your billing address: you need it, and a payment method, before "
-                         "you buy products and services.", classes="hint")
+            yield Static(_("Add your billing address: you need it, and a payment method, "
+                           "before you buy products and services."), classes="hint")
         else:
-            yield Static("Your billing address. Change what you need and press Save.",
+            yield Static(_("Your billing address. Change what you need and press Save."),
                          classes="hint")
         corporate = address is not None and address.account_type == "corporate"
         with Horizontal(classes="type-row"):
-            yield Label("Account type", classes="field-label")
+            yield Label(_("Account type"), classes="field-label")
             with RadioSet(id="account-type", compact=True):
-                yield RadioButton("Individual", id="type-individual", value=not corporate,
+                yield RadioButton(_("Individual"), id="type-individual", value=not corporate,
                                   compact=True)
-                yield RadioButton("Corporate", id="type-corporate", value=corporate,
+                yield RadioButton(_("Corporate"), id="type-corporate", value=corporate,
                                   compact=True)
         yield FieldError("type", classes="field-note")
         with Vertical(id="individual-fields", classes="-hidden" if corporate else ""):
-            yield from self._field("full-name", "Full name",
+            yield from self._field("full-name", _("Full name"),
                                    address.full_name if address else "",
-                                   "your name as on your documents")
+                                   _("your name as on your documents"))
         with Vertical(id="corporate-fields", classes="" if corporate else "-hidden"):
-            yield from self._field("company-name", "Company name",
+            yield from self._field("company-name", _("Company name"),
                                    address.company_name if address else "", "")
-            yield from self._field("contact-name", "Contact person",
+            yield from self._field("contact-name", _("Contact person"),
                                    address.contact_name if address else "", "")
-            yield from self._field("contact-phone", "Contact phone",
+            yield from self._field("contact-phone", _("Contact phone"),
                                    address.contact_phone if address else "",
-                                   "+country code and number")
-            yield from self._field("contact-email", "Contact email",
+                                   _("+country code and number"))
+            yield from self._field("contact-email", _("Contact email"),
                                    address.contact_email if address else "",
                                    "name@company.com")
         with Horizontal(classes="field-row"):
-            yield Label("Country", classes="field-label")
+            yield Label(_("Country"), classes="field-label")
             yield CountrySelect(
-                [(Text(f"{name} ({code})"), code) for code, name in data.countries],
+                country_options(data.countries),
                 value=data.country, allow_blank=False, id="address-country", compact=True,
                 on_change=self._country_changed)
         yield FieldError("address-country", classes="field-note")
         self._region_country = data.country
         with Horizontal(classes="field-row"):
-            yield Label("State/Province", classes="field-label")
+            yield Label(_("State/Province"), classes="field-label")
             region_value = address.region if address and address.region else Select.NULL
             if data.regions:
                 yield Select(region_options(data.regions), value=region_value,
-                             prompt="Choose the state or province", id="region", compact=True)
+                             prompt=_("Choose the state or province"), id="region",
+                             compact=True)
             else:
-                yield Select([], prompt=NO_REGION_PROMPT, id="region", compact=True,
+                yield Select([], prompt=_(NO_REGION_PROMPT), id="region", compact=True,
                              disabled=True)
         yield FieldError("region", classes="field-note")
-        yield from self._field("city", "City", address.city if address else "", "")
-        yield from self._field("street", "Street", address.street if address else "",
-                               "street and number")
-        yield from self._field("street-2", "Street (line 2)",
-                               address.street_2 if address else "", "optional")
-        yield from self._field("postal-code", "Postal code",
+        yield from self._field("city", _("City"), address.city if address else "", "")
+        yield from self._field("street", _("Street"), address.street if address else "",
+                               _("street and number"))
+        yield from self._field("street-2", _("Street (line 2)"),
+                               address.street_2 if address else "", _("optional"))
+        yield from self._field("postal-code", _("Postal code"),
                                address.postal_code if address else "",
                                self._postal_placeholder(data.postal_code_example))
         if data.second_channel is not None:
             channel = data.second_channel
             with Vertical(id="second-channel-box"):
-                yield Static(f"{CHANNEL_TITLES[channel]}. {CHANNEL_NOTES[channel]}",
+                yield Static(_("{title}. {note}").format(title=_(CHANNEL_TITLES[channel]),
+                                                         note=_(CHANNEL_NOTES[channel])),
                              classes="hint")
                 yield CodeVerifier("second_channel", mode=channel, modes=(channel,),
                                    id="second-channel")
         yield FieldError("save", classes="field-note")
         with Horizontal(id="billing-address-buttons", classes="button-row"):
-            yield Button("Save", id="save", variant="primary", compact=True)
-            yield Button("Later", id="later", compact=True)
+            yield Button(_("Save"), id="save", variant="primary", compact=True)
+            yield Button(_("Later"), id="later", compact=True)
         with Vertical(id="saved"):
             yield SafeStatic("", id="saved-text")
             if not data.has_payment_method:
-                yield Static("Next step: add a payment method (a bank card, PayPal or Paytm).",
+                yield Static(_("Next step: add a payment method (a bank card, PayPal or "
+                               "Paytm)."),
                              classes="hint")
                 with Horizontal(classes="button-row"):
-                    yield Button("Add payment method", id="add-payment-method",
+                    yield Button(_("Add payment method"), id="add-payment-method",
                                  variant="primary", compact=True)
             else:
-                yield Static("You have a payment method: you can buy products and services.",
+                yield Static(_("You have a payment method: you can buy products and "
+                               "services."),
                              classes="hint", id="saved-next")
                 with Horizontal(classes="button-row"):
-                    yield Button("Go to Products", id="go-products", variant="primary",
+                    yield Button(_("Go to Products"), id="go-products", variant="primary",
                                  compact=True)
 
     @staticmethod
     def _postal_placeholder(hint: str | None) -> str:
-        return f"e.g. {hint}" if hint else "optional"
+        return _("e.g. {example}").format(example=hint) if hint else _("optional")
 
     @staticmethod
     def _field(field: str, label: str, value: str | None, placeholder: str) -> ComposeResult:
@@ -205,7 +217,7 @@ class BillingAddressSection(CallsCore, Section):
                                                          refused=self._load_refused)
 
     def _load_refused(self, error: DomainError) -> None:
-        self.app.notify(error.message, severity="warning", markup=False)
+        self.app.notify(translate(error.message), severity="warning", markup=False)
 
     async def _loaded(self, result: BillingAddressForm) -> None:
         self.data = result
@@ -266,7 +278,7 @@ class BillingAddressSection(CallsCore, Section):
         regions = regions_of(country)
         region = self.query_one("#region", Select)
         region.set_options(region_options(regions))
-        region.prompt = "Choose the state or province" if regions else NO_REGION_PROMPT
+        region.prompt = _("Choose the state or province") if regions else _(NO_REGION_PROMPT)
         region.disabled = not regions
         self.query_one("#postal-code", Input).placeholder = self._postal_placeholder(
             postal_code_hint(country))
@@ -301,10 +313,11 @@ class BillingAddressSection(CallsCore, Section):
         self.verified = True
         box = self.query_one("#second-channel-box", Vertical)
         channel = self.data.second_channel if self.data else None
-        what = "mobile phone number" if channel == "phone" else "email address"
+        done = (_("Your mobile phone number is verified. Press Save to save the address.")
+                if channel == "phone" else
+                _("Your email address is verified. Press Save to save the address."))
         await box.remove_children()
-        await box.mount(SafeStatic(f"Your {what} is verified. Press Save to save the address.",
-                                   id="second-channel-done"))
+        await box.mount(SafeStatic(done, id="second-channel-done"))
         self.query_one("#save-error", FieldError).clear()
         self.query_one("#save", Button).focus()
 
@@ -374,9 +387,10 @@ class BillingAddressSection(CallsCore, Section):
             self.data = replace(self.data, address=address, second_channel=None,
                                 second_channel_state=None)
         saved = self.query_one("#saved", Vertical)
-        kind = "Corporate" if address.account_type == "corporate" else "Individual"
+        kind = _("Corporate") if address.account_type == "corporate" else _("Individual")
         self.query_one("#saved-text", SafeStatic).update(
-            f"Your billing address is saved ({kind}):\n" + "\n".join(address.lines))
+            _("Your billing address is saved ({kind}):").format(kind=kind) + "\n"
+            + "\n".join(translate(line) for line in address.lines))
         saved.add_class("-shown")
         next_step = self.query("#add-payment-method, #go-products")
         (next_step.first() if next_step else self.query_one("#save", Button)).focus()
@@ -385,6 +399,7 @@ class BillingAddressSection(CallsCore, Section):
     def _show_form_errors(self, errors: dict[str, str]) -> None:
         """Every field's message beside it at once; focus on the first field in error."""
         first = None
+        errors = {field: translate(message) for field, message in errors.items()}
         for field, message in errors.items():
             if field not in ERROR_FIELDS or not self.query(f"#{field}-error"):
                 continue
@@ -393,8 +408,9 @@ class BillingAddressSection(CallsCore, Section):
                 first = field
         problems = len(errors)
         self.query_one("#save-error", FieldError).show(
-            "Check the form: " + (message_of(errors) if problems == 1 else
-                                  f"{problems} fields need a change."))
+            _("Check the form: {problem}").format(
+                problem=message_of(errors) if problems == 1 else
+                _("{n} fields need a change.").format(n=problems)))
         if first is not None:
             widget = self.query(f"#{first}")
             if widget and widget.first().focusable:
@@ -409,7 +425,7 @@ class BillingAddressSection(CallsCore, Section):
     def _save_refused(self, error: DomainError) -> None:
         from core.errors import FormErrors
 
-        message = error.message
+        message = translate(error.message)
         field = error.field or "save"
         if isinstance(error, FormErrors):
             self._show_form_errors(error.errors)
@@ -424,7 +440,7 @@ class BillingAddressSection(CallsCore, Section):
         target.show(message)
         if field != "save":
             self.query_one("#save-error", FieldError).show(
-                "Check the form: " + message)
+                _("Check the form: {problem}").format(problem=message))
             widget = self.query(f"#{field}")
             if widget and widget.first().focusable:
                 widget.first().focus()

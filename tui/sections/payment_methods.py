@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
+from core.i18n import N_, _, translate
 from tui.core_calls import CallsCore
 from tui.modals.add_method import AddMethodModal, MethodAdded
 from tui.modals.remove_method import RemoveMethodModal
@@ -26,7 +27,7 @@ from tui.widgets.section import Section
 if TYPE_CHECKING:
     from core.payments import PaymentMethodsPage, PaymentMethodView
 
-KIND_LABELS = {"card": "Bank card", "paypal": "PayPal", "paytm": "Paytm"}
+KIND_LABELS = {"card": N_("Bank card"), "paypal": "PayPal", "paytm": "Paytm"}
 
 
 class PaymentMethodsSection(CallsCore, Section):
@@ -40,32 +41,33 @@ class PaymentMethodsSection(CallsCore, Section):
         self.story = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("Payment methods", classes="title")
+        yield Static(_("Payment methods"), classes="title")
         data = self.data
         if data is None:
-            yield Static("Loading…", id="payment-methods-loading", classes="hint")
+            yield Static(_("Loading…"), id="payment-methods-loading", classes="hint")
             return
         if not data.has_address:
-            yield Static("Add your billing address first: payment methods need it.",
+            yield Static(_("Add your billing address first: payment methods need it."),
                          id="no-billing-address")
             with Horizontal(classes="button-row"):
-                yield Button("Add billing address", id="go-billing-address",
+                yield Button(_("Add billing address"), id="go-billing-address",
                              variant="primary", compact=True)
             return
-        kinds = "a bank card, PayPal or Paytm" if data.paytm else "a bank card or PayPal"
-        yield Static(f"You can add {kinds}. The default method pays your bills.",
+        yield Static(_("You can add a bank card, PayPal or Paytm. The default method pays your "
+                       "bills.") if data.paytm else
+                     _("You can add a bank card or PayPal. The default method pays your bills."),
                      classes="hint")
         table: DataTable = DataTable(id="methods", cursor_type="row", zebra_stripes=True)
         yield table
         if not data.methods:
-            yield Static("No payment method yet: press Add payment method.", id="no-methods",
+            yield Static(_("No payment method yet: press Add payment method."), id="no-methods",
                          classes="hint")
         with Horizontal(classes="button-row"):
-            yield Button("Add payment method", id="add-method", variant="primary",
+            yield Button(_("Add payment method"), id="add-method", variant="primary",
                          compact=True)
-            yield Button("Set as default", id="set-default", compact=True,
+            yield Button(_("Set as default"), id="set-default", compact=True,
                          disabled=not data.methods)
-            yield Button("Remove", id="remove-method", compact=True, disabled=not data.methods)
+            yield Button(_("Remove"), id="remove-method", compact=True, disabled=not data.methods)
         yield SafeStatic(self.story, id="payment-story")
         yield FieldError("payment")
 
@@ -77,13 +79,13 @@ class PaymentMethodsSection(CallsCore, Section):
             return
         table = self.query_one("#methods", DataTable)
         table.clear(columns=True)
-        table.add_column("Method", key="method")
-        table.add_column("Expiry", key="expiry")
-        table.add_column("Default", key="default")
+        table.add_column(_("Method"), key="method")
+        table.add_column(_("Expiry"), key="expiry")
+        table.add_column(_("Default"), key="default")
         for method in self.data.methods:
             table.add_row(Text(clean_text(method.display)),
                           Text(method.expiry or "—"),
-                          Text("Default" if method.is_default else ""),
+                          Text(_("Default") if method.is_default else ""),
                           key=str(method.id))
 
     def selected_method(self) -> PaymentMethodView | None:
@@ -130,10 +132,10 @@ class PaymentMethodsSection(CallsCore, Section):
         if result is None:
             self.query_one("#add-method").focus()
             return
-        self.story = (result.story or f"{result.method.display} was added.")
-        if result.story:
-            self.story = f"{result.story}. {result.method.display} was added."
-        self.app.notify(self.story, title="Payment method added", markup=False)
+        added = _("{method} was added.").format(method=result.method.display)
+        self.story = (_("{story}. {added}").format(story=translate(result.story), added=added)
+                      if result.story else added)
+        self.app.notify(self.story, title=_("Payment method added"), markup=False)
         self.query_one("#payment-story", SafeStatic).update(self.story)
         self.reload(select=result.method.id)
 
@@ -166,7 +168,7 @@ class PaymentMethodsSection(CallsCore, Section):
 
     def _removed(self, removed: bool | None) -> None:
         if removed:
-            self.story = "The payment method was removed."
+            self.story = _("The payment method was removed.")
             self.reload()
         else:
             self.query_one("#remove-method").focus()

@@ -15,14 +15,36 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
+from core.i18n import _, translate
 from tui.core_calls import CallsCore
 from tui.modals.order import OrderModal
+from tui.sections.formats import amount, day, moment
 from tui.widgets.safe_text import FieldError, clean_text
 from tui.widgets.section import Section
 
 if TYPE_CHECKING:
     from core.errors import DomainError
     from core.products import ProductsPage, ResourceView
+
+
+def period_or_cost(view: ResourceView) -> str:
+    """The resources table's "Period end / cost": "Ends 2027-01-01" for a subscription;
+    "1.23 USD so far" while Pay-As-You-Go runs, once released "billed 1.23 USD" or what is
+    still to bill and when."""
+    if view.billing_method == "subscription":
+        if view.period_end is None:
+            return ""
+        return (_("Ended {date}") if view.state == "expired" else _("Ends {date}")).format(
+            date=day(view.period_end))
+    from core.billing import USAGE_BILL_DELAY
+
+    total = amount(view.running_cost_cents or 0)
+    if view.released_at is None:
+        return _("{amount} so far").format(amount=total)
+    if view.unbilled_cents:
+        return _("{amount}, billed {when}").format(
+            amount=total, when=moment(view.released_at + USAGE_BILL_DELAY))
+    return _("billed {amount}").format(amount=total)
 
 
 class ProductsSection(CallsCore, Section):
@@ -37,40 +59,40 @@ class ProductsSection(CallsCore, Section):
         self.page: ProductsPage | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Products", classes="title")
+        yield Static(_("Products"), classes="title")
         yield DataTable(id="catalogue", cursor_type="row", zebra_stripes=True)
-        yield Static("Mainland China regions (cn-…) need approved real-name registration.",
+        yield Static(_("Mainland China regions (cn-…) need approved real-name registration."),
                      classes="hint")
         with Horizontal(classes="button-row"):
-            yield Button("Buy…", id="buy", variant="primary", compact=True)
-        yield Static("Your resources", classes="subtitle")
+            yield Button(_("Buy…"), id="buy", variant="primary", compact=True)
+        yield Static(_("Your resources"), classes="subtitle")
         yield DataTable(id="resources", cursor_type="row", zebra_stripes=True)
-        yield Static("No resources yet.", id="resources-empty")
+        yield Static(_("No resources yet."), id="resources-empty")
         with Horizontal(classes="button-row"):
-            yield Button("Release", id="release", compact=True, disabled=True)
-            yield Button("Auto-renew off", id="auto-renew-off", compact=True, disabled=True)
-            yield Button("Auto-renew on", id="auto-renew-on", compact=True, disabled=True)
-            yield Button("Refresh", id="refresh-resources", compact=True)
+            yield Button(_("Release"), id="release", compact=True, disabled=True)
+            yield Button(_("Auto-renew off"), id="auto-renew-off", compact=True, disabled=True)
+            yield Button(_("Auto-renew on"), id="auto-renew-on", compact=True, disabled=True)
+            yield Button(_("Refresh"), id="refresh-resources", compact=True)
         yield FieldError("resources")
 
     def on_mount(self) -> None:
         from core.catalogue import list_products
-        from core.money import format_usd
-
         catalogue = self.query_one("#catalogue", DataTable)
-        catalogue.add_columns("Product", "Pay-As-You-Go", "Subscription", "What it is")
+        catalogue.add_columns(_("Product"), _("Pay-As-You-Go"), _("Subscription"),
+                              _("What it is"))
         for item in list_products():
-            catalogue.add_row(item.name, f"{format_usd(item.hourly_cents)}/hour",
-                              f"{format_usd(item.monthly_cents)}/month", item.description,
-                              key=item.id)
+            catalogue.add_row(translate(item.name),
+                              _("{amount}/hour").format(amount=amount(item.hourly_cents)),
+                              _("{amount}/month").format(amount=amount(item.monthly_cents)),
+                              translate(item.description), key=item.id)
         resources = self.query_one("#resources", DataTable)
-        resources.add_column("ID", key="id")
-        resources.add_column("Product", key="product")
-        resources.add_column("State", key="state")
-        resources.add_column("Period end / cost", key="cost")
-        resources.add_column("Auto-renew", key="renew")
-        resources.add_column("Billing", key="method")
-        resources.add_column("Region", key="region")
+        resources.add_column(_("ID"), key="id")
+        resources.add_column(_("Product"), key="product")
+        resources.add_column(_("State"), key="state")
+        resources.add_column(_("Period end / cost"), key="cost")
+        resources.add_column(_("Auto-renew"), key="renew")
+        resources.add_column(_("Billing"), key="method")
+        resources.add_column(_("Region"), key="region")
         self.load()
 
     # -- loading --------------------------------------------------------------------------
@@ -99,9 +121,10 @@ class ProductsSection(CallsCore, Section):
         for view in views:
             key = str(view.id)
             self.resources[key] = view
-            table.add_row(key, clean_text(view.product_name), view.state_label,
-                          view.period_or_cost_text, view.renewal_label,
-                          view.billing_method_name, view.region, key=key)
+            table.add_row(key, clean_text(translate(view.product_name)),
+                          translate(view.state_label), period_or_cost(view),
+                          translate(view.renewal_label), translate(view.billing_method_name),
+                          view.region, key=key)
         self.query_one("#resources-empty").display = not views
         table.display = bool(views)
         if current in self.resources:
@@ -147,8 +170,9 @@ class ProductsSection(CallsCore, Section):
         elif isinstance(result, tuple) and result[0] == "navigate":
             self.navigate(result[1])
         else:
-            self.app.notify(f"Bought: {result.product_name} in {result.region} "
-                            f"(resource {result.id}).", markup=False)
+            self.app.notify(_("Bought: {product} in {region} (resource {id}).").format(
+                product=translate(result.product_name), region=result.region, id=result.id),
+                markup=False)
             self.load(str(result.id), focus=True)
 
     # -- actions on the selected resource -----------------------------------------------
@@ -167,7 +191,7 @@ class ProductsSection(CallsCore, Section):
             self.load(resource_id, focus=True)
 
         def refused(error: DomainError) -> None:
-            self.query_one("#resources-error", FieldError).show(error.message)
+            self.query_one("#resources-error", FieldError).show(translate(error.message))
             self._update_actions()
             self.query_one("#resources", DataTable).focus()
 

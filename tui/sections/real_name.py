@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
-from core.i18n import _, ngettext
+from core.i18n import _, ngettext, translate
 from tui.core_calls import CallsCore
 from tui.validators import CoreRule
 from tui.widgets.bounded_input import BoundedInput
@@ -48,10 +48,10 @@ LIVE_CHECKED = ("rn-id-number", "rn-credit-code", "rn-licence")
 def _status_line(view: RealNameView) -> str:
     """Core's status sentence ("Pending review (about 3 business days)."), and what was
     registered."""
-    lines = [view.status_text]
+    lines = [translate(view.status_text)]
     if view.kind == "individual" and view.status != "none":
         lines.append(_("Individual: {name}, {id_type} {number}").format(
-            name=view.legal_name or "", id_type=view.id_type_label or "",
+            name=view.legal_name or "", id_type=translate(view.id_type_label or ""),
             number=view.id_number_masked or ""))
     elif view.kind == "enterprise":
         lines.append(_("Enterprise: {company}, credit code {code}, legal representative "
@@ -149,7 +149,7 @@ class RealNameSection(CallsCore, Section):
             yield FieldError("rn-legal-rep", classes="field-note")
             yield from self._licence_field()
             yield FieldError("rn-licence", classes="field-note")
-            yield Static(_("Warning: {warning}").format(warning=ENTERPRISE_WARNING),
+            yield Static(_("Warning: {warning}").format(warning=translate(ENTERPRISE_WARNING)),
                          id="rn-warning", markup=False)
         with Horizontal(classes="button-row"):
             yield Button(_("Submit"), id="rn-submit", variant="primary", compact=True)
@@ -189,15 +189,17 @@ class RealNameSection(CallsCore, Section):
         select = self.query_one("#rn-licence", Select)
         chosen = select.value
         names = [item.name for item in uploads.files]
-        select.set_options([(f"{clean_text(item.name)}  ({_size(item.size)})", item.name)
+        select.set_options([(_("{name}  ({size})").format(name=clean_text(item.name),
+                                                           size=_size(item.size)), item.name)
                             for item in uploads.files])
         if chosen in names:
             select.value = chosen
         elif len(names) == 1:
             select.value = names[0]
-        hint = uploads.how_to_upload if not names else ngettext(
-            "{n} file in uploads/.", "{n} files in uploads/.", len(names)).format(
-            n=len(names)) + " " + uploads.how_to_upload
+        how = translate(uploads.how_to_upload)
+        hint = how if not names else _("{files} {how_to_upload}").format(
+            files=ngettext("{n} file in uploads/.", "{n} files in uploads/.",
+                           len(names)).format(n=len(names)), how_to_upload=how)
         self.query_one("#rn-uploads-hint", SafeStatic).update(hint)
 
     # -- the page -------------------------------------------------------------------------
@@ -276,7 +278,8 @@ class RealNameSection(CallsCore, Section):
             return
         widget = self.query_one(f"#{field}", Input)
         result = widget.validate(widget.value)
-        message = result.failure_descriptions[0] if result and not result.is_valid else None
+        message = (translate(result.failure_descriptions[0]) if result and not result.is_valid
+                   else None)
         self.query_one(f"#{field}-error", FieldError).show(message)
 
     @on(Input.Submitted)
@@ -319,7 +322,7 @@ class RealNameSection(CallsCore, Section):
     def _answered(self, view: RealNameView) -> None:
         self._show_view(view)
         if view.status == "rejected":
-            self.query_one("#rn-error", FieldError).show(view.status_text)
+            self.query_one("#rn-error", FieldError).show(translate(view.status_text))
 
     def _refused(self, error: DomainError) -> None:
         """Each message beside its field (focus on the first) and all of them in `#rn-error`,
@@ -328,4 +331,4 @@ class RealNameSection(CallsCore, Section):
 
         self.show_refusal(error)
         messages = error.errors.values() if isinstance(error, FormErrors) else [error.message]
-        self.query_one("#rn-error", FieldError).show("\n".join(messages))
+        self.query_one("#rn-error", FieldError).show("\n".join(translate(m) for m in messages))

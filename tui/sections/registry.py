@@ -2,7 +2,7 @@
 
 The navigation button of a section is `#nav-<key>`. Each section is its own module in
 tui/sections/ (a `tui.widgets.section.Section` subclass), plugged in by one line here, e.g.
-`"billing-address": ("Billing address", BillingAddressSection),`.
+`"billing-address": (N_("Billing address"), BillingAddressSection),`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from textual.widget import Widget
 
+from core.i18n import N_
 from tui.sections.billing import BillingSection
 from tui.sections.billing_address import BillingAddressSection
 from tui.sections.overview import OverviewSection
@@ -23,13 +24,13 @@ SectionFactory = Callable[[], Widget]
 
 
 SECTIONS: dict[str, tuple[str, SectionFactory]] = {
-    "overview": ("Overview", OverviewSection),
-    "billing-address": ("Billing address", BillingAddressSection),
-    "payment-methods": ("Payment methods", PaymentMethodsSection),
-    "real-name": ("Real-name", RealNameSection),
-    "products": ("Products", ProductsSection),
-    "billing": ("Billing", BillingSection),
-    "security": ("Security", SecuritySection),
+    "overview": (N_("Overview"), OverviewSection),
+    "billing-address": (N_("Billing address"), BillingAddressSection),
+    "payment-methods": (N_("Payment methods"), PaymentMethodsSection),
+    "real-name": (N_("Real-name"), RealNameSection),
+    "products": (N_("Products"), ProductsSection),
+    "billing": (N_("Billing"), BillingSection),
+    "security": (N_("Security"), SecuritySection),
 }
 
 # Where the console opens right after F2 verification succeeds (SPEC F4).

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
-from core.i18n import _, ngettext
+from core.i18n import N_, _, ngettext, translate
 from tui.core_calls import CallsCore
 from tui.modals.change_contact import ChangeContactModal
 from tui.modals.change_password import ChangePasswordModal, password_changed_message
@@ -32,6 +32,8 @@ from tui.modals.delete_account import (
 from tui.modals.mfa_disable import MfaDisableModal
 from tui.modals.mfa_setup import MfaSetupModal
 from tui.modals.recovery_codes import RecoveryCodesModal
+from tui.sections.formats import label_row, short_moment
+from tui.sections.formats import moment as moment_text
 from tui.widgets.language_choice import LanguageChoice
 from tui.widgets.safe_text import SafeStatic, clean_text
 from tui.widgets.section import Section
@@ -43,59 +45,63 @@ if TYPE_CHECKING:
     from core.mfa import MfaEnabled, MfaSetup, MfaStatus
     from core.security import ActivityRecord, PasswordChanged, SecurityPage, TrustedKeyView
 
-DELETE_AREA_TEXT = (
+DELETE_AREA_TEXT = N_(
     "You can delete your account if you no longer use it. Once it is deleted you are logged "
     "out automatically, and you can sign up again with the same email. Before deleting, back "
     "up your data, release all your resources (Subscription and Pay-As-You-Go) and settle "
     "any outstanding charges.")
 
 # core.security.ActivityRecord → the short words of the Result column (fits 80 columns)
-RESULTS = {"logged_on": "Logged on", "wrong_password": "Wrong password",
-           "wrong_code": "Wrong code"}
+RESULTS = {"logged_on": N_("Logged on"), "wrong_password": N_("Wrong password"),
+           "wrong_code": N_("Wrong code")}
 
 KEY_TYPES = {"ssh-ed25519": "Ed25519", "ssh-rsa": "RSA", "ecdsa-sha2-nistp256": "ECDSA",
-             "sk-ssh-ed25519@openssh.com": "Ed25519 security key",
-             "sk-ecdsa-sha2-nistp256@openssh.com": "ECDSA security key"}
+             "sk-ssh-ed25519@openssh.com": N_("Ed25519 security key"),
+             "sk-ecdsa-sha2-nistp256@openssh.com": N_("ECDSA security key")}
+SSH_KEY = N_("SSH key")
 
 
-def _utc(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else _("Never")
+def _utc(when: datetime | None) -> str:
+    return moment_text(when) if when else _("Never")
 
 
 def account_lines(page: SecurityPage) -> str:
-    email = f"{page.email} ({_('verified') if page.email_verified else _('not verified')})"
-    phone = (f"{page.phone_masked} ({_('verified')})" if page.phone_masked
+    email = (_("{email} (verified)") if page.email_verified
+             else _("{email} (not verified)")).format(email=page.email)
+    phone = (_("{phone} (verified)").format(phone=page.phone_masked) if page.phone_masked
              else _("No verified phone"))
     if page.mfa_enabled:
         left = page.recovery_codes_left
-        mfa = _("On") + ", " + ngettext("{n} recovery code left", "{n} recovery codes left",
-                                        left).format(n=left)
+        mfa = ngettext("On, {n} recovery code left", "On, {n} recovery codes left",
+                       left).format(n=left)
     else:
         mfa = _("Off")
     rows = [(_("Email"), email), (_("Phone"), phone),
             (_("Password changed"), _utc(page.password_changed_at) if page.password_changed_at
              else _("Not since sign-up")),
             (_("Virtual MFA"), mfa)]
-    return "\n".join(f"{label:<18}{value}" for label, value in rows)
+    return "\n".join(label_row(label, value, 18) for label, value in rows)
 
 
 def activity_cells(record: ActivityRecord) -> tuple[Text, Text, Text]:
     """Time, result, where from: short enough for 80 columns (the year is left out: these
     are the latest few)."""
-    result = _(RESULTS.get(record.result, record.result_text))
+    result = (_(RESULTS[record.result]) if record.result in RESULTS
+              else translate(record.result_text))
     if record.result == "logged_on" and record.current:
         result = _("This session")
     elif record.result == "logged_on" and record.ended:
         result = _("Ended")
     style = "" if record.result == "logged_on" else "bold"
-    return (Text(f"{record.at:%m-%d %H:%M}"), Text(result, style=style),
+    return (Text(short_moment(record.at)), Text(result, style=style),
             Text(clean_text(record.where)))
 
 
 def key_cell(key: TrustedKeyView) -> Text:
     """Two lines that fit 80 columns: the fingerprint, whole (it identifies the key), and the
     key's type, when it was added and its label."""
-    details = [_(KEY_TYPES.get(key.algorithm or "", key.algorithm or "SSH key")),
+    algorithm = key.algorithm or ""
+    details = [_(KEY_TYPES[algorithm]) if algorithm in KEY_TYPES else algorithm or _(SSH_KEY),
                _("added {when}").format(when=_utc(key.added_at))]
     if key.label:
         details.append(clean_text(key.label))
@@ -196,15 +202,16 @@ class SecuritySection(CallsCore, Section):
         if page.status != "deletion_pending":
             set_line(line, "")
             return
-        status = _("Deletion pending")
-        if page.deletion_requested_at:
-            status += " " + _("(requested {when})").format(when=_utc(page.deletion_requested_at))
-        set_line(line, status + ".")
+        status = (_("Deletion pending (requested {when})").format(
+            when=_utc(page.deletion_requested_at)) if page.deletion_requested_at
+            else _("Deletion pending"))
+        set_line(line, _("{status}.").format(status=status))
         # What it waits for is the deletion flow's to say (core.deletion, its own read).
         from core.deletion import deletion_check
 
         self.call(deletion_check, self.token).then(
-            lambda check: set_line(line, f"{status}. {check.message}"))
+            lambda check: set_line(line, _("{status}. {message}").format(
+                status=status, message=translate(check.message))))
 
     def show_keys(self, keys: tuple[TrustedKeyView, ...]) -> None:
         table = self.query_one("#trusted-keys", DataTable)
@@ -344,7 +351,7 @@ class SecuritySection(CallsCore, Section):
         def confirmed(go: bool | None) -> None:
             if go:
                 self.call(remove_trusted_key, self.token, key).then(
-                    removed, refused=lambda error: self._keys_said(error.message),
+                    removed, refused=lambda error: self._keys_said(translate(error.message)),
                     busy=self.query_one("#remove-key", Button))
             else:
                 self._refocus("#remove-key")
@@ -369,7 +376,7 @@ class SecuritySection(CallsCore, Section):
             button = next(iter(self.query("#trust-this-key").results(Button)), None)
             if go and button is not None:
                 self.call(trust_current_key, self.token).then(
-                    trusted, refused=lambda error: self._keys_said(error.message),
+                    trusted, refused=lambda error: self._keys_said(translate(error.message)),
                     busy=button)
             elif button is not None:
                 button.focus()
@@ -383,8 +390,8 @@ class SecuritySection(CallsCore, Section):
         event.stop()
         line = self.query_one("#export-path", SafeStatic)
         if self.call(export_and_say, self.token).then(
-                lambda text: set_line(line, text),
-                refused=lambda error: set_line(line, error.message),
+                lambda text: set_line(line, translate(text)),
+                refused=lambda error: set_line(line, translate(error.message)),
                 busy=self.query_one("#export-data", Button)):
             set_line(line, _("Writing the export…"))
 
@@ -399,7 +406,7 @@ class SecuritySection(CallsCore, Section):
                 self.navigate(outcome.go_to)
                 return
             if outcome is not None and outcome.pending is not None:
-                message = outcome.pending.message
+                message = translate(outcome.pending.message)
                 self.say(message)
                 self.app.notify(clean_text(message), title=_("Deletion pending"),
                                 markup=False, timeout=8)
