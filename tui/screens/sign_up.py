@@ -33,7 +33,11 @@ COUNTRY_NOTE = N_("Note: You must select the country in which your mobile phone 
                   "credit card are registered.")
 AGREE_LABEL = N_("I agree to the Membership Agreement, Privacy Policy, Product Terms and "
                  "Terms of Use.")
-AGREE_LABEL_NARROW = N_("I agree to the four documents below.")  # when the full label cannot fit
+AGREE_LABEL_NARROW = N_("I agree to the four documents below.")
+# The titles of tui/modals/agreement.py's AGREEMENTS, marked for the catalogue here where their
+# buttons are shown (`_(title)`).
+AGREEMENT_TITLES = (N_("Membership Agreement"), N_("Privacy Policy"), N_("Product Terms"),
+                    N_("Terms of Use"))  # when the full label cannot fit
 
 
 def country_options() -> list[tuple[Text, str]]:
@@ -100,7 +104,9 @@ class SignUpScreen(CallsCore, Screen):
         self.query_one("#country").focus()
 
     def on_resize(self) -> None:
-        fits = self.size.width >= len(_(AGREE_LABEL)) + 10
+        from rich.cells import cell_len
+
+        fits = self.size.width >= cell_len(_(AGREE_LABEL)) + 10  # Chinese: 2 columns each
         self.query_one("#agree", Checkbox).label = (_(AGREE_LABEL) if fits
                                                     else _(AGREE_LABEL_NARROW))
 
