@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.message_pump import active_message_pump
 from textual.screen import Screen
 
+from core.i18n import N_, _
 from tui.core_calls import CallsCore
 from tui.keyboard import InputQueue
 from tui.navigation import GoTo, LoggedOff, LoggedOn, SessionEnded, SignedUp, Verified
@@ -44,8 +45,8 @@ BILLING_RUN_SECONDS = 60
 """Workers that run without the person asking; the session watch never waits for them."""
 MAX_RECOVERIES = 5
 """Unexpected errors a console reopens its screen after; the next one stops it."""
-UNEXPECTED_ERROR = ("Something went wrong, so this screen was opened afresh. Please try again. "
-                    "The details are in cloudacct.log in the data directory.")
+UNEXPECTED_ERROR = N_("Something went wrong, so this screen was opened afresh. Please try "
+                      "again. The details are in cloudacct.log in the data directory.")
 
 
 def _log_to(path: Path) -> None:
@@ -68,7 +69,7 @@ class CloudAcctApp(CallsCore, App[None]):
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", priority=True),
     ]
 
     def __init__(self, *, origin: str = "local", key_fingerprint: str | None = None,
@@ -136,8 +137,8 @@ class CloudAcctApp(CallsCore, App[None]):
             return
         self._field_said_full = field
         field.restricted()
-        self.notify(f"This field takes at most {field.max_length} characters; the rest was "
-                    "left out.", severity="warning", timeout=5, markup=False)
+        self.notify(_("This field takes at most {n} characters; the rest was left out.").format(
+            n=field.max_length), severity="warning", timeout=5, markup=False)
 
     def on_input_changed(self, event: Any) -> None:
         full = self._field_said_full
@@ -363,9 +364,9 @@ class CloudAcctApp(CallsCore, App[None]):
         logger.error("unexpected error in a worker",
                      exc_info=(type(error), error, error.__traceback__))
         self.log.error("unexpected error in a worker", repr(error))
-        self.notify("Something went wrong and the action did not complete. Please try again. "
-                    "The details are in cloudacct.log in the data directory.",
-                    title="Unexpected error", severity="error", timeout=8, markup=False)
+        self.notify(_("Something went wrong and the action did not complete. Please try again. "
+                      "The details are in cloudacct.log in the data directory."),
+                    title=_("Unexpected error"), severity="error", timeout=8, markup=False)
 
 
     # -- calm failure ----------------------------------------------------------------------
@@ -427,7 +428,7 @@ class CloudAcctApp(CallsCore, App[None]):
             await opened
         finally:
             self._recovering = False
-        self.notify(UNEXPECTED_ERROR, title="Unexpected error", severity="error", timeout=8,
+        self.notify(_(UNEXPECTED_ERROR), title=_("Unexpected error"), severity="error", timeout=8,
                     markup=False)
 
     def _print_error_renderables(self) -> None:
@@ -442,12 +443,12 @@ class CloudAcctApp(CallsCore, App[None]):
         """The one line a person sees when the console stopped after an unexpected error (over
         SSH it names no server path)."""
         if self.origin != "local":
-            return ("cloudacct stopped after an unexpected error; the details are in the "
-                    "server's cloudacct.log.")
+            return _("cloudacct stopped after an unexpected error; the details are in the "
+                     "server's cloudacct.log.")
         from core.config import settings
 
-        return (f"cloudacct stopped after an unexpected error; the details are in "
-                f"{settings().home / 'cloudacct.log'}")
+        return _("cloudacct stopped after an unexpected error; the details are in "
+                 "{path}").format(path=settings().home / "cloudacct.log")
 
     def run(self, *args: Any, **kwargs: Any) -> None:
         """App.run, with anything that escapes Textual itself logged and told in one line."""

@@ -21,86 +21,94 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="cloudacct",
-        description="The account console of a cloud provider, in the terminal. "
-        "Without a command, opens the console.",
+        description=_("The account console of a cloud provider, in the terminal. "
+        "Without a command, opens the console."),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     outbox = commands.add_parser(
-        "outbox", help="list delivered emails, SMS and calls, newest first",
-        description="List the emails, text messages and calls delivered locally (the Maildir "
-        "and the phone outbox in the data directory), newest first.")
+        "outbox", help=_("list delivered emails, SMS and calls, newest first"),
+        description=_("List the emails, text messages and calls delivered locally (the Maildir "
+        "and the phone outbox in the data directory), newest first."))
     outbox.add_argument("--to", metavar="ADDRESS",
-                        help="only messages to this email (any case) or phone number (any "
-                        "formatting)")
-    outbox.add_argument("--json", action="store_true", help="print a JSON array")
+                        help=_("only messages to this email (any case) or phone number (any "
+                        "formatting)"))
+    outbox.add_argument("--json", action="store_true", help=_("print a JSON array"))
     outbox.add_argument("-n", "--limit", type=int, default=None, metavar="N",
-                        help="at most N messages")
+                        help=_("at most N messages"))
 
     billing = commands.add_parser(
-        "billing", help="operator: billing runs",
-        description="Operator commands for billing.")
+        "billing", help=_("operator: billing runs"),
+        description=_("Operator commands for billing."))
     billing_commands = billing.add_subparsers(dest="billing_command", metavar="ACTION")
     billing_commands.add_parser(
-        "run", help="issue and charge every bill due now, renew or expire subscriptions",
-        description="Issue every bill that is due now (or at CLOUDACCT_NOW) and charge it, "
-        "renew or expire subscriptions, complete pending deletions, and print what was done.")
+        "run", help=_("issue and charge every bill due now, renew or expire subscriptions"),
+        description=_("Issue every bill that is due now (or at CLOUDACCT_NOW) and charge it, "
+        "renew or expire subscriptions, complete pending deletions, and print what was done."))
 
     review = commands.add_parser(
-        "review", help="operator: review enterprise real-name registrations",
-        description="Operator review of enterprise real-name registrations (F6).")
+        "review", help=_("operator: review enterprise real-name registrations"),
+        description=_("Operator review of enterprise real-name registrations (F6)."))
     review_commands = review.add_subparsers(dest="review_command", metavar="ACTION")
-    review_commands.add_parser("list", help="list registrations waiting for review",
-                               description="List enterprise registrations waiting for review.")
-    approve = review_commands.add_parser("approve", help="approve the registration of EMAIL",
-                                         description="Approve the pending enterprise "
-                                         "registration of the account with this email.")
+    review_commands.add_parser("list", help=_("list registrations waiting for review"),
+                               description=_("List enterprise registrations waiting for review."))
+    approve = review_commands.add_parser("approve", help=_("approve the registration of EMAIL"),
+                                         description=_("Approve the pending enterprise "
+                                         "registration of the account with this email."))
     approve.add_argument("email", metavar="EMAIL")
-    reject = review_commands.add_parser("reject", help="reject the registration of EMAIL",
-                                        description="Reject the pending enterprise "
-                                        "registration of the account with this email.")
+    reject = review_commands.add_parser("reject", help=_("reject the registration of EMAIL"),
+                                        description=_("Reject the pending enterprise "
+                                        "registration of the account with this email."))
     reject.add_argument("email", metavar="EMAIL")
     reject.add_argument("--reason", required=True, metavar="TEXT",
-                        help="why, shown to the person (required)")
+                        help=_("why, shown to the person (required)"))
 
     ssh = commands.add_parser(
-        "serve-ssh", help="serve the console over SSH",
-        description="Serve the console over SSH: each connection with a terminal gets its own "
+        "serve-ssh", help=_("serve the console over SSH"),
+        description=_("Serve the console over SSH: each connection with a terminal gets its own "
         "console. Any user name and any public key may connect; a client without a key is let "
         "in without questions, and the console asks to log on. A key trusted by an active "
         "account may also use SFTP (and scp) into that account's files. Every TCP connection "
-        "counts against the limits below from its first byte.")
-    ssh.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    ssh.add_argument("--port", type=int, default=2222, help="port to listen on (2222)")
+        "counts against the limits below from its first byte."))
+    ssh.add_argument("--host", default="127.0.0.1", help=_("address to listen on (127.0.0.1)"))
+    ssh.add_argument("--port", type=int, default=2222, help=_("port to listen on (2222)"))
     ssh.add_argument("--max-sessions", type=int, default=64, metavar="N",
-                     help="consoles at once at most (64)")
+                     help=_("consoles at once at most (64)"))
     ssh.add_argument("--max-connections", type=int, default=None, metavar="N",
-                     help="connections at once at most, from everybody (512, and never more "
-                     "than the open-file limit allows)")
+                     help=_("connections at once at most, from everybody (512, and never more "
+                     "than the open-file limit allows)"))
     ssh.add_argument("--per-address", type=int, default=8, metavar="N",
-                     help="connections at once from one address (an IPv6 /64) at most (8)")
+                     help=_("connections at once from one address (an IPv6 /64) at most (8)"))
     ssh.add_argument("--per-minute", type=int, default=10, metavar="N",
-                     help="new connections per address per minute at most (10)")
+                     help=_("new connections per address per minute at most (10)"))
     ssh.add_argument("--logon-timeout", type=float, default=30.0, metavar="SECONDS",
-                     help="time from connecting to completing SSH authentication (30)")
+                     help=_("time from connecting to completing SSH authentication (30)"))
     ssh.add_argument("--channel-timeout", type=float, default=10.0, metavar="SECONDS",
-                     help="an authenticated connection with no console or file transfer open "
-                     "is closed after this long (10)")
+                     help=_("an authenticated connection with no console or file transfer open "
+                     "is closed after this long (10)"))
     ssh.add_argument("--idle-timeout", type=float, default=900.0, metavar="SECONDS",
-                     help="disconnect after this long without input (900)")
+                     help=_("disconnect after this long without input (900)"))
     ssh.add_argument("--keepalive", type=float, default=30.0, metavar="SECONDS",
-                     help="keepalive interval; 3 missed answers end the connection (30)")
+                     help=_("keepalive interval; 3 missed answers end the connection (30)"))
     ssh.add_argument("--start-at-once", type=int, default=None, metavar="N",
-                     help="consoles starting at one time, the others waiting their turn in "
-                     "order (default: one per CPU core; 0: no limit)")
+                     help=_("consoles starting at one time, the others waiting their turn in "
+                     "order (default: one per CPU core; 0: no limit)"))
     ssh.add_argument("--public-address", default=None, metavar="HOST[:PORT]",
-                     help="how people reach this server, for the scp/sftp commands the console "
-                     "shows (default: the address and port each connection reached)")
+                     help=_("how people reach this server, for the scp/sftp commands the console "
+                     "shows (default: the address and port each connection reached)"))
     return parser
 
 
+def _(message: str) -> str:
+    """A message for people in the language of the command's locale (CLOUDACCT_LANG, then
+    LC_ALL / LC_MESSAGES / LANG: `main` chose it); a Text from core with its values too."""
+    from core.i18n import translate
+
+    return translate(message)
+
+
 def _fail(message: str) -> int:
-    print(f"cloudacct: {message}", file=sys.stderr)
+    print(f"cloudacct: {_(message)}", file=sys.stderr)
     return 1
 
 
@@ -124,13 +132,16 @@ def _run_outbox(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     if not messages:
-        print("The outbox is empty." if not args.to else f"Nothing was delivered to {args.to}.")
+        print(_("The outbox is empty.") if not args.to else
+              _("Nothing was delivered to {to}.").format(to=args.to))
         return 0
     for message in messages:
-        heading = f"{message.sent_at}  {message.channel:<5}  to {message.to}"
+        # Translators: one delivered message: when, the channel (email, sms, voice) and to whom.
+        heading = _("{sent_at}  {channel}  to {to}").format(
+            sent_at=message.sent_at, channel=f"{message.channel:<5}", to=message.to)
         print(heading)
         if message.subject:
-            print(f"  Subject: {message.subject}")
+            print("  " + _("Subject: {subject}").format(subject=message.subject))
         for line in message.body.splitlines():
             print(f"  {line}")
         print()
@@ -160,7 +171,7 @@ def _open_database() -> None:
 
 def _run_billing(args: argparse.Namespace) -> int:
     if args.billing_command != "run":
-        print("usage: cloudacct billing run", file=sys.stderr)
+        print(_("usage: cloudacct billing run"), file=sys.stderr)
         return 2
     from core.billing_run import run_billing
     from core.reconciliation import reconcile
@@ -168,13 +179,13 @@ def _run_billing(args: argparse.Namespace) -> int:
     _open_database()
     fixed = reconcile()  # first: finish what an interruption left half-done (issue 7)
     for line in fixed.lines():
-        print(line)
+        print(_(line))
     if fixed.fixes:
-        print(fixed.summary)
+        print(_(fixed.summary))
     report = run_billing()
     for line in report.lines():
-        print(line)
-    print(report.summary)
+        print(_(line))
+    print(_(report.summary))
     return 0
 
 
@@ -184,31 +195,35 @@ def _run_review(args: argparse.Namespace) -> int:
     from core.validation import has_control_characters
 
     if args.review_command not in ("list", "approve", "reject"):
-        print("usage: cloudacct review {list,approve EMAIL,reject EMAIL --reason TEXT}",
+        print(_("usage: cloudacct review {list,approve EMAIL,reject EMAIL --reason TEXT}"),
               file=sys.stderr)
         return 2
     _open_database()
     if args.review_command == "list":
         pending = real_name.list_pending_reviews()
         if not pending:
-            print("No enterprise registration is waiting for review.")
+            print(_("No enterprise registration is waiting for review."))
             return 0
 
         def shown(text: str) -> str:  # never echo control characters to the terminal
             return "".join("?" if has_control_characters(ch) else ch for ch in text)
 
         for item in pending:
-            print(f"{item.email}  {shown(item.company_name)}  submitted "
-                  f"{iso(item.submitted_at)}")
-            print(f"  credit code {item.credit_code}, legal representative "
-                  f"{shown(item.legal_rep)}, licence {item.licence_path}")
+            print(_("{email}  {company}  submitted {when}").format(
+                email=item.email, company=shown(item.company_name),
+                when=iso(item.submitted_at)))
+            print("  " + _("credit code {code}, legal representative {name}, licence "
+                           "{path}").format(code=item.credit_code, name=shown(item.legal_rep),
+                                            path=item.licence_path))
         return 0
     if args.review_command == "approve":
         real_name.approve_enterprise(args.email)
-        print(f"Approved the enterprise registration of {args.email.strip()}.")
+        print(_("Approved the enterprise registration of {email}.").format(
+            email=args.email.strip()))
         return 0
     real_name.reject_enterprise(args.email, args.reason)
-    print(f"Rejected the enterprise registration of {args.email.strip()}.")
+    print(_("Rejected the enterprise registration of {email}.").format(
+        email=args.email.strip()))
     return 0
 
 
@@ -226,15 +241,15 @@ def _run_console() -> int:
 
         return _fail(data_directory_message(settings().home, exc))
     except Exception as exc:  # noqa: BLE001 (one line instead of a traceback, as promised)
-        return _fail(f"the console could not start ({type(exc).__name__}: "
-                     f"{_first_line(exc)})")
+        return _fail(_("the console could not start ({error}: {details})").format(
+            error=type(exc).__name__, details=_first_line(exc)))
     app.run()
     return 0
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return " ".join(text.splitlines()[0].split()) if text else "no details"
+    return " ".join(text.splitlines()[0].split()) if text else _("no details")
 
 
 def _public_address(text: str, port: int) -> str | None:
@@ -270,15 +285,15 @@ def _run_serve_ssh(args: argparse.Namespace) -> int:
     times = (args.logon_timeout, args.channel_timeout, args.idle_timeout, args.keepalive)
     if not 0 <= args.port <= 65535 or min(counts) < 1 or min(times) <= 0 or (
             args.start_at_once is not None and args.start_at_once < 0):
-        print("cloudacct serve-ssh: port 0-65535, limits at least 1, times above 0",
+        print("cloudacct serve-ssh: " + _("port 0-65535, limits at least 1, times above 0"),
               file=sys.stderr)
         return 2
     public = None
     if args.public_address is not None:
         public = _public_address(args.public_address, args.port)
         if public is None:
-            print("cloudacct serve-ssh: --public-address is HOST, HOST:PORT or [IPv6]:PORT",
-                  file=sys.stderr)
+            print("cloudacct serve-ssh: " + _("--public-address is HOST, HOST:PORT or "
+                                              "[IPv6]:PORT"), file=sys.stderr)
             return 2
     cfg = settings()
     init_database(cfg.database_url)  # migrate once here, not in every session
@@ -290,13 +305,24 @@ def _run_serve_ssh(args: argparse.Namespace) -> int:
         return serve_forever(args.host, args.port, cfg.home, limits, public_address=public,
                              starting_at_once=args.start_at_once)
     except OSError as exc:
-        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        return _fail(_("cannot listen on {address}: {reason}").format(
+            address=f"{args.host}:{args.port}", reason=exc.strerror or exc))
+
+
+def _speak_the_locale() -> None:
+    """Messages for people in CLOUDACCT_LANG, else the locale's language, else English (F18);
+    a CLOUDACCT_LANG that names no language is said in one line (exit 1) by core."""
+    from core.i18n import use_language
+    from tui.language import starting_language
+
+    use_language(starting_language("local"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from core.private_files import keep_files_private
 
     keep_files_private()  # before anything is created: every file of the data directory 0600
+    _speak_the_locale()
     given = sys.argv[1:] if argv is None else list(argv)
     # No arguments: the console, without building the parser (argparse and the parser's
     # construction are ~10 ms of a cold start).

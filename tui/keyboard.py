@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 
 from textual import events
 
+from core.i18n import _
+
 if TYPE_CHECKING:
     from textual.app import App
     from textual.message import Message
@@ -191,7 +193,7 @@ class InputQueue:
             logger.warning("input flood: %d keys, pastes or mouse events left out",
                            self._dropped)
             self._dropped = 0
-            self._app.notify("Too many keys arrived at once: some were left out.",
+            self._app.notify(_("Too many keys arrived at once: some were left out."),
                              severity="warning", timeout=5, markup=False)
 
     def _priority_keys(self) -> frozenset[str]:

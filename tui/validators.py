@@ -26,11 +26,12 @@ class CoreRule(Validator):
 
     def validate(self, value: str) -> ValidationResult:
         from core.errors import ValidationError
+        from core.i18n import translate
 
         args = [arg() if callable(arg) else arg for arg in self.args]
         kwargs = {k: v() if callable(v) else v for k, v in self.kwargs.items()}
         try:
             self.rule(value, *args, **kwargs)
         except ValidationError as exc:
-            return self.failure(exc.message, value)
+            return self.failure(translate(exc.message), value)
         return self.success()

@@ -9,6 +9,7 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Static
 
+from core.i18n import N_, _
 from tui.core_calls import CallsCore
 from tui.navigation import LoggedOff
 from tui.sections.registry import SECTIONS
@@ -17,16 +18,21 @@ from tui.widgets.console_app import console_app
 from tui.widgets.footer import ConsoleFooter
 from tui.widgets.section import Section
 
+# The navigation labels of tui/sections/registry.py, marked for the catalogue here where they
+# are shown (each button is `_(label)`).
+SECTION_LABELS = (N_("Overview"), N_("Billing address"), N_("Payment methods"),
+                  N_("Real-name"), N_("Products"), N_("Billing"), N_("Security"))
+
 
 class ConsoleScreen(CallsCore, Screen):
     """Every screen after log-on: `#nav-<section>` buttons, `#log-off`, and the section."""
 
     BINDINGS = [
-        Binding("ctrl+o", "section('overview')", "Overview", id="console.overview"),
-        Binding("ctrl+l", "log_off", "Log off", id="console.log-off"),
-        Binding("down", "nav_move(1)", "Next section", id="console.nav-down", show=False),
-        Binding("up", "nav_move(-1)", "Previous section", id="console.nav-up", show=False),
-        Binding("right", "into_section", "Into the section", id="console.into-section",
+        Binding("ctrl+o", "section('overview')", N_("Overview"), id="console.overview"),
+        Binding("ctrl+l", "log_off", N_("Log off"), id="console.log-off"),
+        Binding("down", "nav_move(1)", N_("Next section"), id="console.nav-down", show=False),
+        Binding("up", "nav_move(-1)", N_("Previous section"), id="console.nav-up", show=False),
+        Binding("right", "into_section", N_("Into the section"), id="console.into-section",
                 show=False),
     ]
 
@@ -35,15 +41,21 @@ class ConsoleScreen(CallsCore, Screen):
         self.section = section if section in SECTIONS else "overview"
 
     def compose(self) -> ComposeResult:
-        yield BrandBar("Console")
+        yield BrandBar(_("Console"))
         with Horizontal(id="console"):
             with Vertical(id="nav"):
-                yield Static("Console", classes="nav-title")
+                yield Static(_("Console"), classes="nav-title")
                 for key, (label, _factory) in SECTIONS.items():
-                    yield Button(label, id=f"nav-{key}", classes="nav", compact=True)
-                yield Button("Log off", id="log-off", classes="nav", compact=True)
+                    yield Button(_(label), id=f"nav-{key}", classes="nav", compact=True)
+                yield Button(_("Log off"), id="log-off", classes="nav", compact=True)
             yield Container(id="content")
         yield ConsoleFooter()
+
+    async def recompose(self) -> None:
+        """Composed again (another language, tui/language.py): the section shown again too."""
+        await super().recompose()
+        if self.is_attached:
+            await self.show_section(self.section)
 
     async def on_mount(self) -> None:
         await self.show_section(self.section)
@@ -85,7 +97,7 @@ class ConsoleScreen(CallsCore, Screen):
         await content.mount(factory())
         for button in self.query("#nav Button.nav"):
             button.set_class(button.id == f"nav-{key}", "-current")
-        self.sub_title = label
+        self.sub_title = _(label)
 
     @on(Button.Pressed, ".nav")
     async def _nav(self, event: Button.Pressed) -> None:

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
-from core.i18n import _
+from core.i18n import N_, _
 from tui.core_calls import CallsCore
 from tui.navigation import GoTo
 from tui.widgets.bounded_input import BoundedInput
@@ -35,10 +35,10 @@ if TYPE_CHECKING:
     from core.errors import DomainError
     from core.password_reset import PasswordResetDone, ResetState
 
-RESET_DONE = ("Your password has been reset. Log on with the new one. Every other session of "
-              "the account has ended and its trusted SSH keys were removed.")
-SEND_LABEL = "Send"
-RESEND_LABEL = "Send again"
+RESET_DONE = N_("Your password has been reset. Log on with the new one. Every other session "
+                "of the account has ended and its trusted SSH keys were removed.")
+SEND_LABEL = N_("Send")
+RESEND_LABEL = N_("Send again")
 
 
 class ForgotPasswordScreen(CallsCore, Screen):
@@ -46,7 +46,7 @@ class ForgotPasswordScreen(CallsCore, Screen):
     `#reset-password-confirm`, `#mfa-code`, `#reset-confirm`; errors `#<field>-error`."""
 
     FORM_ERROR = "reset-email"
-    BINDINGS = [Binding("escape", "back", "Back", id="forgot-password.back")]
+    BINDINGS = [Binding("escape", "back", N_("Back"), id="forgot-password.back")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -105,8 +105,9 @@ class ForgotPasswordScreen(CallsCore, Screen):
             return
         remaining = self._resend_in()
         label = _(RESEND_LABEL)
-        self.query_one("#reset-send", Button).label = (f"{label} ({remaining} s)" if remaining
-                                                       else label)
+        self.query_one("#reset-send", Button).label = (
+            _("{label} ({seconds} s)").format(label=label, seconds=remaining) if remaining
+            else label)
 
     def _render_state(self) -> None:
         state = self.state

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
-from core.i18n import _
+from core.i18n import N_, _, translate
 from tui.core_calls import CallsCore
 from tui.navigation import GoTo, LoggedOn, SessionEnded
 from tui.widgets.bounded_input import BoundedInput
@@ -39,7 +39,7 @@ class LogOnScreen(CallsCore, Screen):
     on, `#mfa-code` and `#mfa-verify`. Errors: `#log-on-error`, `#mfa-code-error`."""
 
     FORM_ERROR = "log-on"
-    BINDINGS = [Binding("escape", "back", "Back", id="log-on.back")]
+    BINDINGS = [Binding("escape", "back", N_("Back"), id="log-on.back")]
 
     def __init__(self, message: str | None = None, *, mfa: MfaRequired | None = None,
                  by_key: bool = False) -> None:
@@ -54,7 +54,7 @@ class LogOnScreen(CallsCore, Screen):
         yield BrandBar(_("Log on"))
         with VerticalScroll(classes="form"):
             yield Static(_("Log on to your account"), classes="title")
-            yield SafeStatic(self.message or "", id="log-on-message",
+            yield SafeStatic(translate(self.message or ""), id="log-on-message",
                              classes="-shown" if self.message else "")
             with Vertical(id="password-step"):
                 yield LabelledField(_("Email"), BoundedInput(
@@ -67,7 +67,8 @@ class LogOnScreen(CallsCore, Screen):
                     yield Button(_("Free account"), id="free-account", compact=True)
                     yield Button(_("Forgot password?"), id="forgot-password", compact=True)
             with Vertical(id="mfa-step"):
-                yield SafeStatic("", id="mfa-intro")
+                yield SafeStatic(self._mfa_intro() if self.pending is not None else "",
+                                 id="mfa-intro")
                 yield LabelledField(_("MFA code"), BoundedInput(
                     placeholder=_("6 digits, or a recovery code"), id="mfa-code",
                     compact=True))
@@ -142,15 +143,20 @@ class LogOnScreen(CallsCore, Screen):
 
     def _show_mfa_step(self, pending: MfaRequired) -> None:
         self.pending = pending
+        self.query_one("#mfa-intro", SafeStatic).update(self._mfa_intro())
+        self.clear_errors()
+        self.add_class("-mfa")
+        self.query_one("#mfa-code", Input).focus()
+
+    def _mfa_intro(self) -> str:
+        """The second step's first line, in the console's language."""
+        assert self.pending is not None
         intro = (_("Your SSH key is trusted. Virtual MFA is on for {email}: enter the 6-digit "
                    "code from your authenticator app, or one of your recovery codes.")
                  if self.by_key else
                  _("Virtual MFA is on for {email}: enter the 6-digit code from your "
                    "authenticator app, or one of your recovery codes."))
-        self.query_one("#mfa-intro", SafeStatic).update(intro.format(email=pending.email_masked))
-        self.clear_errors()
-        self.add_class("-mfa")
-        self.query_one("#mfa-code", Input).focus()
+        return intro.format(email=self.pending.email_masked)
 
     def _show_password_step(self, message: str | None = None) -> None:
         self.pending = None

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from core.i18n import _
+from core.i18n import N_, _
 from tui.core_calls import CallsCore
 from tui.modals.agreement import AGREEMENTS, AgreementModal
 from tui.navigation import GoTo, SignedUp
@@ -29,11 +29,15 @@ from tui.widgets.footer import ConsoleFooter
 from tui.widgets.password_strength import PasswordStrength
 from tui.widgets.safe_text import FieldError
 
-COUNTRY_NOTE = ("Note: You must select the country in which your mobile phone number and "
-                "credit card are registered.")
-AGREE_LABEL = ("I agree to the Membership Agreement, Privacy Policy, Product Terms and Terms "
-               "of Use.")
-AGREE_LABEL_NARROW = "I agree to the four documents below."  # when the full label cannot fit
+COUNTRY_NOTE = N_("Note: You must select the country in which your mobile phone number and "
+                  "credit card are registered.")
+AGREE_LABEL = N_("I agree to the Membership Agreement, Privacy Policy, Product Terms and "
+                 "Terms of Use.")
+AGREE_LABEL_NARROW = N_("I agree to the four documents below.")
+# The titles of tui/modals/agreement.py's AGREEMENTS, marked for the catalogue here where their
+# buttons are shown (`_(title)`).
+AGREEMENT_TITLES = (N_("Membership Agreement"), N_("Privacy Policy"), N_("Product Terms"),
+                    N_("Terms of Use"))  # when the full label cannot fit
 
 
 def country_options() -> list[tuple[Text, str]]:
@@ -60,8 +64,8 @@ class SignUpScreen(CallsCore, Screen):
 
     FORM_ERROR = "email"  # a refusal of no field of this form (e.g. the caps) goes there
     BINDINGS = [
-        Binding("escape", "back", "Back", id="sign-up.back"),
-        Binding("ctrl+s", "confirm", "Confirm", id="sign-up.confirm"),
+        Binding("escape", "back", N_("Back"), id="sign-up.back"),
+        Binding("ctrl+s", "confirm", N_("Confirm"), id="sign-up.confirm"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -100,7 +104,9 @@ class SignUpScreen(CallsCore, Screen):
         self.query_one("#country").focus()
 
     def on_resize(self) -> None:
-        fits = self.size.width >= len(_(AGREE_LABEL)) + 10
+        from rich.cells import cell_len
+
+        fits = self.size.width >= cell_len(_(AGREE_LABEL)) + 10  # Chinese: 2 columns each
         self.query_one("#agree", Checkbox).label = (_(AGREE_LABEL) if fits
                                                     else _(AGREE_LABEL_NARROW))
 

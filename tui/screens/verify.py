@@ -9,6 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Static
 
+from core.i18n import N_, _
 from tui.core_calls import CallsCore
 from tui.navigation import LoggedOff, Verified
 from tui.widgets.brand_bar import BrandBar
@@ -21,19 +22,19 @@ class VerifyScreen(CallsCore, Screen):
     """Shown after sign-up, and after log-on of an account that is still unverified."""
 
     BINDINGS = [
-        Binding("ctrl+l", "log_off", "Log off", id="verify.log-off"),
+        Binding("ctrl+l", "log_off", N_("Log off"), id="verify.log-off"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield BrandBar("Verify your account")
+        yield BrandBar(_("Verify your account"))
         with VerticalScroll(classes="form"):
-            yield Static("Verify your account", classes="title")
-            yield Static("Use your email (the default) or your phone. If you verify with email "
-                         "now, you will verify your phone when you add your billing address, "
-                         "and the other way around.", classes="hint")
+            yield Static(_("Verify your account"), classes="title")
+            yield Static(_("Use your email (the default) or your phone. If you verify with "
+                           "email now, you will verify your phone when you add your billing "
+                           "address, and the other way around."), classes="hint")
             yield CodeVerifier("signup", id="verifier")
             with Horizontal(classes="button-row"):
-                yield Button("Log off", id="log-off", compact=True)
+                yield Button(_("Log off"), id="log-off", compact=True)
         yield ConsoleFooter()
 
     def on_mount(self) -> None:

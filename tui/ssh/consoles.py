@@ -19,6 +19,7 @@ import termios
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from core.i18n import LANGUAGES
 from tui.terminal_type import DEFAULT_TERM, clean_term
 
 STOP_SIGNALS = ((signal.SIGHUP, 2.0), (signal.SIGKILL, 2.0))
@@ -39,6 +40,9 @@ class Identity:
     user_presence: bool = False
     """The key is a security key and asyncssh accepted its signature only with the touch flag:
     with MFA on, the second factor (F13)."""
+    language: str | None = None
+    """The language of the client's own LC_ALL / LC_MESSAGES / LANG (OpenSSH's SendEnv), as
+    `core.i18n.language_of_tag` read it: `en`, `zh-Hans` or None (never the raw value)."""
 
     def as_message(self) -> dict[str, str | bool | None]:
         return {"origin": self.origin, "key_fingerprint": self.key_fingerprint,
@@ -63,17 +67,27 @@ def take_controlling_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def child_environment(term: str | None, ssh_address: str | None = None) -> dict[str, str]:
+def child_environment(term: str | None, ssh_address: str | None = None,
+                      language: str | None = None) -> dict[str, str]:
     """The whole environment of a console: our settings and the basics, nothing the SSH client
-    sent (the terminal type only once checked)."""
+    sent (the terminal type and the language only once checked).
+
+    The server's own locale is not passed on: it must not choose a client's language (F18),
+    so the console gets `LANG=C.UTF-8` for the encoding and the language of the client's
+    locale, as `language` names it, in CLOUDACCT_CLIENT_LANGUAGE."""
+    from tui.language import CLIENT_LANGUAGE_VARIABLE
+
     env = {k: v for k, v in os.environ.items()
-           if k.startswith("CLOUDACCT_") or k in ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH",
-                                                  "VIRTUAL_ENV", "TMPDIR")}
+           if k.startswith("CLOUDACCT_") or k in ("PATH", "HOME", "PYTHONPATH", "VIRTUAL_ENV",
+                                                  "TMPDIR")}
     env.pop("CLOUDACCT_SSH_ADDRESS", None)
+    env.pop(CLIENT_LANGUAGE_VARIABLE, None)
     if ssh_address:
         env["CLOUDACCT_SSH_ADDRESS"] = ssh_address
+    if language in LANGUAGES:
+        env[CLIENT_LANGUAGE_VARIABLE] = language
     env["TERM"] = clean_term(term)
-    env.setdefault("LANG", "C.UTF-8")
+    env["LANG"] = "C.UTF-8"
     env["COLORTERM"] = "truecolor"
     return env
 
@@ -141,7 +155,7 @@ async def spawn_console(slave: int, identity: Identity) -> SpawnedConsole:
             sys.executable, "-m", "tui.ssh.session", "--identity-fd", str(identity_read),
             stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
             preexec_fn=take_controlling_terminal, pass_fds=(identity_read,),
-            env=child_environment(identity.term, identity.ssh_address))
+            env=child_environment(identity.term, identity.ssh_address, identity.language))
     except BaseException:
         os.close(identity_write)
         raise

@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.i18n import phrase
+
 ACCEPT_BURST = 128
 """The listening socket's backlog, which is also how many connections asyncio accepts in one
 go: each holds a descriptor for a moment even when it is refused at once."""
@@ -121,16 +123,17 @@ class Admission:
         recent.append(now)  # refused attempts count too: a flood stays refused while it lasts
         if full_minute:
             return Refusal("connections per minute",
-                           f"Too many connections from {address}: at most "
-                           f"{self.limits.per_address_per_minute} a minute. "
-                           "Try again in a minute.")
+                           phrase("Too many connections from {address}: at most {n} a minute. "
+                                  "Try again in a minute.", address=address,
+                                  n=self.limits.per_address_per_minute))
         if self._open.get(key, 0) >= self.limits.per_address:
             return Refusal("connections at once",
-                           f"Too many connections from {address} at once: at most "
-                           f"{self.limits.per_address}. Close one and try again.")
+                           phrase("Too many connections from {address} at once: at most {n}. "
+                                  "Close one and try again.", address=address,
+                                  n=self.limits.per_address))
         if self.connections >= self.max_connections:
             return Refusal("server full",
-                           "The server is busy. Please try again in a few minutes.")
+                           phrase("The server is busy. Please try again in a few minutes."))
         self._open[key] = self._open.get(key, 0) + 1
         self.connections += 1
         return None
@@ -149,8 +152,8 @@ class Admission:
 
     def session_refusal(self) -> str | None:
         if self.live >= self.limits.max_sessions:
-            return (f"The console is full ({self.limits.max_sessions} people are using it). "
-                    "Please try again in a few minutes.")
+            return phrase("The console is full ({n} people are using it). Please try again in a "
+                          "few minutes.", n=self.limits.max_sessions)
         return None
 
     def _sweep(self, now: float) -> None:

@@ -31,12 +31,13 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncssh
 
+from core.i18n import LOCALE_VARIABLES, N_, language_of_tag, translate
 from tui.ssh.consoles import DEFAULT_TERM, ConsoleProcess, Identity, set_size
 from tui.ssh.launcher import ConsoleLauncher
 from tui.ssh.limits import (
@@ -51,13 +52,17 @@ from tui.ssh.start_queue import StartQueue, Ticket, default_slots
 
 log = logging.getLogger("cloudacct.ssh")
 
-NO_TERMINAL = ("cloudacct is a full-screen console and needs a terminal: connect with "
-               "`ssh -t -p PORT HOST` from an interactive terminal.\r\n")
-NO_COMMANDS = ("cloudacct serves only its console and SFTP (for a trusted key): commands and "
-               "shells are off. To copy files use `sftp`, or `scp` without -O.\r\n")
-NO_SFTP = ("SFTP is open only to a key trusted by an active account: log on in the console "
-           "with this key and trust it (Security settings, Trust this key).\r\n")
-ONE_CHANNEL = "One console or one file transfer per connection: connect again for another."
+# What the server itself says to a client, in the language of the client's locale when it sent
+# one (`client_language`), else English; each is written as one line ending in CRLF.
+NO_TERMINAL = N_("cloudacct is a full-screen console and needs a terminal: connect with "
+                 "`ssh -t -p PORT HOST` from an interactive terminal.")
+NO_COMMANDS = N_("cloudacct serves only its console and SFTP (for a trusted key): commands "
+                 "and shells are off. To copy files use `sftp`, or `scp` without -O.")
+NO_SFTP = N_("SFTP is open only to a key trusted by an active account: log on in the console "
+             "with this key and trust it (Security settings, Trust this key).")
+ONE_CHANNEL = N_("One console or one file transfer per connection: connect again for another.")
+LOCALE_VALUE_MAX = 64
+"""A locale name longer than this is no locale (and is not read further)."""
 
 TOUCH_CHECKED_ALGORITHMS = frozenset({"sk-ssh-ed25519@openssh.com",
                                       "sk-ecdsa-sha2-nistp256@openssh.com"})
@@ -88,12 +93,41 @@ RESTORE_TERMINAL = (
 """What a terminal needs to be usable again after a console that did not get to restore it."""
 
 END_MESSAGES = {
-    "idle timeout": "Logged off after a long time without input.",
-    "server shutting down": "The server is shutting down: you have been logged off. "
-                            "Please connect again in a few minutes.",
-    "console failed": "The console stopped unexpectedly. Please connect again.",
+    "idle timeout": N_("Logged off after a long time without input."),
+    "server shutting down": N_("The server is shutting down: you have been logged off. "
+                               "Please connect again in a few minutes."),
+    "console failed": N_("The console stopped unexpectedly. Please connect again."),
 }
 SHUTDOWN_GRACE_S = 5.0
+
+
+def client_language(environment: Mapping[str, str]) -> str | None:
+    """The language of the client's locale as its SSH client sent it (OpenSSH's SendEnv or
+    SetEnv): the first of LC_ALL, LC_MESSAGES, LANG that is set decides, as POSIX has it; `en`,
+    `zh-Hans` or None. Only the language goes further, never the value the client sent."""
+    for name in LOCALE_VARIABLES:
+        value = environment.get(name)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if len(value) > LOCALE_VALUE_MAX:
+            return None
+        return language_of_tag(value)
+    return None
+
+
+def channel_language(chan: asyncssh.SSHServerChannel | None) -> str | None:
+    """`client_language` of what the client sent on this channel (None when it cannot say)."""
+    if chan is None:
+        return None
+    try:
+        return client_language(chan.get_environment())
+    except Exception:
+        return None
+
+
+def client_line(message: str, language: str | None) -> bytes:
+    """One line from the server to a client, in its language (English when not known)."""
+    return (translate(message, language or "en") + "\r\n").encode("utf-8")
 
 
 def host_key_path(home: Path) -> Path:
@@ -331,7 +365,8 @@ class ChannelSession(asyncssh.SSHServerProcess):
     def _say(self, message: str) -> None:
         if self._own_chan is not None:
             with contextlib.suppress(Exception):
-                self._own_chan.write_stderr(message.encode("utf-8"))
+                self._own_chan.write_stderr(
+                    client_line(message, channel_language(self._own_chan)))
 
     def eof_received(self) -> bool:
         self.client_gone = True
@@ -380,8 +415,10 @@ class ConsoleSession:
 
     def __init__(self, process: asyncssh.SSHServerProcess, owner: ConnectionOwner,
                  limits: Limits, launcher: ConsoleLauncher,
-                 start_queue: StartQueue | None = None) -> None:
+                 start_queue: StartQueue | None = None, language: str | None = None) -> None:
         self.process = process
+        self.language = language
+        """The language of the client's locale (`client_language`), None if it sent none."""
         self.owner = owner
         self.limits = limits
         self.launcher = launcher
@@ -404,7 +441,8 @@ class ConsoleSession:
             console = await self.launcher.open(
                 Identity(owner.address, owner.fingerprint, term, owner.ssh_address,
                          key_algorithm=owner.key_algorithm if owner.fingerprint else None,
-                         user_presence=bool(owner.fingerprint) and owner.user_presence),
+                         user_presence=bool(owner.fingerprint) and owner.user_presence,
+                         language=self.language),
                 cols or 80, rows or 24)
         except BaseException:
             ticket.started()
@@ -502,18 +540,20 @@ class ConsoleSession:
             await asyncio.sleep(min(remaining, 30.0))
 
 
-def _refuse(process: asyncssh.SSHServerProcess, message: str) -> None:
+def _refuse(process: asyncssh.SSHServerProcess, message: str, language: str | None,
+            before: bytes = b"") -> None:
     with contextlib.suppress(Exception):
-        process.stdout.write(message.encode("utf-8"))
+        process.stdout.write(before + client_line(message, language))
     process.exit(1)
 
 
-def _say_goodbye(process: asyncssh.SSHServerProcess, reason: str) -> None:
+def _say_goodbye(process: asyncssh.SSHServerProcess, reason: str,
+                 language: str | None = None) -> None:
     """Restore the client's terminal (the console may not have), then the reason in a line."""
     with contextlib.suppress(Exception):
         message = END_MESSAGES.get(reason)
-        process.stdout.write(RESTORE_TERMINAL + (f"\r\n{message}\r\n".encode() if message
-                                                 else b""))
+        process.stdout.write(RESTORE_TERMINAL + (b"\r\n" + client_line(message, language)
+                                                 if message else b""))
 
 
 class SSHService:
@@ -589,21 +629,23 @@ class SSHService:
         conn = process.get_extra_info("connection")
         owner: ConnectionOwner = conn.get_owner()
         key = owner.fingerprint or "-"
+        language = channel_language(process.channel)
         if process.command is not None or process.subsystem is not None:
-            _refuse(process, NO_COMMANDS)
+            _refuse(process, NO_COMMANDS, language)
             self.refusals.refused(owner.address, "command", f"key={key}")
             return
         if process.get_terminal_type() is None:
-            _refuse(process, NO_TERMINAL)
+            _refuse(process, NO_TERMINAL, language)
             self.refusals.refused(owner.address, "no terminal", f"key={key}")
             return
         refusal = self.admission.session_refusal()
         if refusal:
-            _refuse(process, RESTORE_TERMINAL.decode() + refusal + "\r\n")
+            _refuse(process, refusal, language, before=RESTORE_TERMINAL)
             self.refusals.refused(owner.address, "session limit", f"key={key}")
             return
         self.admission.live += 1
-        session = ConsoleSession(process, owner, self.limits, self.launcher, self.start_queue)
+        session = ConsoleSession(process, owner, self.limits, self.launcher, self.start_queue,
+                                 language)
         self.consoles.add(session)
         started = time.monotonic()
         code = 1
@@ -617,7 +659,7 @@ class SSHService:
             self.admission.live -= 1
             log.info("session %s key=%s duration=%.1fs ended=%s", owner.address, key,
                      time.monotonic() - started, session.ended)
-            _say_goodbye(process, session.ended)
+            _say_goodbye(process, session.ended, language)
             with contextlib.suppress(Exception):
                 process.exit(code)
 

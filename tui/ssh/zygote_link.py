@@ -158,7 +158,8 @@ class ZygoteLink:
         try:
             await self.send({"op": "fork", "id": request_id, "identity": identity.as_message(),
                              "env": child_environment(identity.term,
-                                                            identity.ssh_address)}, [slave])
+                                                            identity.ssh_address,
+                                                            identity.language)}, [slave])
             try:
                 return await asyncio.wait_for(asyncio.shield(answer), FORK_TIMEOUT_S)
             except TimeoutError:

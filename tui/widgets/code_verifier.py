@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label
 
+from core.i18n import N_, _
 from tui.core_calls import CallsCore
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.console_app import console_app
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
     from core.errors import DomainError
     from core.verify_account import VerifyState
 
-SEND_LABELS = {"send": "Send", "send-message": "Send message", "call": "Call immediately"}
+SEND_LABELS = {"send": N_("Send"), "send-message": N_("Send message"),
+               "call": N_("Call immediately")}
 
 
 class CodeVerifier(CallsCore, Vertical):
@@ -91,33 +93,33 @@ class CodeVerifier(CallsCore, Vertical):
 
     def compose(self) -> ComposeResult:
         if self.mode == "email":
-            yield SafeStatic("We will email a 6-digit code to your email address.",
+            yield SafeStatic(_("We will email a 6-digit code to your email address."),
                              id="destination")
             with Horizontal(classes="verify-row"):
-                yield Button(SEND_LABELS["send"], id="send", variant="primary", compact=True)
+                yield Button(_(SEND_LABELS["send"]), id="send", variant="primary", compact=True)
         else:
-            yield SafeStatic("Enter your mobile phone number: we will call it or send it a "
-                             "6-digit code.", id="destination")
+            yield SafeStatic(_("Enter your mobile phone number: we will call it or send it a "
+                               "6-digit code."), id="destination")
             with Horizontal(classes="verify-row"):
-                yield Label("Phone number", classes="verify-label")
+                yield Label(_("Phone number"), classes="verify-label")
                 yield BoundedInput(placeholder=self._phone_placeholder(), id="phone",
                                    compact=True)
             yield FieldError("phone")
             with Horizontal(classes="verify-row"):
-                yield Button(SEND_LABELS["call"], id="call", variant="primary", compact=True)
-                yield Button(SEND_LABELS["send-message"], id="send-message", variant="primary",
+                yield Button(_(SEND_LABELS["call"]), id="call", variant="primary", compact=True)
+                yield Button(_(SEND_LABELS["send-message"]), id="send-message", variant="primary",
                              compact=True)
         with Horizontal(classes="verify-row"):
-            yield Label("Verification code", classes="verify-label")
-            yield BoundedInput(placeholder="6 digits", id="code", compact=True)
-            yield Button("Verify", id="verify", variant="success", compact=True)
+            yield Label(_("Verification code"), classes="verify-label")
+            yield BoundedInput(placeholder=_("6 digits"), id="code", compact=True)
+            yield Button(_("Verify"), id="verify", variant="success", compact=True)
         yield FieldError("code")
         yield SafeStatic("", id="code-status")
         with Horizontal(classes="switch-row"):
             if self.mode == "email" and "phone" in self.modes:
-                yield Button("Use phone instead", id="use-phone", compact=True)
+                yield Button(_("Use phone instead"), id="use-phone", compact=True)
             if self.mode == "phone" and "email" in self.modes:
-                yield Button("Use email instead", id="use-email", compact=True)
+                yield Button(_("Use email instead"), id="use-email", compact=True)
 
     def _phone_placeholder(self) -> str:
         """An example mobile number of the account's country ("+91 81234 56789")."""
@@ -174,8 +176,10 @@ class CodeVerifier(CallsCore, Vertical):
         self._shown_remaining = remaining
         busy = self.is_busy("verify-send")
         for button in self._send_buttons():
-            label = SEND_LABELS[button.id or "send"]
-            button.label = f"{label} ({remaining} s)" if remaining else label
+            label = _(SEND_LABELS[button.id or "send"])
+            # Translators: a send button's label and the seconds until it works again.
+            button.label = (_("{label} ({seconds} s)").format(label=label, seconds=remaining)
+                            if remaining else label)
             if not busy:
                 button.disabled = remaining > 0
 
@@ -186,23 +190,27 @@ class CodeVerifier(CallsCore, Vertical):
         if state is None:
             status.update("")
         else:
-            verb = "email" if state.channel == "email" else (
-                "call" if state.channel == "voice" else "text")
+            masked = state.destination_masked
             if state.channel == "email":
-                destination.update(f"We will email a 6-digit code to {state.destination_masked}.")
+                destination.update(_("We will email a 6-digit code to {destination}.").format(
+                    destination=masked))
+            elif state.channel == "voice":
+                destination.update(_("We will call {destination} with a 6-digit code.").format(
+                    destination=masked))
             else:
-                destination.update(f"We will {verb} {state.destination_masked} with a 6-digit "
-                                   "code.")
+                destination.update(_("We will text {destination} with a 6-digit code.").format(
+                    destination=masked))
             code = state.status
             if code.locked_until is not None:
-                status.update("Too many wrong codes: this verification is locked until "
-                              f"{code.locked_until:%H:%M} UTC.")
+                status.update(_("Too many wrong codes: this verification is locked until "
+                                "{time} UTC.").format(time=f"{code.locked_until:%H:%M}"))
             elif code.sent:
-                status.update(f"A code was sent to {state.destination_masked}. It is valid for "
-                              f"10 minutes. Tries left: {code.tries_left}.")
+                status.update(_("A code was sent to {destination}. It is valid for 10 minutes. "
+                                "Tries left: {n}.").format(destination=masked,
+                                                           n=code.tries_left))
             else:
-                status.update("Press Send to get a code." if state.channel == "email" else
-                              "Press Call immediately or Send message to get a code.")
+                status.update(_("Press Send to get a code.") if state.channel == "email" else
+                              _("Press Call immediately or Send message to get a code."))
         self._render_buttons(self.resend_remaining())
 
     def _set_state(self, state: VerifyState) -> None:

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import Static
 
-from core.i18n import _
+from core.i18n import _, translate
 from tui.core_calls import CallsCore
 from tui.widgets.safe_text import clean_text
 
@@ -83,5 +83,5 @@ class PasswordStrength(CallsCore, Static):
         hint = strength.warning or (strength.suggestions[0] if strength.suggestions else "")
         if hint:
             text.append("\n")
-            text.append(clean_text(hint))
+            text.append(clean_text(translate(hint)))
         self.update(text)
