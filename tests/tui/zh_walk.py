@@ -222,6 +222,17 @@ def screen_texts(app) -> list[Shown]:
     return out
 
 
+async def until(pilot: Pilot, ready, what: str, tries: int = 100) -> None:
+    """Let the app run until `ready()` holds (a recompose, a mount), or fail saying `what`."""
+    from tests.tui.helpers import settle
+
+    for _ in range(tries):
+        if ready():
+            return
+        await settle(pilot)
+    raise AssertionError(f"never came: {what}")
+
+
 # --- the walk ----------------------------------------------------------------------------------
 
 class EnglishLeft(AssertionError):
@@ -315,6 +326,9 @@ class Walk:
                 lines.append(f"    … and {len(texts) - texts_per_stop} more texts")
             if repeated:
                 lines.append(f"    (and {repeated} texts listed at an earlier stop)")
+        done = [name for name in self.stops if not self.words_left(name)]
+        if done:
+            lines.append(f"No English left at: {', '.join(done)}")
         return "\n".join(lines)
 
     def check(self, expected_stops: Iterable[str] = ()) -> None:
