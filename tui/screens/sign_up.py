@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from core.i18n import N_, _
+from core.i18n import N_, _, current_language
 from tui.core_calls import CallsCore
 from tui.modals.agreement import AGREEMENTS, AgreementModal
 from tui.navigation import GoTo, SignedUp
@@ -185,6 +185,7 @@ class SignUpScreen(CallsCore, Screen):
             self.query_one("#password-confirm", Input).value,
             self.query_one("#agree", Checkbox).value,
             origin=console_app(self).origin,
+            language=current_language(),  # F18: its first code already in this language
         ).then(self._signed_up, busy=self.query_one("#confirm", Button))
 
     def _signed_up(self, result: object) -> None:
