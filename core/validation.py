@@ -174,8 +174,11 @@ def check_email(text: str | None, field: str = "email") -> Email:
     try:
         info = email_validator.validate_email(raw.strip(), check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
-        # Translators: {problem} is the email checker's own explanation (English).
-        message = phrase("That is not a valid email address: {problem}", problem=str(exc))
+        from core.library_texts import library_text
+
+        # Translators: {problem} is the email checker's own explanation (translated too).
+        message = phrase("That is not a valid email address: {problem}",
+                         problem=library_text(str(exc)))
         raise ValidationError(message, field) from exc
     address = info.normalized
     if len(info.local_part) > 64:
@@ -207,6 +210,7 @@ def password_strength(password: str, user_inputs: tuple[str, ...] = ()) -> Stren
     from zxcvbn import zxcvbn
 
     from core.hashing import normalise_password
+    from core.library_texts import library_text
 
     normalised = normalise_password(password)
     if not normalised:
@@ -216,8 +220,8 @@ def password_strength(password: str, user_inputs: tuple[str, ...] = ()) -> Stren
     return Strength(
         score=int(result["score"]),
         label=_LABELS[int(result["score"])],
-        warning=feedback.get("warning") or "",
-        suggestions=tuple(feedback.get("suggestions") or ()),
+        warning=library_text(feedback.get("warning") or ""),
+        suggestions=tuple(library_text(text) for text in feedback.get("suggestions") or ()),
         acceptable=int(result["score"]) >= MIN_STRENGTH,
     )
 

@@ -94,7 +94,7 @@ def activity_cells(record: ActivityRecord) -> tuple[Text, Text, Text]:
         result = _("Ended")
     style = "" if record.result == "logged_on" else "bold"
     return (Text(short_moment(record.at)), Text(result, style=style),
-            Text(clean_text(record.where)))
+            Text(clean_text(translate(record.where))))
 
 
 def key_cell(key: TrustedKeyView) -> Text:
