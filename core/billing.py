@@ -259,10 +259,13 @@ def list_bills(token: str | None) -> list[BillView]:
 
 
 def _usage_description(row: Resource, start: datetime, end: datetime) -> str:
+    """"ECS instance #3 usage in us-west-1, 2026-12-01 10:00 – 2026-12-01 20:00 UTC": a text
+    (translated where the console shows pending usage); a bill stores it as English."""
     item = PRODUCTS.get(row.product)
-    name = item.name if item else row.product
-    return (f"{name} #{row.id} usage in {row.region}, "
-            f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC")
+    return phrase("{product} #{number} usage in {region}, {start} – {end} UTC",
+                  product=item.name if item else verbatim(row.product), number=row.id,
+                  region=verbatim(row.region), start=verbatim(f"{start:%Y-%m-%d %H:%M}"),
+                  end=verbatim(f"{end:%Y-%m-%d %H:%M}"))
 
 
 def _next_cut(moment: datetime) -> datetime:
@@ -663,7 +666,7 @@ def _bill_usage(row_id: int, at: datetime) -> list[RunEvent]:
                 continue  # another run billed it: read again
             if amount > 0:
                 bill = Bill.create(account=row.account_id, resource=row.id, kind="usage",
-                                   description=_usage_description(row, start, end),
+                                   description=str(_usage_description(row, start, end)),
                                    amount_cents=amount, period_start=start, period_end=end,
                                    issued_at=at, status="outstanding", **_claimed_at_issue(at))
         if bill is None:
