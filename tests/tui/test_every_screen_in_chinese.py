@@ -383,13 +383,18 @@ async def test_the_money_sections_and_modals_in_chinese(clock):
 
 def stored_data(token: str) -> list[str]:
     """What core holds for the account and shows back: its email, the billing address, the
-    card holder (data, allowed in the texts)."""
+    card holder, and the descriptions of its bills and ledger entries — records kept as they
+    were issued (in English, like the PDF and CSV statements made of them), not texts of the
+    console (data, allowed in the texts)."""
     from core.billing_address import get_billing_address
+    from core.models import Bill, LedgerEntry
     from core.sessions import require_account
 
     account = require_account(token)
+    issued = [row.description for kind in (Bill, LedgerEntry)
+              for row in kind.select(kind.description).where(kind.account == account.id)]
     address = get_billing_address(token)
-    values = [account.email, "Alice Tan"]
+    values = [account.email, "Alice Tan", *issued]
     if address is not None:
         values += [str(getattr(address, name, "") or "") for name in
                    ("full_name", "company", "city", "street", "street_2", "postal_code")]

@@ -75,8 +75,9 @@ FIXED_WORDS = frozenset({
     "KB", "MB",
     # protocols, standards
     "SSH", "SFTP", "scp", "SHA", "MFA", "ID", "CVV",
-    # payment brands (the card brands are added from core.validation)
-    "PayPal", "Paytm",
+    # payment brands (the card brands are added from core.validation); LLC in the merchant's
+    # registered name ("Alibaba Cloud US LLC", shown by PayPal as the payee)
+    "PayPal", "Paytm", "LLC",
     # products: names and units
     "ApsaraDB", "MySQL", "vCPU", "GiB", "GB",
     # a language's own name in the language picker
