@@ -1,4 +1,5 @@
-"""Make the README's screenshots: docs/screenshots/overview.svg and signup.svg.
+"""Make the README's screenshots: docs/screenshots/overview.svg, signup.svg and
+overview-zh-Hans.svg (the same Overview with the console in Simplified Chinese).
 
 Run from the repository root: `python tests/tui/make_screenshots.py`. It uses a throw-away data
 directory and a clock standing still, so the pictures only change when the console does.
@@ -23,7 +24,8 @@ def _prepare_environment(home: str) -> None:
     os.environ["CLOUDACCT_HOME"] = home
     os.environ["CLOUDACCT_NOW"] = "2026-12-01T10:00:00Z"
     os.environ["CLOUDACCT_HASH_PROFILE"] = "test"
-    for name in ("CLOUDACCT_DATABASE_URL", "CLOUDACCT_SMTP_URL", "CLOUDACCT_BRAND"):
+    for name in ("CLOUDACCT_DATABASE_URL", "CLOUDACCT_SMTP_URL", "CLOUDACCT_BRAND",
+                 "CLOUDACCT_LANG", "LC_ALL", "LC_MESSAGES"):
         os.environ.pop(name, None)
     sys.path.insert(0, str(ROOT))
 
@@ -94,7 +96,9 @@ def main() -> int:
         _active_account("alice@example.com")
         asyncio.run(_overview(OUT / "overview.svg", "alice@example.com"))
         asyncio.run(_sign_up(OUT / "signup.svg"))
-    for name in ("overview.svg", "signup.svg"):
+        os.environ["CLOUDACCT_LANG"] = "zh-Hans"  # read when the console starts (F18)
+        asyncio.run(_overview(OUT / "overview-zh-Hans.svg", "alice@example.com"))
+    for name in ("overview.svg", "signup.svg", "overview-zh-Hans.svg"):
         print(OUT / name)
     return 0
 
