@@ -74,7 +74,7 @@ from core.migrations import BILL_CHARGE_DUE
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
 from core.sessions import require_account
-from core.wording import count, verbatim
+from core.wording import count, record_text, stored_text, verbatim
 
 if TYPE_CHECKING:
     from core.documents import DocumentRow
@@ -229,14 +229,16 @@ class BillingPage:
 
 
 def bill_view(row: Bill) -> BillView:
-    return BillView(row.id, row.kind, row.description, row.amount_cents, row.status,
+    return BillView(row.id, row.kind, record_text(row.description, row.description_text),
+                    row.amount_cents, row.status,
                     row.issued_at, row.paid_at, row.period_start, row.period_end,
                     row.resource_id)
 
 
 def _ledger_view(row: LedgerEntry, methods: dict[int, str]) -> LedgerView:
     return LedgerView(row.id, row.kind, LEDGER_LABELS.get(row.kind, row.kind), row.amount_cents,
-                      row.description, row.status, row.created_at, row.bill_id,
+                      record_text(row.description, row.description_text), row.status,
+                      row.created_at, row.bill_id,
                       methods.get(row.payment_method_id) if row.payment_method_id else None)
 
 
@@ -256,6 +258,11 @@ def list_bills(token: str | None) -> list[BillView]:
     """Every bill of the account, outstanding and paid, newest first."""
     account = require_account(token)
     return [bill_view(r) for r in _bills(account.id)]
+
+
+def _described(description: str) -> dict[str, str | None]:
+    """A record's description fields: its English as issued, and the text it was made from."""
+    return {"description": str(description)[:200], "description_text": stored_text(description)}
 
 
 def _usage_description(row: Resource, start: datetime, end: datetime) -> str:
@@ -400,7 +407,8 @@ def _charge_bill(bill_id: int, method_id: int | None = None) -> str | None:
     if bill.status != "outstanding":
         return None
     try:
-        charge_default_method(bill.account_id, bill.amount_cents, bill.description,
+        charge_default_method(bill.account_id, bill.amount_cents,
+                              record_text(bill.description, bill.description_text),
                               bill_id=bill.id, idempotency_key=_attempt_key(bill.id),
                               method_id=method_id)
     except PaymentDeclined as exc:  # the gateway's reason, or no payment method
@@ -666,7 +674,7 @@ def _bill_usage(row_id: int, at: datetime) -> list[RunEvent]:
                 continue  # another run billed it: read again
             if amount > 0:
                 bill = Bill.create(account=row.account_id, resource=row.id, kind="usage",
-                                   description=str(_usage_description(row, start, end)),
+                                   **_described(_usage_description(row, start, end)),
                                    amount_cents=amount, period_start=start, period_end=end,
                                    issued_at=at, status="outstanding", **_claimed_at_issue(at))
         if bill is None:
@@ -691,7 +699,9 @@ def _renew_or_expire(row_id: int, at: datetime) -> list[RunEvent]:
                     or row.period_end is None or row.period_end > at:
                 return events
             item = PRODUCTS.get(row.product)
-            name = f"{item.name if item else row.product} #{row.id} in {row.region}"
+            name = phrase("{product} #{number} in {region}",
+                          product=item.name if item else verbatim(row.product), number=row.id,
+                          region=verbatim(row.region))
             if row.state == "suspended" or not row.auto_renew:
                 expired = Resource.update(state="expired", released_at=row.period_end).where(
                     Resource.id == row.id, Resource.state == row.state,
@@ -702,15 +712,17 @@ def _renew_or_expire(row_id: int, at: datetime) -> list[RunEvent]:
                 new_end = add_months(row.created_at,
                                      months_between(row.created_at, row.period_end) + months)
                 amount = subscription_price_cents(row.monthly_cents, months)
-                description = (f"{name}, renewal for {period_label(months)}, "
-                               f"{row.period_end:%Y-%m-%d} – {new_end:%Y-%m-%d}")
+                description = phrase("{product}, renewal for {period}, {start} – {end}",
+                                     product=name, period=period_label(months),
+                                     start=verbatim(f"{row.period_end:%Y-%m-%d}"),
+                                     end=verbatim(f"{new_end:%Y-%m-%d}"))
                 if Resource.update(period_end=new_end).where(
                         Resource.id == row.id, Resource.state == "running",
                         Resource.auto_renew == True,  # noqa: E712 (SQL, not Python)
                         Resource.period_end == row.period_end).execute() != 1:
                     continue
                 bill = Bill.create(account=row.account_id, resource=row.id, kind="renewal",
-                                   description=description, amount_cents=amount,
+                                   **_described(description), amount_cents=amount,
                                    period_start=row.period_end, period_end=new_end,
                                    issued_at=at, status="outstanding", **_claimed_at_issue(at))
         who = _email(row.account_id)

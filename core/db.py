@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     database: DatabaseProxy
 
-SCHEMA_VERSIONS = frozenset({1, 2, 3, 4, 6, 7, 8})
+SCHEMA_VERSIONS = frozenset({1, 2, 3, 4, 6, 7, 8, 9})
 """The versions of core.migrations.MIGRATIONS (a test keeps them equal). A database holding
 all of them needs no migration, which start-up checks without importing Peewee; one missing
 any (or a migration added without updating this) takes the full `migrate` path."""

@@ -167,6 +167,15 @@ def _account_language(db: Database) -> None:
     _add_missing_column(db, Account, "language")
 
 
+def _description_texts(db: Database) -> None:
+    """F18: a bill's or ledger entry's description as the text it was made from (null for
+    those issued before: shown as stored)."""
+    from core.models import Bill, LedgerEntry
+
+    _add_missing_column(db, Bill, "description_text")
+    _add_missing_column(db, LedgerEntry, "description_text")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "accounts, sessions, codes, billing, payments, resources, ledger", _create_schema),
     (2, "billing runs start from what is due: partial indexes", _billing_due_indexes),
@@ -179,6 +188,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (7, "invoices and credit notes, the bill's retry marker, tokens to revoke, deletion's "
         "indexes", _ledger_documents),
     (8, "each account's language", _account_language),
+    (9, "bills and ledger entries keep their description as a text too",
+     _description_texts),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -258,6 +258,7 @@ class Bill(BaseModel):
     resource = ForeignKeyField(Resource, null=True, backref="bills", on_delete="SET NULL")
     kind = CharField(max_length=12)  # usage | subscription | renewal
     description = CharField(max_length=200)
+    description_text = TextField(null=True)  # the same as a text in any language (wording)
     amount_cents = IntegerField()
     period_start = DateTimeField(null=True)
     period_end = DateTimeField(null=True)
@@ -284,6 +285,7 @@ class LedgerEntry(BaseModel):
     amount_cents = IntegerField()
     currency = CharField(max_length=3, default="USD")
     description = CharField(max_length=200)
+    description_text = TextField(null=True)  # the same as a text in any language (wording)
     gateway_ref = CharField(max_length=100, null=True)
     idempotency_key = CharField(max_length=64, unique=True)
     status = CharField(max_length=12, default="done")  # started | done | failed

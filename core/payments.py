@@ -64,7 +64,7 @@ from core.validation import (
     mask_phone,
     parse_object_id,
 )
-from core.wording import count, joined, verbatim
+from core.wording import count, joined, stored_text, verbatim
 
 HOLD_CENTS = 100
 CURRENCY = "USD"
@@ -366,7 +366,8 @@ def _ledger_start(account_id: int, kind: str, description: str, key: str, *,
     with transaction():
         row = LedgerEntry.create(account=account_id, payment_method=method_id, bill=bill_id,
                                  kind=kind, amount_cents=amount_cents, currency=CURRENCY,
-                                 description=description[:200], idempotency_key=key,
+                                 description=str(description)[:200],
+                                 description_text=stored_text(description), idempotency_key=key,
                                  gateway_ref=gateway_ref, status="started",
                                  created_at=clock.now())
     return row.id
@@ -387,7 +388,8 @@ def place_preauthorization_hold(account_id: int, gateway_token: str, display: st
     PaymentDeclined with the gateway's reason."""
     key = _new_key("hold")
     entry_id = _ledger_start(account_id, "hold",
-                             f"Pre-authorization hold on {display}", key,
+                             phrase("Pre-authorization hold on {card}", card=verbatim(display)),
+                             key,
                              amount_cents=amount_cents)
     try:
         auth = payment_gateway().authorize(gateway_token, amount_cents, idempotency_key=key)
@@ -404,7 +406,8 @@ def release_preauthorization_hold(account_id: int, authorization_id: str, displa
                                   *, amount_cents: int = HOLD_CENTS) -> int:
     """Void a hold: a `hold_release` ledger entry (started → done). Returns its id."""
     key = _new_key("release")
-    entry_id = _ledger_start(account_id, "hold_release", f"Hold released on {display}", key,
+    entry_id = _ledger_start(account_id, "hold_release",
+                             phrase("Hold released on {card}", card=verbatim(display)), key,
                              amount_cents=amount_cents, gateway_ref=authorization_id)
     try:
         payment_gateway().void(authorization_id, idempotency_key=key)

@@ -49,7 +49,7 @@ from core.models import Account, Bill, BillingAddress, LedgerEntry, PaymentMetho
 from core.money import format_usd
 from core.sessions import require_account
 from core.validation import parse_object_id
-from core.wording import listed, verbatim
+from core.wording import listed, stored_text, verbatim
 
 # --- the purchase gate ----------------------------------------------------------------------
 
@@ -342,7 +342,8 @@ def _buy_subscription(account: Account, product_id: str, where: Region, months: 
     item = PRODUCTS[product_id]
     price = subscription_price_cents(item.monthly_cents, months)
     key = f"order-{secrets.token_hex(12)}"
-    description = f"{item.name} in {where.id}, {months}-month subscription"
+    description = phrase("{product} in {region}, {months}-month subscription",
+                         product=item.name, region=verbatim(where.id), months=months)
     at = clock.now()
     charge = charge_default_method(account.id, price, description, idempotency_key=key)
     end = add_months(at, months)
@@ -354,7 +355,9 @@ def _buy_subscription(account: Account, product_id: str, where: Region, months: 
                                   hourly_cents=item.hourly_cents, monthly_cents=item.monthly_cents,
                                   created_at=at, period_end=end)
             bill = Bill.create(account=account.id, resource=row.id, kind="subscription",
-                               description=description, amount_cents=price, period_start=at,
+                               description=str(description)[:200],
+                               description_text=stored_text(description),
+                               amount_cents=price, period_start=at,
                                period_end=end, issued_at=at, status="paid", paid_at=at,
                                next_attempt_at=None)
             LedgerEntry.update(bill=bill.id).where(LedgerEntry.id == charge.id).execute()

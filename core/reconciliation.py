@@ -49,9 +49,10 @@ from core.db import transaction
 from core.errors import DomainError
 from core.gateway import payment_gateway
 from core.gateway.base import GatewayDecline, GatewayRecord
+from core.i18n import N_, phrase
 from core.models import Bill, LedgerEntry, PaymentMethod
 from core.money import format_usd
-from core.wording import count
+from core.wording import count, record_text, stored_text, verbatim
 
 logger = logging.getLogger("cloudacct.reconciliation")
 
@@ -199,15 +200,18 @@ def _release_open_holds(cutoff: datetime, fixes: list[Fix]) -> None:
                                                    f"({format_usd(auth.amount_cents)}): voided"))
             continue
         display = (hold.description.removeprefix(HOLD_PREFIX) if hold is not None
-                   else "a saved card")
+                   else N_("a saved card"))
         release = LedgerEntry.get_or_none(LedgerEntry.idempotency_key == key)
+        released = phrase("Hold released on {card}",
+                          card=verbatim(display) if hold is not None else display)
         if release is None:
             try:
                 with transaction():
                     release = LedgerEntry.create(
                         account=account_id, payment_method=hold.payment_method_id if hold else None,
                         kind="hold_release", amount_cents=auth.amount_cents, currency="USD",
-                        description=f"Hold released on {display}"[:200], idempotency_key=key,
+                        description=str(released)[:200],
+                        description_text=stored_text(released), idempotency_key=key,
                         gateway_ref=auth_id, status="started", created_at=clock.now())
             except IntegrityError:
                 continue  # another reconciliation is releasing it
@@ -292,6 +296,12 @@ def _resolve_started_refunds(cutoff: datetime, fixes: list[Fix]) -> None:
                                    f"({format_usd(entry.amount_cents)}): finished")
 
 
+def _refund_description(charge: LedgerEntry) -> dict[str, str | None]:
+    text = phrase("Refund: the order could not be recorded ({order})",
+                  order=record_text(charge.description, charge.description_text))
+    return {"description": str(text)[:200], "description_text": stored_text(text)}
+
+
 def _refund_unrecorded_orders(cutoff: datetime, fixes: list[Fix]) -> None:
     orders = (LedgerEntry.select()
               .where(LedgerEntry.kind == "charge", LedgerEntry.status == "done",
@@ -310,8 +320,7 @@ def _refund_unrecorded_orders(cutoff: datetime, fixes: list[Fix]) -> None:
                 entry = LedgerEntry.create(
                     account=charge.account_id, payment_method=charge.payment_method_id,
                     kind="refund", amount_cents=charge.amount_cents, currency=charge.currency,
-                    description=f"Refund: the order could not be recorded ({charge.description})"
-                                [:200],
+                    **_refund_description(charge),
                     gateway_ref=charge.gateway_ref, idempotency_key=key, status="started",
                     created_at=clock.now())
         except IntegrityError:

@@ -120,3 +120,52 @@ def joined(items: list[str] | tuple[str, ...], separator: str = " ") -> str:
 def bullet(item: str) -> str:
     """"- item" (a list line), the item translated where shown."""
     return Text("- {item}", {"item": item})
+
+
+# --- records that keep their words -------------------------------------------------------------
+# A bill or ledger entry keeps its description as issued, in English (the statements and the
+# operator's reports read it), and beside it the text it was made from, so the console shows it
+# in the reader's language.
+
+def stored_text(value: str) -> str | None:
+    """`value` as JSON for a record's `description_text` (None for a plain str)."""
+    import json
+
+    if not isinstance(value, Text):
+        return None
+    return json.dumps(_encoded(value), ensure_ascii=False)
+
+
+def record_text(english: str, stored: str | None) -> str:
+    """A record's description as a text (translated where shown); its English as stored when
+    it has no text beside it (made before texts were kept) or the text cannot be read."""
+    import json
+
+    if not stored:
+        return english
+    try:
+        decoded = _decoded(json.loads(stored))
+    except (ValueError, KeyError, TypeError, IndexError):
+        return english
+    return decoded if isinstance(decoded, str) else english
+
+
+def _encoded(value: object) -> object:
+    if isinstance(value, Text):
+        return {"t": value.template, "p": value.plural,
+                "v": {name: _encoded(item) for name, item in value.values.items()}}
+    if isinstance(value, Verbatim):
+        return {"=": value.value}
+    if isinstance(value, bool | int | float):
+        return value
+    return str(value)
+
+
+def _decoded(value: object) -> object:
+    if isinstance(value, dict) and "=" in value:
+        return Verbatim(value["="])
+    if isinstance(value, dict):
+        return Text(str(value["t"]), {str(name): _decoded(item)
+                                      for name, item in dict(value["v"]).items()},
+                    value.get("p"))
+    return value
