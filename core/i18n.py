@@ -104,6 +104,8 @@ def plural_text(singular: str, plural: str, /, n: int, **values: object) -> Text
 def translate(message: str, language: str | None = None) -> str:
     """`message` in `language` (default: the console's). A `Text` is translated as its
     template with each value translated too; a plain str is looked up as it is."""
+    if isinstance(message, Name):
+        return message.name_in(language or _language)
     catalogue = translation_for(language) if language else _current
     if isinstance(message, Text):
         values = {name: translate(value, language) if isinstance(value, str) else value
@@ -114,6 +116,75 @@ def translate(message: str, language: str | None = None) -> str:
             chosen = catalogue.gettext(message.template)
         return chosen.format(**values)
     return catalogue.gettext(message) if message else message
+
+
+# --- names of countries and their subdivisions (ISO 3166) --------------------------------------
+# Not in our catalogue: pycountry ships the iso-codes project's own gettext catalogues
+# (domains iso3166-1 and iso3166-2), keyed by the English names it gives. English is pycountry's
+# name exactly as before; a name the language's catalogue lacks stays English.
+
+_ISO_DOMAINS = {"country": "iso3166-1", "subdivision": "iso3166-2"}
+_ISO_LANGUAGES = {"zh-Hans": "zh_CN"}
+
+
+@cache
+def _iso_catalogue(kind: str, language: str) -> gettext.NullTranslations:
+    import pycountry
+
+    found = _ISO_LANGUAGES.get(language)
+    if found is None:
+        return gettext.NullTranslations()
+    return gettext.translation(_ISO_DOMAINS[kind], localedir=pycountry.LOCALES_DIR,
+                               languages=[found], fallback=True)
+
+
+@cache
+def _english_iso_name(kind: str, code: str) -> str | None:
+    import pycountry
+
+    try:
+        found = (pycountry.countries.get(alpha_2=code) if kind == "country"
+                 else pycountry.subdivisions.get(code=code))
+    except (KeyError, LookupError):
+        found = None
+    return found.name if found is not None else None
+
+
+class Name(str):
+    """The English name of a country (`kind` "country", ISO 3166-1 alpha-2 `code`) or of a
+    subdivision ("subdivision", ISO 3166-2 `code`): reads as English everywhere a str goes;
+    `translate()` gives it in the console's language. Core hands these out (it never
+    translates)."""
+
+    kind: str
+    code: str
+
+    def __new__(cls, kind: str, code: str, english: str | None = None) -> Name:
+        made = super().__new__(cls, english if english is not None
+                               else _english_iso_name(kind, code) or code)
+        made.kind, made.code = kind, code
+        return made
+
+    def __reduce__(self):
+        return (Name, (self.kind, self.code, str(self)))
+
+    def name_in(self, language: str | None) -> str:
+        english = str(self)
+        if not language or language == DEFAULT_LANGUAGE:
+            return english
+        return _iso_catalogue(self.kind, language).gettext(english)
+
+
+def country_name(code: str, language: str | None = None) -> str:
+    """The name of the country `code` (ISO 3166-1 alpha-2) in `language` (default: the
+    console's); `code` itself when it names none."""
+    return Name("country", (code or "").strip().upper()).name_in(language or _language)
+
+
+def subdivision_name(code: str, language: str | None = None) -> str:
+    """The name of the subdivision `code` (ISO 3166-2, `US-CA`) in `language` (default: the
+    console's); `code` itself when it names none."""
+    return Name("subdivision", (code or "").strip().upper()).name_in(language or _language)
 
 
 # --- which language (SPEC F18) ------------------------------------------------------------------

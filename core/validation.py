@@ -131,13 +131,19 @@ def parse_object_id(value: object) -> int:
 
 @lru_cache(maxsize=1)
 def countries() -> list[tuple[str, str]]:
-    """(alpha-2, name) of every ISO 3166 country, sorted by name."""
+    """(alpha-2, name) of every ISO 3166 country, sorted by the English name; each name a
+    `core.i18n.Name` (English here, the console's language through `translate()`)."""
     import pycountry
 
-    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda x: x[1])
+    from core.i18n import Name
+
+    return sorted(((c.alpha_2, Name("country", c.alpha_2, c.name)) for c in pycountry.countries),
+                  key=lambda x: x[1])
 
 
 def country_name(alpha_2: str) -> str:
+    """The country's name as a `core.i18n.Name` (`translate()` shows it in the console's
+    language); the code itself when it names no country."""
     return dict(countries()).get(alpha_2, alpha_2)
 
 
@@ -424,14 +430,17 @@ def mask_phone(e164: str) -> str:
 
 @lru_cache(maxsize=256)
 def regions_of(country: str) -> list[tuple[str, str]]:
-    """(ISO 3166-2 code, name) of the country's subdivisions, sorted by name; [] when none."""
+    """(ISO 3166-2 code, name) of the country's subdivisions, sorted by the English name; []
+    when none. Each name a `core.i18n.Name` (translated where shown)."""
     import pycountry
+
+    from core.i18n import Name
 
     code = (country or "").strip().upper()
     if not code:
         return []
     subdivisions = pycountry.subdivisions.get(country_code=code) or []
-    return sorted(((s.code, s.name) for s in subdivisions),
+    return sorted(((s.code, Name("subdivision", s.code, s.name)) for s in subdivisions),
                   key=lambda item: (unicodedata.normalize("NFKD", item[1]).casefold(), item[0]))
 
 

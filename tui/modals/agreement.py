@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -11,12 +12,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button
 
-from core.i18n import N_, _
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _, current_language
 from tui.widgets.footer import ConsoleFooter
 from tui.widgets.safe_text import SafeStatic
 
-# tui/texts/ (package data), found from this file: importlib.resources does not see it
-# through the editable install's path hook.
+# tui/texts/ and tui/texts/<language>/ (package data), found from this file:
+# importlib.resources does not see it through the editable install's path hook.
 TEXTS_DIR = Path(__file__).resolve().parents[1] / "texts"
 
 AGREEMENTS: dict[str, str] = {
@@ -27,16 +28,44 @@ AGREEMENTS: dict[str, str] = {
 }
 
 
-def agreement_text(slug: str) -> str:
-    """The text of `slug` from tui/texts/, with the provider's name filled in."""
+def agreement_path(slug: str, language: str | None = None) -> Path:
+    """tui/texts/<language>/<slug>.txt (e.g. zh-Hans/), else the English tui/texts/<slug>.txt."""
+    if slug not in AGREEMENTS:
+        raise KeyError(slug)
+    name = f"{slug.replace('-', '_')}.txt"
+    chosen = language or current_language()
+    if chosen != DEFAULT_LANGUAGE and chosen in LANGUAGES:
+        translated = TEXTS_DIR / chosen / name
+        if translated.is_file():
+            return translated
+    return TEXTS_DIR / name
+
+
+def _wide(character: str) -> bool:
+    return unicodedata.east_asian_width(character) in ("W", "F")
+
+
+def _unwrap(paragraph: str) -> str:
+    """One paragraph's lines as one line: joined by a space, or by nothing between two
+    double-width (Chinese) characters, which are written without spaces."""
+    text = ""
+    for line in paragraph.split("\n"):
+        line = " ".join(line.split())
+        if not line:
+            continue
+        text += line if not text or (_wide(text[-1]) and _wide(line[0])) else f" {line}"
+    return text
+
+
+def agreement_text(slug: str, language: str | None = None) -> str:
+    """The text of `slug` from tui/texts/ in `language` (default: the console's; English when
+    there is no translation), with the provider's name filled in."""
     from core.config import settings
     from core.wording import with_article
 
-    if slug not in AGREEMENTS:
-        raise KeyError(slug)
-    raw = (TEXTS_DIR / f"{slug.replace('-', '_')}.txt").read_text(encoding="utf-8")
+    raw = agreement_path(slug, language).read_text(encoding="utf-8")
     # The files are wrapped for editing; the window wraps paragraphs to its own width.
-    paragraphs = [" ".join(p.split()) for p in raw.strip().split("\n\n")]
+    paragraphs = [_unwrap(p) for p in raw.strip().split("\n\n")]
     brand = settings().brand
     # "A {brand} account": the article follows the name ("An Alibaba Cloud account").
     text = re.sub(r"\b([Aa]) \{brand\}",

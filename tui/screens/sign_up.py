@@ -42,9 +42,12 @@ AGREEMENT_TITLES = (N_("Membership Agreement"), N_("Privacy Policy"), N_("Produc
 
 def country_options() -> list[tuple[Text, str]]:
     """Every ISO 3166 country as "Name (XX)": typing part of either finds it."""
+    from core.i18n import country_name
     from core.validation import countries
 
-    return [(Text(f"{name} ({code})"), code) for code, name in countries()]
+    # The English order in every language (a stable order; the code finds a country too).
+    return [(Text(_("{name} ({code})").format(name=country_name(code), code=code)), code)
+            for code, _name in countries()]
 
 
 def _email_rule(value: str) -> None:

@@ -21,9 +21,8 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
-from core.i18n import N_, _, translate
+from core.i18n import N_, _, country_name, subdivision_name, translate
 from tui.core_calls import CallsCore
-from tui.sections.formats import country_name
 from tui.widgets.bounded_input import BoundedInput
 from tui.widgets.code_verifier import CodeVerifier
 from tui.widgets.safe_text import FieldError, SafeStatic
@@ -59,13 +58,14 @@ def message_of(errors: dict[str, str]) -> str:
 
 
 def region_options(regions: list[tuple[str, str]]) -> list[tuple[Text, str]]:
-    return [(Text(_("{name} ({code})").format(name=translate(name), code=code)), code)
-            for code, name in regions]
+    # The name in the console's language from its ISO 3166-2 code (pycountry's catalogues).
+    return [(Text(_("{name} ({code})").format(name=subdivision_name(code), code=code)), code)
+            for code, _name in regions]
 
 
 def country_options(countries: list[tuple[str, str]]) -> list[tuple[Text, str]]:
-    return [(Text(_("{name} ({code})").format(name=country_name(code, name), code=code)), code)
-            for code, name in countries]
+    return [(Text(_("{name} ({code})").format(name=country_name(code), code=code)), code)
+            for code, _name in countries]
 
 
 def may_take_focus(section: Section, key: str) -> bool:

@@ -55,14 +55,3 @@ def label_row(label: str, value: str, width: int) -> str:
     from rich.cells import cell_len
 
     return f"{label}{' ' * max(1, width - cell_len(label))}{value}"
-
-
-
-def country_name(code: str, english: str) -> str:
-    """A country's name in the console's language (Babel's territory names), `english` as
-    core gives it otherwise."""
-    if current_language() == DEFAULT_LANGUAGE:
-        return english
-    from babel import Locale
-
-    return Locale.parse(babel_locale(current_language())).territories.get(code, english)

@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 
-from core.i18n import _, translate
+from core.i18n import _, country_name, translate
 from tui.core_calls import CallsCore
-from tui.sections.formats import amount, country_name, label_row
+from tui.sections.formats import amount, label_row
 from tui.widgets.safe_text import SafeStatic, clean_text
 from tui.widgets.section import Section
 
@@ -42,7 +42,7 @@ def account_lines(view: OverviewPage) -> str:
         (_("Email"), account.email),
         (_("Status"), translate(view.status_label)),
         (_("Country"), _("{country} ({code})").format(
-            country=country_name(account.country, account.country_name), code=account.country)),
+            country=country_name(account.country), code=account.country)),
         (_("Verified"), verified),
         (_("Billing address"), _("Added") if view.has_billing_address else _("Not added")),
         (_("Payment methods"), str(view.payment_methods) if view.payment_methods
