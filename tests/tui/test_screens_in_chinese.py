@@ -93,7 +93,7 @@ async def test_verify_in_chinese_by_email_and_by_phone(db, zh_app):
         await settle(pilot)
         assert type(pilot.app.screen).__name__ == "VerifyScreen"
         text = screen_text(pilot, "verify-email")
-        assert_whole(text, "验证您的账号", "验证码", "发送", "改用手机", "退出登录")
+        assert_whole(text, "验证账号", "验证码", "发送", "改用手机", "退出登录")
         assert_no_english_labels(pilot)
         await pilot.click("#send")
         await settle(pilot)

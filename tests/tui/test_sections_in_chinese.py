@@ -85,7 +85,7 @@ async def test_billing_in_chinese(db, in_chinese):
     token = with_card()
     async with CloudAcctApp().run_test(size=SMALL) as pilot:
         await open_console(pilot, token, "billing")
-        assert shown(pilot, "#outstanding") == "待付：US$0.00"
+        assert shown(pilot, "#outstanding") == "待支付：US$0.00"
         screen = pilot.app.screen
         assert labels(screen.query_one("#bills", DataTable)) == [
             "ID", "金额", "状态", "开具", "描述"]
