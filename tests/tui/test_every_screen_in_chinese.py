@@ -5,8 +5,8 @@ way the other tests of tests/tui reach them (their helpers are reused), stopping
 read everything it shows (tests/tui/zh_walk.py) and noting the English words left. At the end
 the walk fails with the list, stop → words, which is the to-do list of the translation.
 
-The walks are xfail until the zh-Hans texts are merged, for English left only (`EnglishLeft`):
-a stop that cannot be reached, or a refusal that is not shown, fails them as any test fails.
+A stop that cannot be reached, or a refusal that is not shown, fails a walk as surely as an
+English word left (`EnglishLeft`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from tests.tui.zh_walk import (  # noqa: F401 (zh_hans is an autouse fixture)
 from tui.app import CloudAcctApp
 
 SIZE = (80, 24)
-STILL_ENGLISH = pytest.mark.xfail(reason="until the zh-Hans texts are merged", strict=False,
-                                  raises=EnglishLeft)
 FINGERPRINT = "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
 
 
@@ -41,7 +39,7 @@ def chinese_app() -> CloudAcctApp:
     return app
 
 
-# --- the detector itself (not xfail) -----------------------------------------------------------
+# --- the detector itself -----------------------------------------------------------------------
 
 def test_the_detector_finds_english_and_lets_data_codes_and_names_through():
     from tests.tui.zh_walk import allowed_words
@@ -68,7 +66,7 @@ def test_the_detector_finds_english_and_lets_data_codes_and_names_through():
 
 
 async def test_the_walk_fails_on_a_stop_it_cannot_reach_not_as_english(db):
-    """A wrong screen is an AssertionError of its own, not EnglishLeft (not hidden by xfail)."""
+    """A wrong screen is an AssertionError of its own, not EnglishLeft."""
     from tui.screens.log_on import LogOnScreen
 
     walk = Walk()
@@ -89,7 +87,6 @@ WALK_BEFORE_LOG_ON = [
     "Verify", "Verify · wrong code", "Verify · phone, refused", "Welcome · logged off"]
 
 
-@STILL_ENGLISH
 async def test_sign_up_and_verify_in_chinese():
     from tui.modals.agreement import AGREEMENTS, AgreementModal
     from tui.screens.sign_up import SignUpScreen
@@ -157,7 +154,6 @@ WALK_LOG_ON = [
     "Forgot password · code sent, every refusal"]
 
 
-@STILL_ENGLISH
 async def test_log_on_and_forgot_password_in_chinese():
     from tests.tui.test_forgot_password import active_account
     from tests.tui.test_mfa_log_on import mfa_account
@@ -210,7 +206,6 @@ WALK_NEW_ACCOUNT = [
     "Console · Security"]
 
 
-@STILL_ENGLISH
 async def test_every_section_of_a_new_account_in_chinese():
     from tests.tui.test_billing_address import active_account, fill_individual
     from tui.screens.console import ConsoleScreen
@@ -283,7 +278,6 @@ WALK_BUYER = [
     "Remove method", "Remove method · refused"]
 
 
-@STILL_ENGLISH
 async def test_the_money_sections_and_modals_in_chinese(clock):
     from core.billing_run import run_billing
     from core.products import place_order
@@ -401,7 +395,6 @@ def stored_data(token: str) -> list[str]:
     return values
 
 
-@STILL_ENGLISH
 async def test_paytm_for_an_indian_account_in_chinese():
     from tests.tui.test_payment_methods import with_address
     from tui.modals.add_method import AddMethodModal
@@ -429,7 +422,6 @@ WALK_SECURITY = [
     "Step up · authenticator code", "Step up · code refused", "Recovery codes (new)"]
 
 
-@STILL_ENGLISH
 async def test_security_and_every_window_of_it_in_chinese(clock):
     from tests.tui.test_mfa_setup import code_of
     from tests.tui.test_security import active_account, another_session, open_security

@@ -31,7 +31,9 @@ An English word is a run of 2 or more ASCII letters (`english_words`). Allowed
 - the data of the test: every string it typed or that core stored for it (emails, names,
   addresses), removed as a whole before words are counted (`Walk(data=...)`), and anything
   shaped like an email, a path, a key fingerprint or an id (`_DATA_PATTERNS`). Data is allowed
-  in texts only, not among a select's options (those are the console's).
+  in texts only, not among a select's options (those are the console's);
+- among a select's options, the subdivision names ISO 3166-2 has no Chinese for
+  (`untranslated_place_names`): proper names, shown as the standard writes them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 import pytest
 from textual.pilot import Pilot
@@ -113,6 +116,19 @@ def catalogue_words() -> frozenset[str]:
     for brand, _prefixes, _lengths in _CARD_BRANDS:
         words |= set(WORD.findall(brand))
     return frozenset(words)
+
+
+@cache
+def untranslated_place_names() -> frozenset[str]:
+    """Subdivision names ISO 3166-2 gives no Chinese for (pycountry's zh_CN catalogue, the
+    console's one source of place names): proper names, shown as ISO writes them (e.g.
+    Singapore's five districts). Allowed among a select's options only, as whole names."""
+    import pycountry
+
+    from core.i18n import subdivision_name
+
+    return frozenset(s.name for s in pycountry.subdivisions
+                     if subdivision_name(s.code, "zh-Hans") == s.name)
 
 
 def allowed_words() -> frozenset[str]:
@@ -280,8 +296,8 @@ class Walk:
         allowed = allowed_words()
         found: dict[str, list[str]] = {}
         for item in texts:
-            words = english_words(item.text, data=() if item.is_option else self.data,
-                                  allowed=allowed)
+            words = english_words(item.text, data=untranslated_place_names() if item.is_option
+                                  else self.data, allowed=allowed)
             if words:
                 found.setdefault(f"{item.where}: {item.text.strip()[:70]!r}", []).extend(words)
         self.left[name] = found
