@@ -301,12 +301,18 @@ class CloudAcctApp(CallsCore, App[None]):
 
         self.shown_language = use_language(language)
 
-    async def switch_language(self, language: str) -> str:
+    async def switch_language(self, language: str, announce: bool = False) -> str:
         """Security settings → Language: every open screen again in `language`, nothing typed
-        lost (tui/language.py)."""
+        lost (tui/language.py); `announce` says so in the new language."""
+        from core.i18n import _
         from tui.language import switch_language
+        from tui.widgets.language_choice import language_name
 
-        return await switch_language(self, language)
+        chosen = await switch_language(self, language)
+        if announce:
+            self.notify(_("Language set to {language}.").format(language=language_name(chosen)),
+                        timeout=4, markup=False)
+        return chosen
 
     def after_verified(self) -> None:
         """F2 done: the console opens at the billing address (SPEC F4)."""

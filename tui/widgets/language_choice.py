@@ -16,6 +16,10 @@ LANGUAGE_NAMES: tuple[tuple[str, str], ...] = (("English", "en"), ("简体中文
 """Each language in its own name, so a person who cannot read the other still finds theirs."""
 
 
+def language_name(language: str) -> str:
+    return dict((code, name) for name, code in LANGUAGE_NAMES)[language]
+
+
 class LanguageChoice(CallsCore, Vertical):
     """A Select of the languages; choosing one stores it on the account (core.languages),
     then the console composes every open screen again in it, keeping what was typed."""
@@ -40,9 +44,7 @@ class LanguageChoice(CallsCore, Vertical):
         self.call(set_account_language, console_app(self).token, chosen).then(
             self._chosen, busy=event.select)
 
-    async def _chosen(self, language: str) -> None:
-        app = console_app(self)
-        await app.switch_language(language)  # this widget is built again too
-        name = dict((code, name) for name, code in LANGUAGE_NAMES)[language]
-        app.notify(_("Language set to {language}.").format(language=name), timeout=4,
-                   markup=False)
+    def _chosen(self, language: str) -> None:
+        # The switch composes this section again, this widget included: it runs on the app,
+        # after this handler has returned (a widget cannot await its own removal).
+        console_app(self).call_later(console_app(self).switch_language, language, True)
