@@ -6,9 +6,8 @@ console, the agreement and step-up modals), test_money_snapshots.py, test_snapsh
 test_account_security.py, test_change_contact.py, test_delete_account.py and test_mfa_setup.py.
 Double-width characters must not push a button, a field or an error line off the screen.
 
-The pictures are made after the zh-Hans texts are merged: remove `pytestmark` below, then
-`pytest tests/tui/test_snapshots_zh_80x24.py --snapshot-update` and look at every SVG in
-tests/tui/__snapshots__/test_snapshots_zh_80x24/ before committing them.
+After a change of wording, `pytest tests/tui/test_snapshots_zh_80x24.py --snapshot-update`
+draws them again; look at every SVG that changed before committing it.
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ from tests.conftest import START, STRONG_PASSWORD
 from tests.tui.helpers import fill, log_on, settle, sign_up, snapshot_ready
 from tests.tui.zh_walk import zh_hans  # noqa: F401 (an autouse fixture: the console in zh-Hans)
 from tui.app import CloudAcctApp
-
-pytestmark = pytest.mark.skip(reason="pictures generated after the zh-Hans merge")
 
 SMALL = (80, 24)
 
