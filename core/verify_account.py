@@ -31,6 +31,7 @@ from core.accounts import LIVE, AccountView, account_view, email_is_claimable
 from core.delivery import place_call, send_email, send_sms
 from core.errors import CodeError, DeliveryError, RateLimitError, Refused, SessionExpired
 from core.i18n import N_
+from core.languages import account_language
 from core.message_caps import Asker, count_against_caps, forget_send, send_counted
 from core.models import Account, EmailClaim, Session
 from core.sessions import reason_message, require_account, resolve_session
@@ -177,6 +178,7 @@ class _Closed:
     phone: str | None  # its verified phone, told by SMS
     send_id: int | None
     traces: AccountTraces  # its files, removed after the commit
+    language: str = "en"  # its language (F18), read before its row is erased
 
 
 def close_holder(holder: Account, asker: Asker, at: datetime) -> _Closed:
@@ -192,11 +194,12 @@ def close_holder(holder: Account, asker: Asker, at: datetime) -> _Closed:
         send_id = count_against_caps(Asker(asker.session_id, holder.id, asker.origin), "sms",
                                      phone, security_notice=True)
     traces = replace(collect_traces(holder), emails=frozenset())
+    language = account_language(holder)
     erase_account_rows(holder, at)
     Session.update(ended_reason="account_closed").where(
         Session.account == holder.id, Session.ended_at == at,
         Session.ended_reason == "account_deleted").execute()
-    return _Closed(phone, send_id, traces)
+    return _Closed(phone, send_id, traces, language)
 
 
 def drop_other_claims(email_key: str, keeper: int) -> None:
@@ -215,7 +218,7 @@ def tell_closed(closed: _Closed, email: str) -> None:
     if closed.phone is None:
         return
     try:
-        send_sms(closed.phone, notices.account_closed_sms(email))
+        send_sms(closed.phone, notices.account_closed_sms(email, closed.language))
     except DeliveryError:
         if closed.send_id is not None:
             forget_send(closed.send_id)

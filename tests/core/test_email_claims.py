@@ -141,3 +141,16 @@ def test_the_holder_verifying_its_email_first_ends_the_claims(db):
         send_code(claim.token, "signup", "email")
     assert log_on(VICTIM, SQUATTER_PASSWORD).account.email_verified
     assert resolve_session(make_account(VICTIM).token).is_decoy
+
+
+def test_a_closed_squatter_is_told_in_its_own_language(db):
+    from core.languages import set_account_language
+
+    squatter = squat()
+    set_account_language(squatter, "zh-Hans")
+    owner = sign_up("SG", VICTIM, STRONG_PASSWORD, STRONG_PASSWORD, True)
+    send_code(owner.token, "signup", "email")
+    confirm_code(owner.token, "signup", "email", latest_code(VICTIM))
+    text = read_outbox(SQUATTER_PHONE)[0].body
+    assert "closed" not in text and not CODE_RUN.search(text)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in text)  # in Chinese, as it chose
