@@ -265,14 +265,38 @@ def format_amount(cents: int, currency: str = "USD", language: str | None = None
     return format_currency(Decimal(decimal_text(cents)), currency, locale=babel_locale(chosen))
 
 
-def format_moment(moment: datetime, language: str | None = None) -> str:
+def format_moment(moment: datetime, language: str | None = None, *, utc: bool = True) -> str:
     """A UTC moment to the minute: `2026-12-01 10:05 UTC` in English, Babel's medium date and
-    short time for Chinese (`2026年12月1日 10:05 UTC`)."""
+    short time for Chinese (`2026年12月1日 10:05 UTC`); without ` UTC` if `utc` is False."""
     chosen = language or _language
     if chosen == DEFAULT_LANGUAGE:
-        return f"{moment:%Y-%m-%d %H:%M} UTC"
-    from babel.dates import format_date, format_time
+        text = f"{moment:%Y-%m-%d %H:%M}"
+    else:
+        from babel.dates import format_time
+
+        time = format_time(moment, "HH:mm", locale=babel_locale(chosen))
+        text = f"{format_day(moment, chosen)} {time}"
+    return f"{text} UTC" if utc else text
+
+
+def format_day(moment: datetime, language: str | None = None) -> str:
+    """A date: `2026-12-01` in English, `2026年12月1日` in Chinese."""
+    chosen = language or _language
+    if chosen == DEFAULT_LANGUAGE:
+        return f"{moment:%Y-%m-%d}"
+    from babel.dates import format_date
+
+    return format_date(moment, "medium", locale=babel_locale(chosen))
+
+
+def format_short_moment(moment: datetime, language: str | None = None) -> str:
+    """Month, day and time without the year (the latest few log-ons): `12-01 10:05`,
+    `12月1日 10:05`."""
+    chosen = language or _language
+    if chosen == DEFAULT_LANGUAGE:
+        return f"{moment:%m-%d %H:%M}"
+    from babel.dates import format_skeleton, format_time
 
     locale = babel_locale(chosen)
-    return (f"{format_date(moment, 'medium', locale=locale)} "
-            f"{format_time(moment, 'HH:mm', locale=locale)} UTC")
+    return (f"{format_skeleton('MMMd', moment, locale=locale)} "
+            f"{format_time(moment, 'HH:mm', locale=locale)}")

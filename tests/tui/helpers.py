@@ -7,8 +7,8 @@ from textual.widgets import Button, Input, Select, Static
 
 from tests.conftest import STRONG_PASSWORD
 
-__all__ = ["STRONG_PASSWORD", "fill", "log_on", "settle", "shown", "sign_up",
-           "snapshot_ready", "texts_in", "type_into"]
+__all__ = ["STRONG_PASSWORD", "at_the_first_error", "fill", "log_on", "settle", "shown",
+           "sign_up", "snapshot_ready", "texts_in", "type_into"]
 
 
 async def settle(pilot: Pilot) -> None:
@@ -80,6 +80,18 @@ async def log_on(pilot: Pilot, email: str, password: str = STRONG_PASSWORD) -> N
     fill(pilot, "#password", password)
     await pilot.pause()
     await pilot.click("#log-on")
+    await settle(pilot)
+
+
+async def at_the_first_error(pilot: Pilot, first: str = "#country") -> None:
+    """A refused form, as the refusal leaves it: focus on its first field in error and the
+    form scrolled to its top (whether a scroll-into-view had ended by the picture depended on
+    timing under load)."""
+    await settle(pilot)
+    pilot.app.screen.query_one(first).focus(scroll_visible=False)
+    for widget in pilot.app.screen.query("*"):
+        if widget.is_scrollable:
+            widget.scroll_home(animate=False, immediate=True)
     await settle(pilot)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.helpers import fill, log_on, settle, sign_up, snapshot_ready
+from tests.tui.helpers import at_the_first_error, fill, log_on, settle, sign_up, snapshot_ready
 from tests.tui.test_forgot_password import EMAIL, active_account
 from tests.tui.test_mfa_log_on import mfa_account
 from tui.app import CloudAcctApp
@@ -40,6 +40,7 @@ def test_sign_up_with_every_error(snap_compare, size):
         await pilot.click("#free-account")
         await pilot.pause()
         await sign_up(pilot, None, "not-an-email", "short", "other", agree=False)
+        await at_the_first_error(pilot)
         await snapshot_ready(pilot)
 
     assert snap_compare(CloudAcctApp(), terminal_size=size, run_before=run_before)

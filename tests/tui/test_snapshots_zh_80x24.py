@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, RadioButton
 
 from tests.conftest import START, STRONG_PASSWORD
-from tests.tui.helpers import fill, log_on, settle, sign_up, snapshot_ready
+from tests.tui.helpers import at_the_first_error, fill, log_on, settle, sign_up, snapshot_ready
 from tests.tui.zh_walk import zh_hans  # noqa: F401 (an autouse fixture: the console in zh-Hans)
 from tui.app import CloudAcctApp
 
@@ -55,6 +55,7 @@ def test_sign_up_with_every_error(snap_compare):
         await pilot.click("#free-account")
         await pilot.pause()
         await sign_up(pilot, None, "not-an-email", "short", "other", agree=False)
+        await at_the_first_error(pilot)
         await snapshot_ready(pilot)
 
     assert snap(snap_compare, run_before)

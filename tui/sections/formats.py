@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.i18n import DEFAULT_LANGUAGE, babel_locale, current_language, format_amount
+from core.i18n import (
+    current_language,
+    format_amount,
+    format_day,
+    format_moment,
+    format_short_moment,
+)
 
 
 def amount(cents: int, currency: str = "USD") -> str:
@@ -18,35 +24,17 @@ def amount(cents: int, currency: str = "USD") -> str:
 
 def moment(value: datetime, *, utc: bool = True) -> str:
     """A UTC moment to the minute: `2026-12-01 10:05 UTC` (without ` UTC` if `utc` is False)."""
-    if current_language() == DEFAULT_LANGUAGE:
-        text = f"{value:%Y-%m-%d %H:%M}"
-    else:
-        from babel.dates import format_date, format_time
-
-        locale = babel_locale(current_language())
-        text = (f"{format_date(value, 'medium', locale=locale)} "
-                f"{format_time(value, 'HH:mm', locale=locale)}")
-    return f"{text} UTC" if utc else text
+    return format_moment(value, current_language(), utc=utc)
 
 
 def day(value: datetime) -> str:
     """A date: `2026-12-01` in English, `2026年12月1日` in Chinese."""
-    if current_language() == DEFAULT_LANGUAGE:
-        return f"{value:%Y-%m-%d}"
-    from babel.dates import format_date
-
-    return format_date(value, "medium", locale=babel_locale(current_language()))
+    return format_day(value, current_language())
 
 
 def short_moment(value: datetime) -> str:
     """Month, day and time without the year (the latest few log-ons): `12-01 10:05`."""
-    if current_language() == DEFAULT_LANGUAGE:
-        return f"{value:%m-%d %H:%M}"
-    from babel.dates import format_skeleton, format_time
-
-    locale = babel_locale(current_language())
-    return (f"{format_skeleton('MMMd', value, locale=locale)} "
-            f"{format_time(value, 'HH:mm', locale=locale)}")
+    return format_short_moment(value, current_language())
 
 
 def label_row(label: str, value: str, width: int) -> str:
