@@ -20,7 +20,7 @@ from core.db import transaction
 from core.errors import AuthenticationError, ValidationError
 from core.forms import FormCheck
 from core.hashing import hash_password, spend_equal_time, verify_password
-from core.i18n import LANGUAGES, N_, phrase
+from core.i18n import LANGUAGES, N_, money, phrase
 from core.logon_throttle import (
     FREE_FAILURES,
     clear_logon_failures,
@@ -322,10 +322,10 @@ def _deletion_note(owed: Owed) -> str:
     left: list[str] = []
     if owed.outstanding_bills:
         left.append(phrase("{amount} in {bills} (pay it in Billing)",
-                           amount=verbatim(format_usd(owed.outstanding_cents)),
+                           amount=money(owed.outstanding_cents),
                            bills=count(owed.outstanding_bills, "outstanding bill")))
     if owed.unbilled_cents or owed.bills_due_by is not None:
-        amount = verbatim(format_usd(owed.unbilled_cents))
+        amount = money(owed.unbilled_cents)
         if owed.bills_due_by is not None:
             left.append(phrase("{amount} of Pay-As-You-Go usage not billed yet, billed by "
                                "{moment}", amount=amount,
@@ -374,7 +374,7 @@ def overview_page(token: str | None) -> OverviewPage:
         if owed.outstanding_bills:
             steps.append(NextStep("billing", N_("Pay outstanding bills"),
                                   phrase("{amount} is outstanding.",
-                                         amount=verbatim(format_usd(owed.outstanding_cents)))))
+                                         amount=money(owed.outstanding_cents))))
     else:
         if not has_address:
             steps.append(NextStep("billing-address", N_("Add billing address"),

@@ -69,7 +69,7 @@ from core.catalogue import (
 from core.claims import CLAIM_BILL, claim_row, claim_transaction, claimed
 from core.db import database, is_sqlite, transaction
 from core.errors import DomainError, Refused
-from core.i18n import N_, phrase, plural_text
+from core.i18n import N_, money, phrase, plural_text
 from core.migrations import BILL_CHARGE_DUE
 from core.models import Account, Bill, LedgerEntry, PaymentMethod, Resource
 from core.money import format_usd
@@ -442,7 +442,7 @@ class PaymentResult:
         if not self.paid:
             return N_("Nothing was outstanding.")
         return phrase("Paid {bills}: {amount}.", bills=count(len(self.paid), "bill"),
-                      amount=verbatim(format_usd(self.total_cents)))
+                      amount=money(self.total_cents))
 
 
 class PaymentFailed(Refused):
@@ -454,7 +454,7 @@ class PaymentFailed(Refused):
         self.still_outstanding_cents = still_outstanding
         # The gateway's reason, a whole sentence of its own (its message id ends with ".").
         sentence = reason if reason.endswith(".") else reason.rstrip(".") + "."
-        amount = verbatim(format_usd(still_outstanding))
+        amount = money(still_outstanding)
         if paid:
             message = phrase("The payment did not go through: {reason} {paid} {amount} is "
                              "still outstanding.", reason=sentence, amount=amount,

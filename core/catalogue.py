@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.errors import ValidationError
-from core.i18n import N_, phrase
-from core.money import format_usd
+from core.i18n import N_, money, phrase
 from core.wording import count, verbatim
 
 
@@ -166,16 +165,16 @@ def price_text(product_id: str | None, method: str | None, months: int | str | N
         return N_("Choose a product to see its price.")
     if method == "payg":
         return phrase("{product}: {price} per hour while it runs, billed 48 hours after use.",
-                      product=item.name, price=verbatim(format_usd(item.hourly_cents)))
+                      product=item.name, price=money(item.hourly_cents))
     if method != "subscription":
         return phrase("{product}: choose Subscription or Pay-As-You-Go.", product=item.name)
     try:
         chosen = period(months)
     except ValidationError:
         return phrase("{product}: {price} per month. Choose a period.", product=item.name,
-                      price=verbatim(format_usd(item.monthly_cents)))
+                      price=money(item.monthly_cents))
     free = free_months(chosen)
-    total = verbatim(format_usd(subscription_price_cents(item.monthly_cents, chosen)))
+    total = money(subscription_price_cents(item.monthly_cents, chosen))
     if free:
         return phrase("{product}: {period} for {price} ({free} free), paid now with your "
                       "default payment method.", product=item.name, period=period_label(chosen),

@@ -86,7 +86,7 @@ from core.errors import (
     ValidationError,
 )
 from core.hashing import keyed_hash
-from core.i18n import N_, phrase
+from core.i18n import N_, money, phrase
 from core.logon_throttle import forget_account, forget_email
 from core.message_caps import forget_account_sends
 from core.mfa import forget_mfa
@@ -103,7 +103,6 @@ from core.models import (
     TrustedKey,
     VerificationLock,
 )
-from core.money import format_usd
 from core.notices import notify_account_deleted, notify_deletion_pending, prepare_account_deleted
 from core.password_reset import forget_resets
 from core.security import check_password_again
@@ -267,7 +266,7 @@ def _blockers(account_id: int, at: datetime) -> tuple[Blocker, ...]:
         found.append(Blocker(
             "outstanding_bill", bill.resource_id, bill.id,
             phrase("Bill #{id} of {amount} is unpaid: {description}.", id=bill.id,
-                   amount=verbatim(format_usd(bill.amount_cents)),
+                   amount=money(bill.amount_cents),
                    description=verbatim(bill.description)),
             N_("Pay it (Billing)."),
             N_("As soon as it is paid."), None, "billing"))

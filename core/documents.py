@@ -33,7 +33,7 @@ from core import clock
 from core.config import settings
 from core.db import transaction
 from core.errors import NotFound, ValidationError
-from core.i18n import N_, Text, phrase, plural_text
+from core.i18n import N_, Text, money, phrase, plural_text
 from core.invoices import KEY_PREFIXES, InvoiceView, invoice_by_number
 from core.money import CURRENCY, decimal_text, format_usd
 from core.sessions import require_account
@@ -82,8 +82,8 @@ def rows_of(activity: Activity) -> tuple[DocumentRow, ...]:
         found.append(DocumentRow(
             s.key, "statement", s.title, last_day, s.totals.billed_cents,
             phrase("Amount owed {opening} at the start, {closing} at the end",
-                   opening=verbatim(format_usd(s.opening_owed_cents)),
-                   closing=verbatim(format_usd(s.closing_owed_cents)))))
+                   opening=money(s.opening_owed_cents),
+                   closing=money(s.closing_owed_cents))))
     numbers = {row[0]: row[2] for row in activity.documents}
     for (_id, kind, number, corrects, amount, issued_at, description, method,
          _bill) in activity.documents:

@@ -89,6 +89,40 @@ class Text(str):
         return (Text, (self.template, self.values, self.plural))
 
 
+class Money:
+    """An amount inside a text (`phrase("Pay {amount}", amount=money(1234))`): English's
+    `12.34 USD` wherever the text reads as a str, the language's own form where `translate()`
+    renders it (`format_amount`). Integer cents, never a float."""
+
+    __slots__ = ("cents", "currency")
+
+    def __init__(self, cents: int, currency: str = "USD") -> None:
+        self.cents, self.currency = int(cents), currency
+
+    def in_language(self, language: str | None) -> str:
+        return format_amount(self.cents, self.currency, language or DEFAULT_LANGUAGE)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.in_language(DEFAULT_LANGUAGE), spec)
+
+    def __str__(self) -> str:
+        return self.in_language(DEFAULT_LANGUAGE)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Money) and (self.cents, self.currency)
+                == (other.cents, other.currency))
+
+    def __hash__(self) -> int:
+        return hash((self.cents, self.currency))
+
+    def __reduce__(self):
+        return (Money, (self.cents, self.currency))
+
+
+def money(cents: int, currency: str = "USD") -> Money:
+    return Money(cents, currency)
+
+
 def phrase(template: str, /, **values: object) -> Text:
     """`phrase("Try again in {wait}.", wait=...)`: marked for the catalogue, English now,
     translated where shown."""
@@ -108,8 +142,9 @@ def translate(message: str, language: str | None = None) -> str:
         return message.name_in(language or _language)
     catalogue = translation_for(language) if language else _current
     if isinstance(message, Text):
-        values = {name: translate(value, language) if isinstance(value, str) else value
-                  for name, value in message.values.items()}
+        values = {name: translate(value, language) if isinstance(value, str)
+                  else value.in_language(language or _language) if isinstance(value, Money)
+                  else value for name, value in message.values.items()}
         if message.plural is not None:
             chosen = catalogue.ngettext(message.template, message.plural, int(values["n"]))
         else:

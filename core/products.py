@@ -44,9 +44,8 @@ from core.catalogue import (
 from core.db import transaction
 from core.errors import NotFound, Refused, StorageError
 from core.forms import FormCheck
-from core.i18n import N_, phrase
+from core.i18n import N_, money, phrase
 from core.models import Account, Bill, BillingAddress, LedgerEntry, PaymentMethod, Resource
-from core.money import format_usd
 from core.sessions import require_account
 from core.validation import parse_object_id
 from core.wording import listed, stored_text, verbatim
@@ -175,7 +174,7 @@ class ResourceView:
             if self.state == "expired":
                 return phrase("Ended {moment}", moment=moment)
             return phrase("Ends {moment}", moment=moment)
-        total = verbatim(format_usd(self.running_cost_cents or 0))
+        total = money(self.running_cost_cents or 0)
         if self.released_at is None:
             return phrase("{amount} so far", amount=total)
         if self.unbilled_cents:
@@ -366,7 +365,7 @@ def _buy_subscription(account: Account, product_id: str, where: Region, months: 
         raise StorageError(
             phrase("Your payment of {amount} went through, but the order could not be "
                    "recorded. It will be refunded; reference {reference}.",
-                   amount=verbatim(format_usd(price)), reference=verbatim(key))) from exc
+                   amount=money(price), reference=verbatim(key))) from exc
     return resource_view(row, at)
 
 

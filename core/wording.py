@@ -8,7 +8,7 @@ takes "an"), which is right for brand names as people say them in nearly every c
 
 from __future__ import annotations
 
-from core.i18n import Text, phrase, plural_text
+from core.i18n import Money, Text, phrase, plural_text
 
 
 def counted(singular: str, plural: str) -> tuple[str, str]:
@@ -156,6 +156,8 @@ def _encoded(value: object) -> object:
                 "v": {name: _encoded(item) for name, item in value.values.items()}}
     if isinstance(value, Verbatim):
         return {"=": value.value}
+    if isinstance(value, Money):
+        return {"$": [value.cents, value.currency]}
     if isinstance(value, bool | int | float):
         return value
     return str(value)
@@ -164,6 +166,9 @@ def _encoded(value: object) -> object:
 def _decoded(value: object) -> object:
     if isinstance(value, dict) and "=" in value:
         return Verbatim(value["="])
+    if isinstance(value, dict) and "$" in value:
+        cents, currency = value["$"]
+        return Money(int(cents), str(currency))
     if isinstance(value, dict):
         return Text(str(value["t"]), {str(name): _decoded(item)
                                       for name, item in dict(value["v"]).items()},

@@ -170,15 +170,16 @@ def test_joined_lines_translate_each_line():
     assert translate(blocked.message, "zh-Hans") == "您的账号暂时无法注销："
 
 
-def test_money_in_a_message_stays_the_english_amount():
-    """Amounts inside core's messages are the formatted English amount as a value."""
+def test_money_in_a_message_follows_the_language():
+    """Amounts inside core's messages are `core.i18n.money` values: English's `12.34 USD` as
+    a str, the language's own form where translated."""
     from core.billing import PaymentFailed
 
     failed = PaymentFailed("Your card was declined.", (), 1234)
     assert failed.message == ("The payment did not go through: Your card was declined. "
                               "12.34 USD is still outstanding.")
     assert translate(failed.message, "zh-Hans") == (
-        "付款未成功：您的银行卡被拒绝。仍有 12.34 USD 待支付。")
+        "付款未成功：您的银行卡被拒绝。仍有 US$12.34 待支付。")
 
 
 # --- nothing the extractor skips ---------------------------------------------------------------
