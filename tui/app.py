@@ -156,8 +156,21 @@ class CloudAcctApp(CallsCore, App[None]):
         self.set_interval(SESSION_CHECK_SECONDS, self.check_session)
         if self.key_fingerprint:
             self.log_on_with_key(self.key_fingerprint, self.origin)
-        # After the first paint: the Welcome screen must not wait on the payment modules.
-        self.call_after_refresh(self.reconcile_payments)
+        self.call_after_refresh(self.after_first_paint)
+
+    def after_first_paint(self) -> None:
+        """What the Welcome screen must not wait for: garbage collection again (the command
+        line pauses it for the start, tui/cli.py), this start's CSS parses kept for the next
+        one (only where the command line loaded them, tui/css_parses.py: saved now, not at
+        exit, as a console may be killed) and the payment modules' reconciliation."""
+        import gc
+
+        from core.config import settings
+        from tui.css_parses import save_css_parses
+
+        gc.enable()
+        save_css_parses(settings().home)
+        self.reconcile_payments()
 
     def reconcile_payments(self) -> None:
         """Issue 7: finish holds and charges an interruption left half-done, in the

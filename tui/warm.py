@@ -6,9 +6,8 @@ scalars, styles, segments), first calls of code paths. Done once in the zygote, 
 inherit the results copy-on-write (tui/ssh/zygote.py).
 
 Textual keeps its parsed CSS per Stylesheet (one per app) and empties that cache whenever the
-theme's variables are set, so inheriting it is not enough: `share_css_parses` keeps the
-parses in one process-wide table keyed by the CSS, where it came from and the variables it was
-parsed with, so a child's app finds the rules the warm-up parsed.
+theme's variables are set, so inheriting it is not enough: the zygote shares the parses
+process-wide first (tui/css_parses.py), so a child's app finds the rules the warm-up parsed.
 
 The warm-up runs the real CloudAcctApp in a throwaway data directory, then undoes everything
 that must not cross a fork (tui/ssh/zygote.py `unsafe_to_fork`): the database, the settings,
@@ -24,39 +23,6 @@ import shutil
 import sys
 import tempfile
 import threading
-from typing import Any
-
-_SHARED: dict[tuple, Any] = {}
-"""(css, read_from, is_default_rules, tie_breaker, scope, variables) -> parsed rules."""
-SHARED_AT_MOST = 512
-
-
-def share_css_parses() -> None:
-    """Make every Stylesheet of this process (and of its forks) share its CSS parses."""
-    from textual.css.stylesheet import Stylesheet
-
-    if getattr(Stylesheet, "_cloudacct_shared", False):
-        return
-    parse_rules = Stylesheet._parse_rules
-
-    def shared_parse_rules(self: Stylesheet, css: str, read_from: Any,
-                           is_default_rules: bool = False, tie_breaker: int = 0,
-                           scope: str = "") -> Any:
-        variables = self._variables
-        memo = getattr(self, "_cloudacct_variables", None)
-        if memo is None or memo[0] is not variables:
-            memo = (variables, tuple(sorted(variables.items())))
-            self._cloudacct_variables = memo  # type: ignore[attr-defined]
-        key = (css, read_from, is_default_rules, tie_breaker, scope, memo[1])
-        rules = _SHARED.get(key)
-        if rules is None:
-            rules = parse_rules(self, css, read_from, is_default_rules, tie_breaker, scope)
-            if len(_SHARED) < SHARED_AT_MOST:
-                _SHARED[key] = rules
-        return rules
-
-    Stylesheet._parse_rules = shared_parse_rules  # type: ignore[method-assign]
-    Stylesheet._cloudacct_shared = True  # type: ignore[attr-defined]
 
 
 def warm_console(cols: int = 80, rows: int = 24) -> None:

@@ -16,8 +16,8 @@ def test_after_the_warm_up_the_zygote_may_fork(tmp_path):
         "import logging, os, threading\n"
         "from tui.ssh import zygote\n"
         "zygote.preload()\n"
-        "from tui import warm\n"
-        "print(zygote.unsafe_to_fork(), threading.active_count(), len(warm._SHARED) > 0,\n"
+        "from tui import css_parses\n"
+        "print(zygote.unsafe_to_fork(), threading.active_count(), len(css_parses._SHARED) > 0,\n"
         "      logging.getLogger('cloudacct').handlers,\n"
         "      [k for k in os.environ if k.startswith('CLOUDACCT_')])\n"
     )
@@ -33,7 +33,7 @@ def test_after_the_warm_up_the_zygote_may_fork(tmp_path):
 def test_apps_share_their_css_parses(monkeypatch):
     from textual.css.stylesheet import Stylesheet
 
-    from tui.warm import _SHARED, share_css_parses
+    from tui.css_parses import _SHARED, share_css_parses
 
     # undone after the test: only the zygote's process shares parses
     monkeypatch.setattr(Stylesheet, "_parse_rules", Stylesheet._parse_rules)

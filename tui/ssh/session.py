@@ -43,8 +43,11 @@ def run_console(identity: dict) -> int:
     Nothing it raises reaches the client as a traceback: the app logs its own failures to
     cloudacct.log and ends with one line; a console that cannot even start says so in one line
     (the server logs how the session ended)."""
+    import gc
+
     from tui.terminal_type import clean_term_environment
 
+    gc.disable()  # until the first screen is painted, as a local start (tui/cli.py `main`)
     clean_term_environment()  # whatever TERM the client named, before Rich or Textual read it
     identity = clean_identity(identity)
     try:

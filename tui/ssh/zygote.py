@@ -117,7 +117,8 @@ def warm() -> None:
     parsed, the caches filled and the code paths run once (tui/warm.py): a child's first
     screen then costs only what is its own. A warm-up that fails costs nothing but itself."""
     try:
-        from tui.warm import share_css_parses, warm_console
+        from tui.css_parses import share_css_parses
+        from tui.warm import warm_console
 
         share_css_parses()
         warm_console()
