@@ -103,7 +103,12 @@ from core.models import (
     TrustedKey,
     VerificationLock,
 )
-from core.notices import notify_account_deleted, notify_deletion_pending, prepare_account_deleted
+from core.notices import (
+    Farewell,
+    notify_account_deleted,
+    notify_deletion_pending,
+    prepare_account_deleted,
+)
 from core.password_reset import forget_resets
 from core.security import check_password_again
 from core.sessions import reason_message, require_account, session_origin
@@ -406,6 +411,7 @@ def request_deletion(token: str | None, password: str | None,
     # subscriptions expire. Idempotent, like every billing run.
     bill_due(account_id=account.id)
     at = clock.now()
+    erasure = None
     with transaction():
         _lock_resources(account.id)
         account = Account.get_by_id(account.id)
@@ -414,27 +420,22 @@ def request_deletion(token: str | None, password: str | None,
         blockers = _blockers(account.id, at)
         usage = _unbilled(account.id, at)
         became_pending = False
-        if account.status != "deletion_pending":
+        if not blockers and not usage:
+            # Checked under the write lock just now: erased in the same transaction (one
+            # check and one synced commit, not three checks and two commits).
+            erasure = _erase_locked(account, at)
+        elif account.status != "deletion_pending":
             if blockers:
                 raise DeletionBlocked(blockers)
-            if usage:
-                became_pending = Account.update(
-                    status="deletion_pending", deletion_requested_at=at).where(
-                    Account.id == account.id, Account.status.in_(("unverified", "active"))
-                ).execute() == 1
-    if blockers or usage:
+            became_pending = Account.update(
+                status="deletion_pending", deletion_requested_at=at).where(
+                Account.id == account.id, Account.status.in_(("unverified", "active"))
+            ).execute() == 1
+    if erasure is None:
         if became_pending:
             notify_deletion_pending(account.id, origin=session_origin(token), due_by=_due_by(usage))
         return _pending_result(account.id, at)
-    try:
-        report = erase_account(account.id)
-    except DeletionBlocked:
-        # Something changed in the meantime (another session): say what blocks it now.
-        if Account.get_by_id(account.id).status == "deletion_pending":
-            return _pending_result(account.id, clock.now())
-        raise
-    if report.already_deleted:  # the other press won
-        raise SessionExpired(reason_message("account_deleted"))
+    report = _finish_erasure(erasure)
     return DeletionResult("deleted", N_("Your account has been deleted and you have been "
                                         "logged out. You can sign up again with the same "
                                         "email at any time."),
@@ -621,9 +622,6 @@ def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureRepo
         raise DeletionBlocked(blockers)
     if _unbilled(account_id, at):
         raise Refused("Pay-As-You-Go usage of this account is not billed yet.")
-    from core.invoices import forget_personal_data
-    from core.payments import queue_revocations, revoke_queued
-
     with transaction():
         _lock_resources(account_id)
         account = Account.get_by_id(account_id)
@@ -634,20 +632,51 @@ def erase_account(account_id: int, *, at: datetime | None = None) -> ErasureRepo
             raise DeletionBlocked(blockers)
         if _unbilled(account_id, at):
             raise Refused("Pay-As-You-Go usage of this account is not billed yet.")
-        traces = collect_traces(account)
-        farewell = prepare_account_deleted(account, at)  # while its addresses are its own
-        revoked = queue_revocations(account_id)  # only now: the erasure is certain
-        forget_personal_data(account_id)
-        ended = erase_account_rows(account, at)
-    notify_account_deleted(farewell)  # before the local copies are purged (core.notices)
+        erasure = _erase_locked(account, at)
+    return _finish_erasure(erasure)
+
+
+@dataclass(frozen=True)
+class _Erasure:
+    """What the erasure's transaction leaves for after its commit."""
+
+    account_id: int
+    at: datetime
+    traces: AccountTraces
+    farewell: Farewell
+    revoked: int
+    ended: int
+
+
+def _erase_locked(account: Account, at: datetime) -> _Erasure:
+    """The erasure's rows, in the caller's transaction, which holds the account's write lock
+    and has found nothing blocking it."""
+    from core.invoices import forget_personal_data
+    from core.payments import queue_revocations
+
+    traces = collect_traces(account)
+    farewell = prepare_account_deleted(account, at)  # while its addresses are its own
+    revoked = queue_revocations(account.id)  # only now: the erasure is certain
+    forget_personal_data(account.id)
+    ended = erase_account_rows(account, at)
+    return _Erasure(account.id, at, traces, farewell, revoked, ended)
+
+
+def _finish_erasure(erasure: _Erasure) -> ErasureReport:
+    """After the commit: the farewell, the gateway's revocations, the files, the WAL."""
+    from core.payments import revoke_queued
+
+    account_id = erasure.account_id
+    notify_account_deleted(erasure.farewell)  # before the local copies are purged
     left = revoke_queued(account_id).left
     if left:
         log.warning("account %s deleted; %s left for reconciliation to revoke", account_id,
                     count(left, "payment token"))
-    files = remove_traces(traces)
+    files = remove_traces(erasure.traces)
     _checkpoint_wal()
     log.info("account %s deleted", account_id)
-    return ErasureReport(account_id, at, False, revoked, ended, files, left)
+    return ErasureReport(account_id, erasure.at, False, erasure.revoked, erasure.ended, files,
+                         left)
 
 
 # --- the billing run's part --------------------------------------------------------------------
