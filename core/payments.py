@@ -35,7 +35,7 @@ from peewee import IntegrityError, fn
 from core import clock
 from core.billing_address import address_of
 from core.config import settings
-from core.db import transaction
+from core.db import lightly_durable, transaction
 from core.errors import (
     AuthenticationError,
     DomainError,
@@ -396,7 +396,10 @@ def place_preauthorization_hold(account_id: int, gateway_token: str, display: st
     except GatewayDecline as exc:
         _ledger_fail(entry_id, exc.reason)
         raise _declined(exc) from None
-    with transaction():
+    # Not synced by itself: the release's `started` entry, synced, follows at once and makes it
+    # durable; a power cut in between leaves the hold `started`, and reconciliation (step 1)
+    # marks it from the gateway's record of the key.
+    with lightly_durable():
         LedgerEntry.update(status="done", gateway_ref=auth.id).where(
             LedgerEntry.id == entry_id).execute()
     return entry_id, auth.id
@@ -414,7 +417,9 @@ def release_preauthorization_hold(account_id: int, authorization_id: str, displa
     except GatewayDecline as exc:
         _ledger_fail(entry_id, exc.reason)
         raise _declined(exc) from None
-    with transaction():
+    # Not synced by itself: the card's own transaction, synced, follows (and when it is not
+    # reached, reconciliation's step 2 marks a `started` release from the gateway's record).
+    with lightly_durable():
         LedgerEntry.update(status="done", gateway_ref=authorization_id).where(
             LedgerEntry.id == entry_id).execute()
     return entry_id
