@@ -249,7 +249,7 @@ def _run_console() -> int:
     home = settings().home
     load_css_parses(home)
     app.run()
-    save_css_parses(home)
+    save_css_parses(home)  # with what screens opened after the first one parsed
     return 0
 
 
@@ -328,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else list(argv)
     if not given:
         # The console: no cyclic garbage collection until its first screen is painted
-        # (tui/app.py `after_first_paint`). Start-up allocates some 400 000 objects that all
+        # (tui/app.py `after_first_paint`). Start-up's objects (modules, widgets, styles) all
         # live on, so the collector's passes over them free nothing and cost ~8% of a cold
         # start (issue 16).
         import gc
