@@ -67,7 +67,7 @@ from core.catalogue import (
     usage_cost_cents,
 )
 from core.claims import CLAIM_BILL, claim_row, claim_transaction, claimed
-from core.db import database, is_sqlite, transaction
+from core.db import database, is_sqlite, read_by, transaction
 from core.errors import DomainError, Refused
 from core.i18n import N_, money, phrase, plural_text
 from core.migrations import BILL_CHARGE_DUE
@@ -502,7 +502,7 @@ class RunEvent:
 
 
 def _email(account_id: int) -> str:
-    account = Account.get_or_none(Account.id == account_id)
+    account = read_by(Account, "id", account_id)
     return account.email if account is not None else f"account {account_id}"
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from core import clock
-from core.db import transaction
+from core.db import read_by, transaction
 from core.errors import Refused, ValidationError
 from core.forms import FormCheck
 from core.i18n import N_
@@ -125,7 +125,7 @@ def view(row: BillingAddress) -> BillingAddressView:
 
 def address_of(account_id: int) -> BillingAddressView | None:
     """The billing address of an account (for other flows: F5's card holder, F7's gate)."""
-    row = BillingAddress.get_or_none(BillingAddress.account == account_id)
+    row = read_by(BillingAddress, "account", account_id)
     return view(row) if row is not None else None
 
 

@@ -38,7 +38,7 @@ from peewee import fn
 
 from core import clock
 from core.config import settings
-from core.db import transaction
+from core.db import read_by, transaction
 from core.errors import RateLimitError
 from core.hashing import keyed_hash
 from core.i18n import phrase
@@ -185,7 +185,7 @@ def watch_ceiling() -> None:
 def _is_owners_verified_address(account_id: int | None, channel: str, destination: str) -> bool:
     if account_id is None:
         return False
-    account = Account.get_or_none(Account.id == account_id)
+    account = read_by(Account, "id", account_id)
     if account is None or account.status == "deleted":
         return False
     if channel == "email":

@@ -33,7 +33,7 @@ from functools import cache, wraps
 
 from core import clock
 from core.config import settings
-from core.db import transaction
+from core.db import read_by, transaction
 from core.delivery.language import Localised, localise
 from core.i18n import (
     DEFAULT_LANGUAGE,
@@ -250,7 +250,7 @@ class _Owner:
 
 
 def _owner(account_id: int) -> _Owner | None:
-    account = Account.get_or_none(Account.id == account_id)
+    account = read_by(Account, "id", account_id)
     if account is None or account.status not in LIVE:
         return None
     phone = account.phone if account.phone and account.phone_verified_at else None

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from core import clock
 from core.config import settings
-from core.db import call_memo, lightly_durable, transaction
+from core.db import call_memo, lightly_durable, read_by, transaction
 from core.errors import SessionExpired
 from core.hashing import new_token, token_hash
 from core.i18n import N_, phrase
@@ -107,31 +107,13 @@ def _expiry_reason(row: Session, at: datetime) -> str | None:
     return None
 
 
-_PREPARED: dict[tuple[type, str], str] = {}
-"""The SQL of the two hottest reads, built by Peewee once per kind of database: building it
-cost more than running it (a quarter of a lifecycle's time outside hashing went to building
-SQL strings)."""
-
-
-def _read_one(model: type, by: str, value: object):
-    """`model` by `by` (token_hash or id), through SQL prepared once; None if there is none."""
-    from core.db import database
-
-    key = (type(database.obj), f"{model.__name__}.{by}")
-    sql = _PREPARED.get(key)
-    if sql is None:
-        sql, _ = model.select().where(getattr(model, by) == value).sql()
-        _PREPARED[key] = sql
-    return next(iter(model.raw(sql, value)), None)
-
-
 def _session_by_token(hashed: str) -> Session | None:
     memo = call_memo()
     if memo is not None:
         row = memo.get(("session", hashed))
         if row is not None:
             return row
-    return _read_one(Session, "token_hash", hashed)
+    return read_by(Session, "token_hash", hashed)
 
 
 def live_session_row(token: str | None, *, touch: bool = True) -> Session:
@@ -181,7 +163,7 @@ def require_account(token: str | None) -> Account:
     memo = call_memo()
     account = memo.get(("account", info.account_id)) if memo is not None else None
     if account is None:
-        account = _read_one(Account, "id", info.account_id)
+        account = read_by(Account, "id", info.account_id)
     if account is None or account.status == "deleted":
         raise SessionExpired(reason_message("account_deleted"))
     if memo is not None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from core import clock, notices
 from core.accounts import LIVE, AccountView, account_view, email_is_claimable
+from core.db import read_by
 from core.delivery import place_call, send_email, send_sms
 from core.errors import CodeError, DeliveryError, RateLimitError, Refused, SessionExpired
 from core.i18n import N_
@@ -86,7 +87,7 @@ def _subject(token: str | None, purpose: str) -> _Subject:
         raise Refused("This account is already verified.")
     if purpose == "second_channel" and account.status == "unverified":
         raise Refused("Verify your account first.")
-    claim = EmailClaim.get_or_none(EmailClaim.account == account.id)
+    claim = read_by(EmailClaim, "account", account.id)
     return _Subject(account.id, account.email, account.country, False, asker,
                     claim.email_key if claim is not None else None)
 

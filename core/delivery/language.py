@@ -63,6 +63,7 @@ def _code_owner_language(destination: str, channel: str) -> tuple[bool, str | No
     """(found, language) of the code being delivered to `destination` by `channel`: its row
     is written, not yet marked delivered, before delivery (core.verification.issue_code).
     No keyed hash here: a reset must cost the same work whether the email has an account."""
+    from core.db import read_by
     from core.models import Account, Code
 
     row = (Code.select().where(Code.destination == destination, Code.channel == channel,
@@ -76,7 +77,7 @@ def _code_owner_language(destination: str, channel: str) -> tuple[bool, str | No
         from core.i18n import current_language
 
         return True, current_language()
-    account = Account.get_or_none(Account.id == row.account_id)
+    account = read_by(Account, "id", row.account_id)
     return True, _known(account.language) if account is not None else None
 
 
