@@ -11,7 +11,7 @@ other parsed (the SSH zygote's warm-up, tui/warm.py, fills it for all its childr
 `load_css_parses` / `save_css_parses` keep that table in the data directory between local
 starts, as Python keeps compiled bytecode: a start whose CSS, variables, Textual and Python
 are those of the last one unpickles the rules (about 2 ms) instead of parsing them (about
-25 ms). The file is the data directory's own (mode 0600 in a 0700 directory, beside the
+20 ms). The file is the data directory's own (mode 0600 in a 0700 directory, beside the
 database): whoever can write it can already change the database. Even so it is read with an
 unpickler that builds only Textual's CSS types (rules, selectors, styles, scalars, colours,
 layouts, enum members): anything else in it and it is ignored, the CSS parsed as without it.
@@ -122,7 +122,7 @@ def save_css_parses(home: Path) -> bool:
             handle.write(data)
         os.replace(temporary, path)
         _loaded_count = len(_SHARED)
-    except Exception:  # noqa: BLE001 (a cache not written costs the next start 25 ms)
+    except Exception:  # noqa: BLE001 (a cache not written costs the next start ~20 ms)
         with contextlib.suppress(OSError):
             temporary.unlink()
         return False
