@@ -170,3 +170,42 @@ def active(signed_up):
     send_code(result.token, "signup", "email")
     confirm_code(result.token, "signup", "email", latest_code(email))
     return result.token, email
+
+
+def svg_screen_lines(svg: str) -> list[str]:
+    """The text rows of a Textual SVG screenshot, top to bottom, as a terminal shows them."""
+    import html
+    import re
+
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for match in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>',
+                             svg):
+        x, y, text = float(match[1]), float(match[2]), html.unescape(match[3])
+        rows.setdefault(y, []).append((x, text))
+    return ["".join(text for _, text in sorted(row)) for _, row in sorted(rows.items())]
+
+
+@pytest.fixture
+def snap_compare(snap_compare, request):
+    """The snapshot plugin's comparison, which on a mismatch also prints the rows that differ
+    as text: a CI log shows what changed, not only where the HTML report was left."""
+
+    def compare(*args, **kwargs) -> bool:
+        import difflib
+        import pickle
+
+        from pytest_textual_snapshot import node_to_report_path
+
+        matched = snap_compare(*args, **kwargs)
+        if not matched:
+            # The plugin's own record of this comparison, written just now for its report.
+            _, expected, actual, *_rest = pickle.loads(
+                node_to_report_path(request.node).read_bytes())
+            diff = "\n".join(difflib.unified_diff(
+                svg_screen_lines(expected), svg_screen_lines(actual), "expected", "actual",
+                lineterm=""))
+            print(diff or "Every row's text is the same: the pictures differ in colour or "
+                  "style (focus, hover, a button's flash, a cursor).")
+        return matched
+
+    return compare

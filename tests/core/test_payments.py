@@ -670,8 +670,9 @@ SECRET_NUMBERS = ["378282246310005", "4000000000000002", "4000000000000127",
 
 
 def _stored_outside_hex(data: bytes, needle: bytes) -> bool:
-    """Whether `needle` occurs other than inside a long hex run (keyed hashes, gateway ids,
-    where a short digit string turns up by chance)."""
+    """Whether `needle` occurs other than inside a long hex run (keyed hashes, gateway ids, the
+    12-hex random part of an outbox file's name, where a short digit string turns up by
+    chance)."""
     hexdigits = b"0123456789abcdefABCDEF"
     start = data.find(needle)
     while start != -1:
@@ -680,7 +681,7 @@ def _stored_outside_hex(data: bytes, needle: bytes) -> bool:
             left -= 1
         while right < len(data) and data[right] in hexdigits:
             right += 1
-        if right - left < 16:
+        if right - left < 12:
             return True
         start = data.find(needle, start + 1)
     return False
