@@ -162,7 +162,8 @@ class CloudAcctApp(CallsCore, App[None]):
         """What the Welcome screen must not wait for: garbage collection again (the command
         line pauses it for the start, tui/cli.py), this start's CSS parses kept for the next
         one (only where the command line loaded them, tui/css_parses.py: saved now, not at
-        exit, as a console may be killed) and the payment modules' reconciliation."""
+        exit, as a console may be killed) and the payment modules' reconciliation; a spare SSH
+        console (tui/ssh/spare.py) tells its zygote it is built."""
         import gc
 
         from core.config import settings
@@ -171,6 +172,9 @@ class CloudAcctApp(CallsCore, App[None]):
         gc.enable()
         save_css_parses(settings().home)
         self.reconcile_payments()
+        built = getattr(self._driver, "told_built", None)  # a spare SSH console's driver
+        if built is not None:
+            built()  # (tui/ssh/spare.py): ready to be handed a connection
 
     def reconcile_payments(self) -> None:
         """Issue 7: finish holds and charges an interruption left half-done, in the

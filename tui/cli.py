@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import argparse
 
+DEFAULT_SPARES = 20
+"""`serve-ssh --spare-consoles`: enough for twenty people connecting at once to each find a
+console already built (tui/ssh/spare.py), the crowd issue 16 measures."""
+
 
 def _parser() -> argparse.ArgumentParser:
     import argparse
@@ -93,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     ssh.add_argument("--start-at-once", type=int, default=None, metavar="N",
                      help=_("consoles starting at one time, the others waiting their turn in "
                      "order (default: one per CPU core; 0: no limit)"))
+    ssh.add_argument("--spare-consoles", type=int, default=DEFAULT_SPARES, metavar="N",
+                     help=_("consoles kept started before anyone connects, each ready to "
+                     "show its Welcome screen at once; built while the server is idle, "
+                     "~16 MiB each ({n}; 0: none)").format(n=DEFAULT_SPARES))
     ssh.add_argument("--public-address", default=None, metavar="HOST[:PORT]",
                      help=_("how people reach this server, for the scp/sftp commands the console "
                      "shows (default: the address and port each connection reached)"))
@@ -290,7 +298,8 @@ def _run_serve_ssh(args: argparse.Namespace) -> int:
               args.max_connections if args.max_connections is not None else 1)
     times = (args.logon_timeout, args.channel_timeout, args.idle_timeout, args.keepalive)
     if not 0 <= args.port <= 65535 or min(counts) < 1 or min(times) <= 0 or (
-            args.start_at_once is not None and args.start_at_once < 0):
+            args.start_at_once is not None and args.start_at_once < 0) or (
+            args.spare_consoles < 0):
         print("cloudacct serve-ssh: " + _("port 0-65535, limits at least 1, times above 0"),
               file=sys.stderr)
         return 2
@@ -309,7 +318,8 @@ def _run_serve_ssh(args: argparse.Namespace) -> int:
                     idle_timeout_s=args.idle_timeout, keepalive_s=args.keepalive)
     try:
         return serve_forever(args.host, args.port, cfg.home, limits, public_address=public,
-                             starting_at_once=args.start_at_once)
+                             starting_at_once=args.start_at_once,
+                             spare_consoles=min(args.spare_consoles, args.max_sessions))
     except OSError as exc:
         return _fail(_("cannot listen on {address}: {reason}").format(
             address=f"{args.host}:{args.port}", reason=exc.strerror or exc))

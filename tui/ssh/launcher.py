@@ -40,8 +40,12 @@ class Console:
 class ConsoleLauncher:
     """Keeps one zygote running and starts consoles from it, spawning when it cannot."""
 
-    def __init__(self, *, zygote_command: Callable[[int], list[str]] = zygote_command) -> None:
-        self._command = zygote_command
+    def __init__(self, *, zygote_command: Callable[..., list[str]] = zygote_command,
+                 spares: int = 0) -> None:
+        """`spares`: consoles the zygote keeps built before anyone connects (tui/ssh/spare.py;
+        `serve-ssh --spare-consoles`)."""
+        self._command = (zygote_command if not spares
+                         else lambda fd: zygote_command(fd, spares))
         self.zygote: ZygoteLink | None = None
         """The zygote in service, if one is."""
         self._settled = asyncio.Event()

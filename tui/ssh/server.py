@@ -476,7 +476,11 @@ class ConsoleSession:
                 started, self.last_input = True, time.monotonic()
             if ticket is not None:
                 ticket.output(len(data), cells)
-            self.process.stdout.write(data)
+            try:
+                self.process.stdout.write(data)
+            except BrokenPipeError:  # the client closed the channel as the console drew
+                loop.remove_reader(master)
+                output_closed.set()
 
         loop.add_reader(master, on_output)
         tasks = {
@@ -721,15 +725,16 @@ async def start_server(host: str, port: int, home: Path, limits: Limits, *,
 
 
 def serve_forever(host: str, port: int, home: Path, limits: Limits, *,
-                  public_address: str | None = None, starting_at_once: int | None = None
-                  ) -> int:
+                  public_address: str | None = None, starting_at_once: int | None = None,
+                  spare_consoles: int = 0) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
                         stream=sys.stderr)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one line per event is ours
 
     async def main() -> None:
         server = await start_server(host, port, home, limits, public_address=public_address,
-                                    starting_at_once=starting_at_once)
+                                    starting_at_once=starting_at_once,
+                                    launcher=ConsoleLauncher(spares=spare_consoles))
         bound = server.sockets[0].getsockname() if server.sockets else (host, port)
         log.info("serving the console on %s port %s (host key %s)", bound[0], bound[1],
                  host_key_path(home))

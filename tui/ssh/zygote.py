@@ -86,6 +86,34 @@ class Fork:
     identity: dict[str, Any]
 
 
+@dataclass
+class SpareBuilt:
+    """In a spare child (tui/ssh/spare.py): its socket to the zygote."""
+
+    link: socket.socket
+
+
+@dataclass
+class Spare:
+    """In the zygote: one spare console (tui/ssh/spare.py), built for `env`."""
+
+    pid: int
+    link: socket.socket
+    env: dict[str, str]
+    built: bool = False
+
+
+QUIET_BEFORE_BUILDING_S = 0.5
+"""Spares are built only once no console was asked for this long: never while people start."""
+IDLE_SHARE_TO_BUILD = 0.5
+"""...and only while the CPUs were at least this idle (/proc/stat) over the last look, so the
+building never takes the CPU of sessions in use."""
+LOOK_EVERY_S = 0.25
+FAILED_SPARES_AT_MOST = 3
+"""Spares in a row that end before they are built stop the building (the log says so): a
+console that cannot start must not be forked again four times a second."""
+
+
 def preload() -> None:
     """Import the console once, here, instead of once per session. Only the console itself
     must import; a module that fails is left for the session to import (and report) itself."""
@@ -156,9 +184,19 @@ def reset_signals() -> None:
 
 
 class Zygote:
-    def __init__(self, link: socket.socket) -> None:
+    def __init__(self, link: socket.socket, spares: int = 0) -> None:
         self.link = link
         self.children: set[int] = set()
+        self.spare_target = max(0, spares)
+        """Spare consoles to keep built (tui/ssh/spare.py); 0: none."""
+        self.spares: dict[int, Spare] = {}
+        self.spare_env: dict[str, str] | None = None
+        """The environment of the last console asked for: the one spares are built for."""
+        self.last_request = float("-inf")
+        self.idle = CpuIdle()
+        self.building_at_once = max(1, _cores() - 1)
+        """Leaves a core to the sessions in use while spares are built."""
+        self.failed_spares = 0
         self.wake_read, self.wake_write = os.pipe()
         for fd in (self.wake_read, self.wake_write):
             os.set_blocking(fd, False)
@@ -166,17 +204,18 @@ class Zygote:
     def send(self, **message: Any) -> None:
         self.link.send(wire.encode(message))
 
-    def serve(self) -> Fork | None:
-        """Fork on request until the server hangs up (None); in a child, its Fork."""
+    def serve(self) -> Fork | SpareBuilt | None:
+        """Fork on request until the server hangs up (None); in a child, its Fork (or, in a
+        spare, its SpareBuilt)."""
         signal.set_wakeup_fd(self.wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes poll() through the pipe
-        poll = select.poll()
-        poll.register(self.link, select.POLLIN)
-        poll.register(self.wake_read, select.POLLIN)
+        self.poll = select.poll()
+        self.poll.register(self.link, select.POLLIN)
+        self.poll.register(self.wake_read, select.POLLIN)
         self.send(op="ready", pid=os.getpid())
         try:
             while True:
-                events = dict(poll.poll())
+                events = dict(self.poll.poll(self.next_look_ms()))
                 if self.wake_read in events:
                     with contextlib.suppress(BlockingIOError):
                         while os.read(self.wake_read, 512):
@@ -186,9 +225,124 @@ class Zygote:
                     forked = self.receive()
                     if forked is not False:
                         return forked
+                for spare in list(self.spares.values()):
+                    if spare.link.fileno() in events:
+                        self.hear_spare(spare)
+                built = self.build_spare_if_idle()
+                if built is not None:
+                    return built
         except (BrokenPipeError, ConnectionResetError):
             pass
         self.hang_up()
+        return None
+
+    # -- spare consoles -----------------------------------------------------------------------
+
+    def spares_wanted(self) -> bool:
+        return (self.spare_target > 0 and self.spare_env is not None
+                and sum(1 for s in self.spares.values() if s.env == self.spare_env)
+                < self.spare_target)
+
+    def next_look_ms(self) -> int:
+        """How long poll() may sleep: for ever, unless spares are still to be built."""
+        return int(LOOK_EVERY_S * 1000) if self.spares_wanted() else -1
+
+    def build_spare_if_idle(self) -> SpareBuilt | None:
+        """One more spare, if one is wanted and nobody is starting or using the CPUs."""
+        import time
+
+        idle = self.idle.share()  # looked at every time, so each look covers one interval
+        if not self.spares_wanted():
+            return None
+        if time.monotonic() - self.last_request < QUIET_BEFORE_BUILDING_S:
+            return None
+        if sum(1 for s in self.spares.values() if not s.built) >= self.building_at_once:
+            return None
+        if idle is not None and idle < IDLE_SHARE_TO_BUILD:
+            return None
+        if len(self.spares) >= self.spare_target:
+            self.retire_spare(next(s for s in self.spares.values() if s.env != self.spare_env))
+        return self.fork_spare(dict(self.spare_env or {}))
+
+    def fork_spare(self, env: dict[str, str]) -> SpareBuilt | None:
+        ours, theirs = wire.socket_pair()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            ours.close()
+            theirs.close()
+            print(f"cloudacct zygote: no spare console: {exc}", file=sys.stderr)
+            self.spare_target = len(self.spares)  # no more tries than the ones there are
+            return None
+        if pid == 0:
+            try:
+                ours.close()
+                self.become_spare(env)
+                return SpareBuilt(theirs)
+            except BaseException:  # never fall back into the zygote's loop
+                with contextlib.suppress(Exception):
+                    traceback.print_exc()
+                os._exit(1)
+        theirs.close()
+        ours.setblocking(False)
+        self.spares[pid] = Spare(pid, ours, env)
+        self.poll.register(ours, select.POLLIN)
+        return None
+
+    def hear_spare(self, spare: Spare) -> None:
+        """The spare's one message ("built"), or its end (end-of-file)."""
+        try:
+            data = spare.link.recv(wire.MAX_MESSAGE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data and data == wire.encode({"op": "built"}):
+            spare.built = True
+            self.failed_spares = 0
+        else:
+            self.retire_spare(spare)
+
+    def spare_failed(self, returncode: int) -> None:
+        self.failed_spares += 1
+        if self.failed_spares >= FAILED_SPARES_AT_MOST and self.spare_target:
+            print(f"cloudacct zygote: {self.failed_spares} spare consoles in a row ended "
+                  f"before they were built (the last with status {returncode}); no more are "
+                  "built, sessions are forked as they come", file=sys.stderr)
+            self.spare_target = 0
+
+    def retire_spare(self, spare: Spare) -> None:
+        """No connection will be handed to this spare: it ends (hang-up of its link)."""
+        self.spares.pop(spare.pid, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self.poll.unregister(spare.link)
+        spare.link.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(spare.pid, signal.SIGTERM)
+
+    def take_spare(self, env: dict[str, str]) -> Spare | None:
+        """A spare built (or building) for exactly this environment, built ones first."""
+        matching = [s for s in self.spares.values() if s.env == env]
+        if not matching:
+            return None
+        spare = max(matching, key=lambda s: s.built)
+        self.spares.pop(spare.pid)
+        with contextlib.suppress(KeyError, ValueError):
+            self.poll.unregister(spare.link)
+        return spare
+
+    def hand_to_spare(self, message: dict[str, Any], slave: int) -> int | None:
+        """The connection's PTY and identity to a spare; its pid, or None if none could."""
+        env = message.get("env") or {}
+        while (spare := self.take_spare(env)) is not None:
+            try:
+                socket.send_fds(spare.link, [wire.encode(
+                    {"op": "attach", "identity": message.get("identity") or {}})], [slave])
+            except OSError:
+                spare.link.close()
+                continue  # it died meanwhile (reaped as a spare, not reported)
+            spare.link.close()
+            return spare.pid
         return None
 
     def receive(self) -> Fork | None | bool:
@@ -215,6 +369,18 @@ class Zygote:
         return False
 
     def fork(self, message: dict[str, Any], slave: int) -> Fork | bool:
+        import time
+
+        self.last_request = time.monotonic()
+        env = message.get("env")
+        if isinstance(env, dict):
+            self.spare_env = {str(k): str(v) for k, v in env.items()}
+        spare_pid = self.hand_to_spare(message, slave) if self.spares else None
+        if spare_pid is not None:
+            os.close(slave)
+            self.children.add(spare_pid)
+            self.send(op="forked", id=message.get("id"), pid=spare_pid)
+            return False
         try:
             pid = os.fork()
         except OSError as exc:
@@ -235,15 +401,24 @@ class Zygote:
         return False
 
     def reap(self) -> None:
-        while self.children:
+        while self.children or self.spares:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            self.children.discard(pid)
-            self.send(op="exited", pid=pid, returncode=os.waitstatus_to_exitcode(status))
+            spare = self.spares.pop(pid, None)
+            if spare is not None:  # it ended before anyone was handed to it: nobody to tell
+                with contextlib.suppress(KeyError, ValueError):
+                    self.poll.unregister(spare.link)
+                spare.link.close()
+                if not spare.built:
+                    self.spare_failed(os.waitstatus_to_exitcode(status))
+                continue
+            if pid in self.children:
+                self.children.discard(pid)
+                self.send(op="exited", pid=pid, returncode=os.waitstatus_to_exitcode(status))
 
     def signal(self, pid: int, sig: int) -> None:
         if pid in self.children and sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGKILL):
@@ -251,31 +426,59 @@ class Zygote:
                 os.killpg(pid, sig)
 
     def hang_up(self) -> None:
-        """The server is gone: its sessions' terminals are (or are about to be) too."""
+        """The server is gone: its sessions' terminals are (or are about to be) too, and no
+        spare will be needed."""
+        for spare in list(self.spares.values()):
+            self.retire_spare(spare)
         for pid in self.children:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGHUP)
 
     # -- in the child -------------------------------------------------------------------------
 
-    def become_session(self, slave: int, message: dict[str, Any]) -> None:
-        """Turn the fresh fork into what `python -m tui.ssh.session` on this PTY would be."""
+    def leave_the_zygote(self) -> None:
+        """In any child: the zygote's signal set-up and descriptors left behind, including
+        every spare's socket (a console must never hear what another is handed)."""
         reset_signals()
         for fd in (self.wake_read, self.wake_write):
             os.close(fd)
         self.link.close()
+        for spare in self.spares.values():
+            spare.link.close()
+        self.spares.clear()
+        self.children.clear()
         os.setsid()
+
+    def become_session(self, slave: int, message: dict[str, Any]) -> None:
+        """Turn the fresh fork into what `python -m tui.ssh.session` on this PTY would be."""
+        self.leave_the_zygote()
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
         for fd in (0, 1, 2):
             os.dup2(slave, fd)
         if slave > 2:
             os.close(slave)
-        env = message.get("env") or {}
+        self.start_afresh(message.get("env") or {}, "cloudacct-ssh")
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # now a tty
+
+    def become_spare(self, env: dict[str, str]) -> None:
+        """Turn the fork into a console with no terminal yet (0/1/2 on /dev/null, no
+        controlling terminal until the attach gives it one), for `env`."""
+        self.leave_the_zygote()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        if null > 2:
+            os.close(null)
+        self.start_afresh(env, "cloudacct-spare")
+
+    @staticmethod
+    def start_afresh(env: dict[str, Any], name: str) -> None:
+        """The environment the server computed, a new `random` seed, nothing of the
+        zygote's settings or secret key."""
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in env.items()})
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # now a tty
         random.seed()
-        _name_process("cloudacct-ssh")
+        name_process(name)
         from core.config import reset_settings
         from core.hashing import forget_secret_key
 
@@ -283,7 +486,39 @@ class Zygote:
         forget_secret_key()
 
 
-def _name_process(name: str) -> None:
+class CpuIdle:
+    """How idle the machine's CPUs were between two looks (/proc/stat; None where there is
+    none to read)."""
+
+    def __init__(self) -> None:
+        self._last = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", "rb") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return idle, sum(fields[:8])
+
+    def share(self) -> float | None:
+        now, last = self._read(), self._last
+        self._last = now
+        if now is None or last is None or now[1] <= last[1]:
+            return None
+        return (now[0] - last[0]) / (now[1] - last[1])
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def name_process(name: str) -> None:
     """So `ps -o comm` tells the zygote and the sessions it forked apart (Linux)."""
     with contextlib.suppress(OSError), open("/proc/self/comm", "w") as comm:
         comm.write(name)
@@ -292,9 +527,11 @@ def _name_process(name: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cloudacct-ssh-zygote")
     parser.add_argument("--fd", type=int, required=True, help="the socket to the server")
+    parser.add_argument("--spares", type=int, default=0,
+                        help="spare consoles to keep built (tui/ssh/spare.py)")
     args = parser.parse_args(argv)
     link = socket.socket(fileno=args.fd)
-    _name_process("cloudacct-zygote")
+    name_process("cloudacct-zygote")
     try:
         preload()
     except Exception:
@@ -305,13 +542,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cloudacct zygote: not forking: {refusal}", file=sys.stderr)
         return 1
     try:
-        forked = Zygote(link).serve()
+        forked = Zygote(link, args.spares).serve()
     except OSError as exc:
         if exc.errno not in (errno.EPIPE, errno.ECONNRESET):
             raise
         return 0
     if forked is None:
         return 0
+    if isinstance(forked, SpareBuilt):
+        from tui.ssh.spare import run_spare
+
+        return run_spare(forked.link)
     from tui.ssh.session import run_console
 
     return run_console(forked.identity)

@@ -34,9 +34,10 @@ class ForkUncertain(Exception):
     """The request went out but no answer came: a child may exist on that PTY."""
 
 
-def zygote_command(fd: int) -> list[str]:
-    """The zygote's command line, given the descriptor of its end of the socket."""
-    return [sys.executable, "-m", "tui.ssh.zygote", "--fd", str(fd)]
+def zygote_command(fd: int, spares: int = 0) -> list[str]:
+    """The zygote's command line, given the descriptor of its end of the socket and how many
+    spare consoles it keeps built (tui/ssh/spare.py)."""
+    return [sys.executable, "-m", "tui.ssh.zygote", "--fd", str(fd), "--spares", str(spares)]
 
 
 class ForkedConsole(ConsoleProcess):
