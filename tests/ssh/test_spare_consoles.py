@@ -71,6 +71,7 @@ async def test_a_connection_is_handed_a_spare_which_is_then_its_own_console(spar
         (pid,) = await eventually(lambda: set(launcher.zygote.children) or None,
                                   what="the session's console")
         assert pid in spares  # handed a spare, not forked for it
+        assert launcher.zygote.children[pid].from_spare  # (so it takes no turn of the queue)
         assert process_name(pid) == "cloudacct-ssh"
         assert parent_of(pid) == launcher.zygote.pid
         # It is the whole console: the keyboard, a burst of keys, the log-on with its origin.
@@ -130,7 +131,7 @@ async def test_another_environment_gets_a_console_of_its_own(spare_server):
         await console.wait_for("Free Account")
         (pid,) = await eventually(lambda: set(launcher.zygote.children) or None,
                                   what="the session's console")
-        assert pid not in spares
+        assert pid not in spares and not launcher.zygote.children[pid].from_spare
         assert process_name(pid) == "cloudacct-ssh"
     finally:
         await console.close()

@@ -96,6 +96,9 @@ class ConsoleProcess(ABC):
     """A running console: its pid, how it ended, and a way to end it."""
 
     pid: int
+    from_spare: bool = False
+    """A spare console handed this session (tui/ssh/spare.py): built already, it starts in
+    milliseconds and takes no turn of the start queue."""
 
     @property
     @abstractmethod

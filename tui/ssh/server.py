@@ -447,6 +447,8 @@ class ConsoleSession:
         except BaseException:
             ticket.started()
             raise
+        if console.process.from_spare:
+            ticket.started()  # its first screen is built: the next one may start at once
         try:
             return await self._bridge(console.master, console.process, ticket,
                                       (cols or 80) * (rows or 24))

@@ -31,7 +31,8 @@ Protocol (tui/ssh/wire.py):
   server -> zygote  {"op": "fork", "id", "identity", "env"} + the PTY slave (SCM_RIGHTS)
                     {"op": "signal", "pid", "signal"}
   zygote -> server  {"op": "ready", "pid"}
-                    {"op": "forked", "id", "pid"} or {"op": "failed", "id", "error"}
+                    {"op": "forked", "id", "pid"[, "spare": true]} or
+                    {"op": "failed", "id", "error"}
                     {"op": "exited", "pid", "returncode"}
 The window size is not in the message: the server sets it on the PTY before sending, and later
 resizes go to the PTY too, so no stale copy can undo one.
@@ -55,6 +56,7 @@ import sys
 import termios
 import threading
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,9 +107,10 @@ class Spare:
 
 QUIET_BEFORE_BUILDING_S = 0.5
 """Spares are built only once no console was asked for this long: never while people start."""
-IDLE_SHARE_TO_BUILD = 0.5
-"""...and only while the CPUs were at least this idle (/proc/stat) over the last look, so the
-building never takes the CPU of sessions in use."""
+OTHERS_BUSY_AT_MOST = 0.25
+"""...and only while everything but the spares being built used at most this share of the
+machine's CPUs over the last look (/proc/stat), so building never takes the CPU of sessions in
+use, of another server, or of anything else running."""
 LOOK_EVERY_S = 0.25
 FAILED_SPARES_AT_MOST = 3
 """Spares in a row that end before they are built stop the building (the log says so): a
@@ -193,7 +196,7 @@ class Zygote:
         self.spare_env: dict[str, str] | None = None
         """The environment of the last console asked for: the one spares are built for."""
         self.last_request = float("-inf")
-        self.idle = CpuIdle()
+        self.load = MachineLoad()
         self.building_at_once = max(1, _cores() - 1)
         """Leaves a core to the sessions in use while spares are built."""
         self.failed_spares = 0
@@ -251,14 +254,15 @@ class Zygote:
         """One more spare, if one is wanted and nobody is starting or using the CPUs."""
         import time
 
-        idle = self.idle.share()  # looked at every time, so each look covers one interval
+        # looked at every time, so each look covers one interval
+        others = self.load.others_share(self.spares)
         if not self.spares_wanted():
             return None
         if time.monotonic() - self.last_request < QUIET_BEFORE_BUILDING_S:
             return None
         if sum(1 for s in self.spares.values() if not s.built) >= self.building_at_once:
             return None
-        if idle is not None and idle < IDLE_SHARE_TO_BUILD:
+        if others is not None and others > OTHERS_BUSY_AT_MOST:
             return None
         if len(self.spares) >= self.spare_target:
             self.retire_spare(next(s for s in self.spares.values() if s.env != self.spare_env))
@@ -379,7 +383,7 @@ class Zygote:
         if spare_pid is not None:
             os.close(slave)
             self.children.add(spare_pid)
-            self.send(op="forked", id=message.get("id"), pid=spare_pid)
+            self.send(op="forked", id=message.get("id"), pid=spare_pid, spare=True)
             return False
         try:
             pid = os.fork()
@@ -486,29 +490,45 @@ class Zygote:
         forget_secret_key()
 
 
-class CpuIdle:
-    """How idle the machine's CPUs were between two looks (/proc/stat; None where there is
-    none to read)."""
+class MachineLoad:
+    """How busy the machine's CPUs were between two looks, leaving out given processes (the
+    spares being built): /proc/stat and /proc/<pid>/stat, in clock ticks. None where there is
+    nothing to read (not Linux): then nothing holds the building back but the quiet."""
 
     def __init__(self) -> None:
-        self._last = self._read()
+        self._last = self._machine()
+        self._own: dict[int, int] = {}
 
     @staticmethod
-    def _read() -> tuple[int, int] | None:
+    def _machine() -> tuple[int, int] | None:
+        """(busy, total) ticks of all CPUs since boot."""
         try:
             with open("/proc/stat", "rb") as stat:
                 fields = [int(v) for v in stat.readline().split()[1:]]
         except (OSError, ValueError):
             return None
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        return idle, sum(fields[:8])
+        total = sum(fields[:8])
+        return total - fields[3] - (fields[4] if len(fields) > 4 else 0), total
 
-    def share(self) -> float | None:
-        now, last = self._read(), self._last
+    @staticmethod
+    def _process(pid: int) -> int | None:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def others_share(self, own: Iterable[int]) -> float | None:
+        now, last = self._machine(), self._last
         self._last = now
+        ticks = {pid: t for pid in own if (t := self._process(pid)) is not None}
+        # a spare forked since the last look: all its CPU is of this interval
+        own_busy = sum(t - self._own.get(pid, 0) for pid, t in ticks.items())
+        self._own = ticks
         if now is None or last is None or now[1] <= last[1]:
             return None
-        return (now[0] - last[0]) / (now[1] - last[1])
+        return max(0, now[0] - last[0] - own_busy) / (now[1] - last[1])
 
 
 def _cores() -> int:

@@ -219,6 +219,7 @@ class ZygoteLink:
                 self._ready.set_result(None)
         elif op == "forked":
             child = ForkedConsole(self, int(message["pid"]))
+            child.from_spare = message.get("spare") is True
             self.children[child.pid] = child
             self.forks += 1
             answer = self._pending.get(message["id"])
