@@ -100,7 +100,7 @@ async def test_a_connection_is_handed_a_spare_which_is_then_its_own_console(spar
 async def test_a_trusted_key_opens_a_spare_logged_on(spare_server):
     port, launcher, spares = spare_server
     key = trusted_account("kay@example.com")
-    console = await connect(port, key=key)
+    console = await connect(port, key=key, cols=80, rows=24)  # the size spares are built at
     try:
         await console.wait_for("kay@example.com")
         assert set(launcher.zygote.children) <= spares

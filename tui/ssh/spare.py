@@ -147,20 +147,11 @@ class SpareDriver(CalmLinuxDriver):
         app.user_presence = identity["user_presence"]
         self.input_tty = os.isatty(self.fileno)
         self.attached = True
-        size_built = app.size
+        # Its size event lays the screen out again on the PTY, which redraws all of it (the
+        # terminal's size or not the one it was built for).
         super().start_application_mode()  # alt screen, raw mode, input thread, real size
-        if tuple(self._get_terminal_size()) == tuple(size_built):
-            # The Resize just posted changes nothing, so nothing would be drawn: draw all.
-            app.call_later(repaint_everything, app)
         if app.key_fingerprint:
             app.log_on_with_key(app.key_fingerprint, app.origin)
-
-
-def repaint_everything(app: Any) -> None:
-    """The whole current screen written to the terminal, from what is already rendered."""
-    screen = app.screen
-    app._display(screen, screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens))
 
 
 def run_spare(link: socket.socket, cols: int = 80, rows: int = 24) -> int:
