@@ -129,8 +129,7 @@ class SpareDriver(CalmLinuxDriver):
         import fcntl
         import termios
 
-        from tui.ssh.session import clean_identity
-        from tui.ssh.zygote import name_process
+        from tui.ssh.session import clean_identity, name_process
 
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
         for fd in (0, 1, 2):

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui.ssh import wire
+from tui.ssh.session import name_process
 
 PRELOAD = (
     # what the console imports on its way to the Welcome screen beyond tui.app (found by
@@ -73,6 +74,7 @@ PRELOAD = (
     "core.config", "core.db", "core.migrations", "core.models", "core.accounts",
     "core.sessions", "core.security", "core.reconciliation", "core.gateway.sandbox",
     "sqlite3", "playhouse.db_url",
+    "tui.ssh.spare",  # what a spare console runs (its module would otherwise load in each)
 )
 PRELOAD_PACKAGES = ("tui.screens", "tui.sections", "tui.modals", "tui.widgets")
 """Every screen and widget: screens import their modals and core modules when first shown."""
@@ -536,12 +538,6 @@ def _cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
-
-
-def name_process(name: str) -> None:
-    """So `ps -o comm` tells the zygote and the sessions it forked apart (Linux)."""
-    with contextlib.suppress(OSError), open("/proc/self/comm", "w") as comm:
-        comm.write(name)
 
 
 def main(argv: list[str] | None = None) -> int:
