@@ -77,6 +77,20 @@ class RemoteConsole:
     def send(self, keys: str | bytes) -> None:
         self.process.stdin.write(keys.encode() if isinstance(keys, str) else keys)
 
+    async def log_on(self, email: str, password: str) -> None:
+        """From the Welcome screen, as a person would: the email typed in one burst, Tab, the
+        password and Enter; until the console's Overview shows."""
+        self.send("l")
+        await self.wait_for("Log on to your account")
+        await self.settle()
+        self.send(email)  # one write: the keys arrive in one burst
+        await self.wait_for(email)
+        await self.settle()
+        self.send("\t")
+        await self.settle()
+        self.send(password + "\r")
+        await self.wait_for("Overview")
+
     def resize(self, cols: int, rows: int) -> None:
         self.screen.resize(rows, cols)
         self.process.change_terminal_size(cols, rows)

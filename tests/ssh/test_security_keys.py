@@ -169,16 +169,7 @@ async def test_a_password_log_on_with_a_security_key_records_its_type(ssh_server
     console = await connect(port, key=key)
     try:
         await console.wait_for("Free Account")
-        console.send("l")
-        await console.wait_for("Log on to your account")
-        await console.settle()
-        console.send(email)
-        await console.wait_for(email)
-        await console.settle()
-        console.send("\t")
-        await console.settle()
-        console.send(STRONG_PASSWORD + "\r")
-        await console.wait_for("Overview")
+        await console.log_on(email, STRONG_PASSWORD)
         (session,) = key_sessions(key)
         assert session.key_algorithm == "sk-ssh-ed25519@openssh.com"
     finally:

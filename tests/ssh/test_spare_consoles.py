@@ -75,16 +75,7 @@ async def test_a_connection_is_handed_a_spare_which_is_then_its_own_console(spar
         assert process_name(pid) == "cloudacct-ssh"
         assert parent_of(pid) == launcher.zygote.pid
         # It is the whole console: the keyboard, a burst of keys, the log-on with its origin.
-        console.send("l")
-        await console.wait_for("Log on to your account")
-        await console.settle()
-        console.send(email)  # one write: the keys arrive in one burst
-        await console.wait_for(email)
-        await console.settle()
-        console.send("\t")
-        await console.settle()
-        console.send(STRONG_PASSWORD + "\r")
-        await console.wait_for("Overview")
+        await console.log_on(email, STRONG_PASSWORD)
         assert "SSH from 127.0.0.1" in [r.where for r in security_overview(token).recent_logons]
         # and it follows the client's window.
         console.resize(120, 36)

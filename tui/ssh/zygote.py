@@ -305,7 +305,7 @@ class Zygote:
             return
         except OSError:
             data = b""
-        if data and data == wire.encode({"op": "built"}):
+        if data == wire.encode({"op": "built"}):
             spare.built = True
             self.failed_spares = 0
         else:
